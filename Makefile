@@ -1,0 +1,52 @@
+# commlog: `make run` serves the real service on SQLite with demo data; `make test` runs
+# lint, types and the whole suite on SQLite and PostgreSQL.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install run lint types test test-fast postgres bench clean
+
+help:
+	@echo "make run      serve commlog on http://$(HOST):$(PORT) with demo data (SQLite)"
+	@echo "make test     lint, types and the whole suite on SQLite and PostgreSQL"
+	@echo "make install  create .venv and install the locked dependencies"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+install: $(BIN)/python $(UV)
+	$(UV) sync --frozen --quiet
+
+run: install
+	$(BIN)/commlog database upgrade --no-prompt
+	$(BIN)/commlog demo seed --host $(HOST) --port $(PORT)
+	$(BIN)/commlog run --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check service compliance policies tests benchmarks
+	$(BIN)/ruff format --check service compliance policies tests benchmarks
+
+types: install
+	$(BIN)/mypy
+
+postgres:
+	@bash scripts/ensure-postgres
+
+test: lint types postgres
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -x -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

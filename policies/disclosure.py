@@ -1,0 +1,25 @@
+"""What of a send record may leave the service: the masking step every response passes.
+
+GDPR Art. 25(2) (data protection by default) and PIPL Art. 51 (de-identification) ask
+that personal data is not shown beyond what the purpose needs. The caller of the seed
+endpoint needs to recognise a send, not to re-read the message or re-use a code, so
+recipients, content, provider errors and provider responses are always masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from policies.masking import mask_content, mask_recipient
+from policies.records import SendRecord
+
+
+def disclose(record: SendRecord) -> SendRecord:
+    """Return ``record`` with every personal field masked, ready to leave the service."""
+    return replace(
+        record,
+        recipient=mask_recipient(record.channel, record.recipient),
+        content=mask_content(record.content),
+        error=mask_content(record.error),
+        response=mask_content(record.response),
+    )

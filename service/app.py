@@ -1,0 +1,105 @@
+"""The application factory and the plugin that wires commlog into Litestar."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.datastructures import CacheControlHeader, State
+from litestar.logging import LoggingConfig
+from litestar.middleware import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
+
+from service.auth import BearerTokenMiddleware, TokenCodec
+from service.errors import EXCEPTION_HANDLERS
+from service.health import HealthController
+from service.logs.controller import CommunicationLogController
+from service.persistence.database import create_database_config
+from service.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from click import Group
+
+MAX_REQUEST_BODY_BYTES = 256 * 1024
+UNAUTHENTICATED_PATHS = ["^/health/", "^/schema"]
+
+
+class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
+    """Wires settings, database, authentication, error envelopes, OpenAPI and the CLI."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.database = create_database_config(settings.database_url)
+        self.tokens = TokenCodec(settings)
+
+    def on_cli_init(self, cli: Group) -> None:
+        from service.cli import register_commands
+
+        register_commands(cli)
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.state = State(
+            {"settings": self.settings, "tokens": self.tokens, "database": self.database}
+        )
+        app_config.plugins.append(SQLAlchemyPlugin(config=self.database))
+        app_config.route_handlers.extend([CommunicationLogController, HealthController])
+        app_config.middleware.insert(
+            0,
+            DefineMiddleware(
+                BearerTokenMiddleware, codec=self.tokens, exclude=UNAUTHENTICATED_PATHS
+            ),
+        )
+        app_config.exception_handlers.update(EXCEPTION_HANDLERS)
+        app_config.cache_control = CacheControlHeader(no_store=True)
+        app_config.request_max_body_size = MAX_REQUEST_BODY_BYTES
+        app_config.openapi_config = OpenAPIConfig(
+            title="commlog",
+            version="0.1.0",
+            description=(
+                "A compliance-grade log of every message a regulated tenant sends. "
+                "Recipients and content are always masked before they leave."
+            ),
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="JWT",
+                        description="JWT with `sub` (user id), `tenant_id`, `roles`, `exp`.",
+                    )
+                }
+            ),
+        )
+        app_config.logging_config = LoggingConfig(
+            configure_root_logger=False,
+            loggers={
+                "commlog": {"level": "INFO", "handlers": ["queue_listener"], "propagate": True},
+                **{name: {"level": "WARNING", "propagate": True} for name in PARAMETER_LOGGERS},
+            },
+            log_exceptions="never",
+        )
+        return app_config
+
+
+# Loggers that print SQL with its parameters at DEBUG level: parameters are recipients and
+# content, so these never log below WARNING, whatever the root level is.
+PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg")
+
+
+def silence_parameter_loggers() -> None:
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the service. Without ``settings`` they are read from the environment."""
+    silence_parameter_loggers()
+    return Litestar(plugins=[CommlogPlugin(settings or load_settings())])

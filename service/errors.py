@@ -1,0 +1,145 @@
+"""Failures as values, and the one place they become HTTP responses.
+
+Every error leaves as the seed's ``SimpleResponse`` ``{code, message, timestamp}`` with
+``code`` equal to the HTTP status. Messages are written here or by the code that raises a
+domain error, never taken from an unexpected exception: those may quote SQL parameters,
+recipients or content, so a 500 says only that something failed and gives a reference.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import traceback
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from policies.recipients import InvalidRecipient
+from service.schemas import SimpleResponse, utc_timestamp
+
+logger = logging.getLogger("commlog.errors")
+
+
+class CommlogError(Exception):
+    """A failure the caller can act on. ``str(error)`` is safe to show: it names no data."""
+
+    status_code: int = HTTP_400_BAD_REQUEST
+
+
+class BadRequest(CommlogError):
+    status_code = HTTP_400_BAD_REQUEST
+
+
+class Unauthenticated(CommlogError):
+    status_code = HTTP_401_UNAUTHORIZED
+
+
+class AccessDenied(CommlogError):
+    status_code = HTTP_403_FORBIDDEN
+
+
+class RecordNotFound(CommlogError):
+    status_code = HTTP_404_NOT_FOUND
+
+
+class TransitionRejected(CommlogError):
+    status_code = HTTP_409_CONFLICT
+
+
+class IdempotencyConflict(CommlogError):
+    status_code = HTTP_409_CONFLICT
+
+
+def simple_response(status_code: int, message: str) -> Response[SimpleResponse]:
+    return Response(
+        SimpleResponse(code=status_code, message=message, timestamp=utc_timestamp()),
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _describe_validation(exc: ValidationException) -> str:
+    """Name the parameter or field that failed, from Litestar's structured details."""
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    parts: list[str] = []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        key = item.get("key")
+        source = item.get("source")
+        message = str(item.get("message", "is invalid"))
+        if key:
+            where = f"query parameter '{key}'" if source == "query" else f"'{key}'"
+            parts.append(f"{where}: {message}")
+        else:
+            parts.append(message)
+    if parts:
+        return "invalid request: " + "; ".join(parts)
+    detail = exc.detail or ""
+    if detail.startswith("Validation failed for"):
+        return "invalid request"
+    return f"invalid request: {detail}"
+
+
+def handle_commlog_error(_: Request[Any, Any, Any], exc: CommlogError) -> Response[SimpleResponse]:
+    return simple_response(exc.status_code, str(exc))
+
+
+def handle_invalid_recipient(
+    _: Request[Any, Any, Any], exc: InvalidRecipient
+) -> Response[SimpleResponse]:
+    return simple_response(HTTP_400_BAD_REQUEST, str(exc))
+
+
+def handle_validation(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[SimpleResponse]:
+    return simple_response(HTTP_400_BAD_REQUEST, _describe_validation(exc))
+
+
+def handle_http_exception(
+    _: Request[Any, Any, Any], exc: HTTPException
+) -> Response[SimpleResponse]:
+    status = exc.status_code
+    if status >= HTTP_500_INTERNAL_SERVER_ERROR:
+        return simple_response(status, "internal server error")
+    response = simple_response(status, exc.detail or "request failed")
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[SimpleResponse]:
+    """Log the failure's type and stack, never its message (it may quote stored data)."""
+    reference = "err_" + secrets.token_hex(6)
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error(
+        "unhandled %s on %s %s (reference %s)\n%s",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        reference,
+        stack,
+    )
+    return simple_response(
+        HTTP_500_INTERNAL_SERVER_ERROR, f"internal server error (reference {reference})"
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    CommlogError: handle_commlog_error,
+    InvalidRecipient: handle_invalid_recipient,
+    ValidationException: handle_validation,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,157 @@
+"""The send log's use cases: list one's own records, record a send, record its outcome."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from policies.access import OwnerScope, TenantScope
+from policies.channels import Channel, DeliveryStatus, TransitionOutcome, transition
+from policies.paging import PageRequest
+from policies.recipients import normalize_recipient
+from policies.records import SendRecord
+from service.errors import BadRequest, IdempotencyConflict, RecordNotFound, TransitionRejected
+from service.persistence.repository import SendLogRepository
+from service.schemas import RecordSendRequest, StatusUpdateRequest
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+LOG_ID_PREFIX = "log_"
+REACHES_RECIPIENT = frozenset({DeliveryStatus.SENT, DeliveryStatus.DELIVERED})
+
+
+def new_log_id() -> str:
+    return LOG_ID_PREFIX + secrets.token_hex(12)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The outcome of recording a send: the record, and whether this call created it."""
+
+    record: SendRecord
+    created: bool
+
+
+class SendLogService:
+    """Carries out the send log's rules against its repository."""
+
+    def __init__(
+        self, repository: SendLogRepository, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.repository = repository
+        self._clock = clock
+
+    async def list_own(
+        self,
+        scope: OwnerScope,
+        page: PageRequest,
+        *,
+        channel: Channel | None = None,
+        status: DeliveryStatus | None = None,
+    ) -> tuple[list[SendRecord], int]:
+        return await self.repository.page_for_owner(scope, page, channel=channel, status=status)
+
+    def _not_in_future(self, moment: datetime, field: str, now: datetime) -> datetime:
+        if moment - now > MAX_CLOCK_SKEW:
+            raise BadRequest(f"'{field}' must not be more than 5 minutes in the future")
+        return moment.astimezone(UTC)
+
+    async def record_send(
+        self, scope: TenantScope, request: RecordSendRequest, *, idempotency_key: str | None
+    ) -> Recorded:
+        """Store one send. A retried request with the same idempotency key returns the
+        record the first attempt stored, and stores nothing twice."""
+        recipient = normalize_recipient(request.channel, request.recipient)
+        if idempotency_key is not None:
+            existing = await self.repository.find_by_idempotency_key(
+                scope.tenant_id, idempotency_key
+            )
+            if existing is not None:
+                return Recorded(self._same_send(existing, request, recipient), created=False)
+
+        now = self._clock()
+        created_at = (
+            now
+            if request.created_at is None
+            else self._not_in_future(request.created_at, "created_at", now)
+        )
+        record = SendRecord(
+            id=new_log_id(),
+            tenant_id=scope.tenant_id,
+            user_id=request.user_id,
+            channel=request.channel,
+            provider=request.provider,
+            template_id=request.template_id,
+            recipient=recipient,
+            content=request.content,
+            status=request.status,
+            error=None,
+            response=None,
+            created_at=created_at,
+            sent_at=created_at if request.status in REACHES_RECIPIENT else None,
+            updated_at=now,
+        )
+        if await self.repository.insert(record, idempotency_key=idempotency_key):
+            return Recorded(record, created=True)
+        # A concurrent request with the same key won the race: answer with its record.
+        assert idempotency_key is not None
+        winner = await self.repository.find_by_idempotency_key(scope.tenant_id, idempotency_key)
+        if winner is None:  # pragma: no cover - the unique constraint just said it exists
+            raise IdempotencyConflict("Idempotency-Key is in use by a request still in flight")
+        return Recorded(self._same_send(winner, request, recipient), created=False)
+
+    @staticmethod
+    def _same_send(existing: SendRecord, request: RecordSendRequest, recipient: str) -> SendRecord:
+        if (
+            existing.user_id != request.user_id
+            or existing.channel is not request.channel
+            or existing.recipient != recipient
+            or existing.content != request.content
+            or existing.template_id != request.template_id
+            or existing.provider != request.provider
+        ):
+            raise IdempotencyConflict(
+                "Idempotency-Key was already used for a different send in this tenant"
+            )
+        return existing
+
+    async def record_outcome(
+        self, scope: TenantScope, log_id: str, request: StatusUpdateRequest
+    ) -> SendRecord:
+        """Apply a delivery outcome if the status machine allows it.
+
+        Repeating the current status changes nothing (providers retry their callbacks);
+        a transition the machine forbids, such as a late ``sent`` after ``delivered``, is
+        refused so the record keeps its final outcome.
+        """
+        current = await self.repository.get_in_tenant(scope.tenant_id, log_id, for_update=True)
+        if current is None:
+            raise RecordNotFound("no send record with this id in your tenant")
+        outcome = transition(current.status, request.status)
+        if outcome is TransitionOutcome.UNCHANGED:
+            return current
+        if outcome is TransitionOutcome.REJECTED:
+            raise TransitionRejected(
+                f"status cannot change from {current.status.value} to {request.status.value}"
+            )
+        now = self._clock()
+        at = now if request.at is None else self._not_in_future(request.at, "at", now)
+        if at < current.created_at:
+            raise BadRequest("'at' must not be earlier than the record's created_at")
+        sent_at = current.sent_at
+        if sent_at is None and request.status in REACHES_RECIPIENT:
+            sent_at = at
+        return await self.repository.save_outcome(
+            scope.tenant_id,
+            log_id,
+            status=request.status,
+            error=request.error if request.error is not None else current.error,
+            response=request.response if request.response is not None else current.response,
+            sent_at=sent_at,
+            updated_at=now,
+        )

@@ -1,0 +1,143 @@
+"""Wire formats: msgspec structs for every request and response body.
+
+Field names and shapes follow the seed (``shared/seed``) exactly. Every optional field is
+present with ``null`` rather than omitted, so clients can rely on the full shape.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import msgspec
+
+from policies.channels import Channel, DeliveryStatus
+from policies.paging import PageInfo as PageWindow
+from policies.records import SendRecord
+
+UtcDateTime = Annotated[datetime, msgspec.Meta(tz=True)]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+MAX_CONTENT_CHARS = 65_536
+MAX_PROVIDER_TEXT_CHARS = 16_384
+
+
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix; fractions only when the instant has them."""
+    utc = moment.astimezone(UTC)
+    spec = "seconds" if utc.microsecond == 0 else "microseconds"
+    return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def utc_timestamp() -> str:
+    return rfc3339(datetime.now(UTC))
+
+
+class SimpleResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """The seed's ``dto.SimpleResponse``: every error, and plain acknowledgements."""
+
+    code: int
+    message: str
+    timestamp: str
+
+
+class PageInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """The seed's ``dto.PageInfo``."""
+
+    page: int
+    page_size: int
+    total: int
+    total_pages: int
+    has_next: bool
+    has_prev: bool
+
+    @classmethod
+    def of(cls, window: PageWindow) -> PageInfo:
+        return cls(
+            page=window.page,
+            page_size=window.page_size,
+            total=window.total,
+            total_pages=window.total_pages,
+            has_next=window.has_next,
+            has_prev=window.has_prev,
+        )
+
+
+class CommunicationLogResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """The seed's ``dto.CommunicationLogResponse``: one send record, already masked."""
+
+    id: str
+    tenant_id: str
+    user_id: str
+    channel: str
+    provider: str | None
+    template_id: str | None
+    recipient: str | None
+    content: str | None
+    status: str
+    error: str | None
+    response: str | None
+    created_at: str
+    sent_at: str | None
+    updated_at: str
+
+    @classmethod
+    def of(cls, record: SendRecord) -> CommunicationLogResponse:
+        """Shape a record that has already passed :func:`policies.disclosure.disclose`."""
+        return cls(
+            id=record.id,
+            tenant_id=record.tenant_id,
+            user_id=record.user_id,
+            channel=record.channel.value,
+            provider=record.provider,
+            template_id=record.template_id,
+            recipient=record.recipient,
+            content=record.content,
+            status=record.status.value,
+            error=record.error,
+            response=record.response,
+            created_at=rfc3339(record.created_at),
+            sent_at=rfc3339(record.sent_at) if record.sent_at else None,
+            updated_at=rfc3339(record.updated_at),
+        )
+
+
+class CommunicationLogListResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """The seed's ``dto.CommunicationLogListResponse``."""
+
+    code: int
+    message: str
+    timestamp: str
+    items: list[CommunicationLogResponse]
+    total: int
+    pagination: PageInfo
+
+
+class CommunicationLogEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+    """``{code, message, timestamp, data}`` for one record (ingest and status updates)."""
+
+    code: int
+    message: str
+    timestamp: str
+    data: CommunicationLogResponse
+
+
+class RecordSendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST /communication/logs``: a sending service records one send."""
+
+    user_id: ShortText
+    channel: Channel
+    recipient: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    content: Annotated[str, msgspec.Meta(max_length=MAX_CONTENT_CHARS)]
+    template_id: ShortText | None = None
+    provider: ShortText | None = None
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    created_at: UtcDateTime | None = None
+
+
+class StatusUpdateRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST /communication/logs/{id}/status``: a delivery outcome arrives."""
+
+    status: DeliveryStatus
+    error: Annotated[str, msgspec.Meta(max_length=MAX_PROVIDER_TEXT_CHARS)] | None = None
+    response: Annotated[str, msgspec.Meta(max_length=MAX_PROVIDER_TEXT_CHARS)] | None = None
+    at: UtcDateTime | None = None

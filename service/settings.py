@@ -1,0 +1,145 @@
+"""The one settings object: read from the environment (and a ``.env`` file) once."""
+
+from __future__ import annotations
+
+import enum
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_HS256_SECRET_BYTES = 32
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+class ConfigurationError(Exception):
+    """Configuration that cannot work. The message is one line and names the variable."""
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the service is configured with. Secrets never appear in ``repr``."""
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///var/commlog.db"
+    jwt_secret: str | None = msgspec.field(default=None)
+    jwt_public_key: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    var_dir: Path = PROJECT_ROOT / "var"
+
+    def __repr__(self) -> str:
+        verifier = "public key" if self.jwt_public_key else "hs256"
+        return (
+            f"Settings(environment={self.environment.value!r}, "
+            f"database={self.database_backend!r}, jwt={verifier})"
+        )
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def database_backend(self) -> str:
+        return self.database_url.split(":", 1)[0].split("+", 1)[0]
+
+
+def _read_environment(environ: Mapping[str, str], env_file: Path | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(environ)  # the real environment wins over the file
+    return {k: v for k, v in values.items() if k.startswith("COMMLOG_")}
+
+
+def _development_secret(var_dir: Path) -> str:
+    """A per-checkout HS256 secret, generated once and kept private to this user."""
+    path = var_dir / "jwt-secret"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+def _resolve_sqlite_path(url: str, var_dir: Path) -> str:
+    """Make a relative SQLite path relative to the project, and create its folder."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix):
+        return url
+    raw = url[len(prefix) :]
+    if raw in ("", ":memory:") or raw.startswith("file:"):
+        return url
+    path = Path(raw)
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return prefix + str(path)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env"
+) -> Settings:
+    """Build :class:`Settings` from ``COMMLOG_*`` variables, failing with one clear line."""
+    env = _read_environment(os.environ if environ is None else environ, env_file)
+
+    raw_environment = env.get("COMMLOG_ENV", Environment.DEVELOPMENT.value)
+    try:
+        environment = Environment(raw_environment)
+    except ValueError:
+        raise ConfigurationError("COMMLOG_ENV must be 'development' or 'production'") from None
+
+    var_dir = Path(env.get("COMMLOG_VAR_DIR", str(PROJECT_ROOT / "var")))
+
+    database_url = env.get("COMMLOG_DATABASE_URL", "sqlite+aiosqlite:///var/commlog.db")
+    if not database_url.startswith(tuple(driver + ":" for driver in SUPPORTED_DRIVERS)):
+        raise ConfigurationError(
+            "COMMLOG_DATABASE_URL must start with one of: "
+            + ", ".join(driver + "://" for driver in SUPPORTED_DRIVERS)
+        )
+    database_url = _resolve_sqlite_path(database_url, var_dir)
+
+    public_key_path = env.get("COMMLOG_JWT_PUBLIC_KEY") or None
+    public_key: str | None = None
+    if public_key_path is not None:
+        try:
+            public_key = Path(public_key_path).read_text(encoding="utf-8")
+        except OSError:
+            raise ConfigurationError(
+                "COMMLOG_JWT_PUBLIC_KEY names a file that cannot be read"
+            ) from None
+        if "BEGIN PUBLIC KEY" not in public_key:
+            raise ConfigurationError("COMMLOG_JWT_PUBLIC_KEY is not a PEM public key")
+
+    secret = env.get("COMMLOG_JWT_SECRET") or None
+    if secret is not None and len(secret.encode()) < MIN_HS256_SECRET_BYTES:
+        raise ConfigurationError(
+            f"COMMLOG_JWT_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes long"
+        )
+    if secret is None and public_key is None:
+        if environment is Environment.PRODUCTION:
+            raise ConfigurationError(
+                "COMMLOG_JWT_SECRET or COMMLOG_JWT_PUBLIC_KEY must be set in production"
+            )
+        secret = _development_secret(var_dir)
+
+    return Settings(
+        environment=environment,
+        database_url=database_url,
+        jwt_secret=secret,
+        jwt_public_key=public_key,
+        jwt_issuer=env.get("COMMLOG_JWT_ISSUER") or None,
+        jwt_audience=env.get("COMMLOG_JWT_AUDIENCE") or None,
+        var_dir=var_dir,
+    )

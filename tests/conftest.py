@@ -1,0 +1,134 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``COMMLOG_TEST_POSTGRES_URL`` or the role and database that
+``scripts/ensure-postgres`` creates. Where it cannot be reached the PostgreSQL half is
+skipped and the run says so at the end, unless ``COMMLOG_REQUIRE_POSTGRES=1`` (CI), where
+it fails instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from advanced_alchemy.alembic.commands import AlembicCommands
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import make_url
+
+from service.app import create_app
+from service.auth import TokenCodec
+from service.persistence.database import create_database_config
+from service.settings import Settings
+from tests.factories import Caller
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://commlog:commlog@127.0.0.1:5432/commlog_test"
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+BACKENDS = ["sqlite", "postgresql"]
+_postgres_skip_reason: list[str] = []
+
+
+def _require_postgres() -> bool:
+    return os.environ.get("COMMLOG_REQUIRE_POSTGRES") == "1"
+
+
+def migrate(database_url: str) -> None:
+    """Apply every Alembic migration, as ``commlog database upgrade`` does."""
+    AlembicCommands(sqlalchemy_config=create_database_config(database_url)).upgrade("head")
+
+
+async def _reset_postgres(url: str) -> None:
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+        timeout=5,
+    )
+    try:
+        await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'commlog.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> str:
+    url = os.environ.get("COMMLOG_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    try:
+        asyncio.run(_reset_postgres(url))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        reason = f"PostgreSQL unreachable at {make_url(url).host}: {type(exc).__name__}"
+        if _require_postgres():
+            pytest.fail(f"{reason} (COMMLOG_REQUIRE_POSTGRES=1)", pytrace=False)
+        _postgres_skip_reason.append(reason)
+        pytest.skip(reason)
+    migrate(url)
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, jwt_secret=TEST_JWT_SECRET, var_dir=tmp_path)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def tokens(settings: Settings) -> TokenCodec:
+    return TokenCodec(settings)
+
+
+@pytest.fixture
+def tenant_id() -> str:
+    """A tenant of the test's own: tests never see each other's rows."""
+    return f"tnt_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def caller(client: AsyncTestClient[Litestar], tokens: TokenCodec, tenant_id: str) -> Caller:
+    return Caller(client=client, tokens=tokens, tenant_id=tenant_id)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _postgres_skip_reason:
+        terminalreporter.write_sep("!", "PostgreSQL tests were SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(_postgres_skip_reason[0])
+        terminalreporter.write_line(
+            "Run `make postgres` (or set COMMLOG_TEST_POSTGRES_URL) to test on PostgreSQL too."
+        )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            item.add_marker(pytest.mark.postgres)

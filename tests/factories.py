@@ -1,0 +1,84 @@
+"""Small factories: a caller with tokens for its roles, and sends recorded through the API."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from httpx import Response
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from service.auth import TokenCodec
+
+_counter = itertools.count(1)
+
+SMS_RECIPIENT = "+8613812348000"
+EMAIL_RECIPIENT = "alice@example.com"
+PUSH_RECIPIENT = "abcd1234efgh5678ijkl9012mnop3456"
+
+
+def send_body(**overrides: Any) -> dict[str, Any]:
+    """A valid ``POST /communication/logs`` body; overrides replace or add fields."""
+    body: dict[str, Any] = {
+        "user_id": "usr_alice",
+        "channel": "sms",
+        "recipient": SMS_RECIPIENT,
+        "content": "您的验证码是123456",
+        "template_id": "tpl_abc123",
+        "provider": "aliyun",
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+@dataclass
+class Caller:
+    """Talks to the app as users and sending services of one tenant."""
+
+    client: AsyncTestClient[Litestar]
+    tokens: TokenCodec
+    tenant_id: str
+    _cache: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
+
+    def token(self, user_id: str = "usr_alice", *roles: str, tenant_id: str | None = None) -> str:
+        return self.tokens.issue(
+            tenant_id=tenant_id or self.tenant_id, user_id=user_id, roles=list(roles or ("user",))
+        )
+
+    def auth(
+        self, user_id: str = "usr_alice", *roles: str, tenant_id: str | None = None
+    ) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user_id, *roles, tenant_id=tenant_id)}"}
+
+    async def list_logs(self, as_user: str = "usr_alice", **params: Any) -> Response:
+        return await self.client.get(
+            "/communication/logs", params=params, headers=self.auth(as_user)
+        )
+
+    async def record(self, *, idempotency_key: str | None = None, **overrides: Any) -> Response:
+        headers = self.auth("svc_sender", "ingest")
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        return await self.client.post(
+            "/communication/logs", json=send_body(**overrides), headers=headers
+        )
+
+    async def create(self, **overrides: Any) -> dict[str, Any]:
+        """Record a send and return the stored (masked) record; fails loudly otherwise."""
+        response = await self.record(**overrides)
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    async def set_status(self, log_id: str, **body: Any) -> Response:
+        return await self.client.post(
+            f"/communication/logs/{log_id}/status",
+            json=body,
+            headers=self.auth("svc_sender", "ingest"),
+        )
+
+
+def unique_suffix() -> int:
+    return next(_counter)

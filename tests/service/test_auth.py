@@ -1,0 +1,141 @@
+"""Bearer tokens: what makes a caller, and every way a token is refused."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from litestar.testing import AsyncTestClient
+
+from policies.access import Role
+from service.app import create_app
+from service.auth import TokenCodec
+from service.errors import Unauthenticated
+from service.settings import Settings
+from tests.conftest import TEST_JWT_SECRET
+from tests.factories import Caller
+
+
+def _claims(**overrides: object) -> dict[str, object]:
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "sub": "usr_alice",
+        "tenant_id": "tnt_a",
+        "roles": ["user"],
+        "exp": now + 300,
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _codec(**settings: object) -> TokenCodec:
+    return TokenCodec(Settings(jwt_secret=TEST_JWT_SECRET, **settings))  # type: ignore[arg-type]
+
+
+def test_a_valid_token_becomes_a_principal_of_its_tenant_and_user() -> None:
+    principal = _codec().verify(jwt.encode(_claims(roles=["user", "ingest"]), TEST_JWT_SECRET))
+    assert principal.tenant_id == "tnt_a"
+    assert principal.user_id == "usr_alice"
+    assert principal.roles == {Role.USER, Role.INGEST}
+
+
+def test_a_token_without_roles_is_an_ordinary_user() -> None:
+    principal = _codec().verify(jwt.encode(_claims(roles=None), TEST_JWT_SECRET))
+    assert principal.roles == {Role.USER}
+
+
+def test_unknown_roles_are_ignored_not_trusted() -> None:
+    principal = _codec().verify(jwt.encode(_claims(roles=["admin", "ingest"]), TEST_JWT_SECRET))
+    assert principal.roles == {Role.INGEST}
+
+
+@pytest.mark.parametrize(
+    ("claims", "secret", "message"),
+    [
+        (_claims(exp=int(time.time()) - 120), TEST_JWT_SECRET, "expired"),
+        (_claims(nbf=int(time.time()) + 600), TEST_JWT_SECRET, "not valid yet"),
+        (_claims(), "another-secret-" + "y" * 40, "signature"),
+        (_claims(tenant_id=None), TEST_JWT_SECRET, "tenant_id"),
+        (_claims(tenant_id=""), TEST_JWT_SECRET, "tenant_id"),
+        (_claims(sub=None), TEST_JWT_SECRET, "sub"),
+        (_claims(exp=None), TEST_JWT_SECRET, "exp"),
+        (_claims(roles="user"), TEST_JWT_SECRET, "roles"),
+    ],
+)
+def test_bad_tokens_are_refused_with_a_reason(
+    claims: dict[str, object], secret: str, message: str
+) -> None:
+    token = jwt.encode(claims, secret)
+    with pytest.raises(Unauthenticated, match=message):
+        _codec().verify(token)
+
+
+def test_an_unsigned_token_is_refused() -> None:
+    token = jwt.encode(_claims(), key=None, algorithm="none")
+    with pytest.raises(Unauthenticated):
+        _codec().verify(token)
+
+
+def test_issuer_and_audience_are_checked_when_configured() -> None:
+    codec = _codec(jwt_issuer="https://idp.example", jwt_audience="commlog")
+    good = jwt.encode(_claims(iss="https://idp.example", aud="commlog"), TEST_JWT_SECRET)
+    assert codec.verify(good).user_id == "usr_alice"
+    for bad in (
+        _claims(iss="https://evil.example", aud="commlog"),
+        _claims(iss="https://idp.example", aud="other"),
+    ):
+        with pytest.raises(Unauthenticated, match="another service"):
+            codec.verify(jwt.encode(bad, TEST_JWT_SECRET))
+    with pytest.raises(Unauthenticated):
+        codec.verify(jwt.encode(_claims(), TEST_JWT_SECRET))
+
+
+@pytest.mark.parametrize("kind", ["RS256", "ES256"])
+def test_tokens_from_an_identity_provider_verify_with_its_public_key(
+    tmp_path: Path, kind: str
+) -> None:
+    private_key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if kind == "RS256"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    codec = TokenCodec(Settings(jwt_public_key=public_pem.decode()))
+    token = jwt.encode(_claims(), private_key, algorithm=kind)
+    assert codec.verify(token).tenant_id == "tnt_a"
+    # The public key must never double as an HMAC secret (algorithm confusion).
+    with pytest.raises(Unauthenticated):
+        codec.verify(jwt.encode(_claims(), TEST_JWT_SECRET))
+    with pytest.raises(Unauthenticated, match="no HS256 secret"):
+        codec.issue(tenant_id="t", user_id="u", roles=["user"])
+
+
+async def test_an_expired_token_is_401_through_the_api(caller: Caller) -> None:
+    token = caller.tokens.issue(
+        tenant_id=caller.tenant_id, user_id="u", roles=["user"], now=int(time.time()) - 7200
+    )
+    response = await caller.client.get(
+        "/communication/logs", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
+    assert response.json() == {
+        "code": 401,
+        "message": "token has expired",
+        "timestamp": response.json()["timestamp"],
+    }
+
+
+async def test_a_token_signed_for_another_deployment_is_401(settings: Settings) -> None:
+    other = TokenCodec(Settings(jwt_secret="another-deployment-" + "z" * 40))
+    token = other.issue(tenant_id="t", user_id="u", roles=["user"])
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        response = await client.get(
+            "/communication/logs", headers={"Authorization": f"Bearer {token}"}
+        )
+    assert response.status_code == 401

@@ -1,0 +1,83 @@
+"""Every error is a SimpleResponse; nothing private leaks through errors or logs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import TEST_JWT_SECRET
+from tests.factories import SMS_RECIPIENT, Caller
+
+
+def _is_simple(body: object, code: int) -> bool:
+    return (
+        isinstance(body, dict)
+        and set(body) == {"code", "message", "timestamp"}
+        and body["code"] == code
+    )
+
+
+async def test_unknown_route_is_a_404_simple_response(caller: Caller) -> None:
+    response = await caller.client.get("/nowhere", headers=caller.auth())
+    assert response.status_code == 404
+    assert _is_simple(response.json(), 404)
+
+
+async def test_wrong_method_is_a_405_simple_response(caller: Caller) -> None:
+    response = await caller.client.delete("/communication/logs", headers=caller.auth())
+    assert response.status_code == 405
+    assert _is_simple(response.json(), 405)
+
+
+async def test_an_oversized_body_is_rejected_with_a_simple_response(caller: Caller) -> None:
+    response = await caller.record(content="x" * 400_000)
+    assert response.status_code in (400, 413)
+    assert _is_simple(response.json(), response.status_code)
+
+
+async def test_a_database_failure_is_a_500_without_exception_text(
+    tmp_path: Path, caller: Caller, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An unmigrated database: every query fails inside the driver.
+    broken = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}",
+        jwt_secret=TEST_JWT_SECRET,
+        var_dir=tmp_path,
+    )
+    caplog.set_level(logging.DEBUG)
+    async with AsyncTestClient(app=create_app(broken)) as client:
+        response = await client.post(
+            "/communication/logs",
+            json={
+                "user_id": "usr_alice",
+                "channel": "sms",
+                "recipient": SMS_RECIPIENT,
+                "content": "您的验证码是654321",
+            },
+            headers=caller.auth("svc", "ingest"),
+        )
+    assert response.status_code == 500
+    body = response.json()
+    assert _is_simple(body, 500)
+    assert body["message"].startswith("internal server error")
+    for secret in ("communication_logs", "no such table", "654321", SMS_RECIPIENT, "SELECT"):
+        assert secret not in response.text
+        assert secret not in caplog.text
+    assert "OperationalError" in caplog.text  # the failure's type is logged for operators
+
+
+async def test_nothing_private_reaches_the_log_on_any_path(
+    caller: Caller, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    created = await caller.create(content="验证码 918273 https://r.example/x?token=zz9")
+    await caller.set_status(created["id"], status="failed", error="timeout for +8613812348000")
+    await caller.record(channel="email", recipient="bad-address-zz@")
+    await caller.list_logs()
+    for secret in (SMS_RECIPIENT, "918273", "token=zz9", "bad-address-zz"):
+        assert secret not in caplog.text

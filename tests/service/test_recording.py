@@ -1,0 +1,291 @@
+"""The write path: recording sends, idempotency, and delivery outcomes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.factories import EMAIL_RECIPIENT, PUSH_RECIPIENT, SMS_RECIPIENT, Caller
+
+
+def _iso(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).isoformat()
+
+
+async def test_recording_a_send_returns_201_with_the_masked_record(caller: Caller) -> None:
+    response = await caller.record()
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"code", "message", "timestamp", "data"}
+    assert body["code"] == 201
+    data = body["data"]
+    assert re.match(r"^log_[0-9a-f]{24}$", data["id"])
+    assert data["tenant_id"] == caller.tenant_id
+    assert data["status"] == "pending"
+    assert data["recipient"] == "+86138****8000"
+    assert data["content"] == "您的验证码是******"
+    assert data["sent_at"] is None
+    assert SMS_RECIPIENT not in response.text
+    assert "123456" not in response.text
+
+
+async def test_recording_requires_the_ingest_role(caller: Caller) -> None:
+    response = await caller.client.post(
+        "/communication/logs",
+        json={"user_id": "usr_alice", "channel": "sms", "recipient": SMS_RECIPIENT, "content": "x"},
+        headers=caller.auth("usr_alice", "user"),
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == 403
+
+
+async def test_the_tenant_comes_from_the_token_not_the_body(caller: Caller) -> None:
+    response = await caller.record(tenant_id="tnt_someone_else")
+    assert response.status_code == 400  # unknown field: the body cannot name a tenant
+    created = await caller.create()
+    assert created["tenant_id"] == caller.tenant_id
+
+
+@pytest.mark.parametrize(
+    ("channel", "recipient"),
+    [
+        ("sms", "not a phone"),
+        ("sms", "12"),
+        ("sms", "+999123456789012345"),
+        ("email", "alice.example.com"),
+        ("email", "alice@"),
+        ("email", "a b@example.com"),
+        ("push", "x1y2z3"),
+        ("push", "has spaces in the token"),
+    ],
+)
+async def test_a_recipient_invalid_for_its_channel_is_400_without_echoing_it(
+    caller: Caller, channel: str, recipient: str
+) -> None:
+    response = await caller.record(channel=channel, recipient=recipient)
+    assert response.status_code == 400
+    assert response.json()["code"] == 400
+    assert recipient not in response.text
+
+
+@pytest.mark.parametrize(
+    ("channel", "recipient", "masked"),
+    [
+        ("sms", "13812348000", "138****8000"),
+        ("sms", "+86 138-1234-8000", "+86138****8000"),
+        ("email", EMAIL_RECIPIENT, "a***@example.com"),
+        ("push", PUSH_RECIPIENT, "abcd…3456"),
+    ],
+)
+async def test_valid_recipients_of_each_channel_are_accepted(
+    caller: Caller, channel: str, recipient: str, masked: str
+) -> None:
+    created = await caller.create(channel=channel, recipient=recipient)
+    assert created["recipient"] == masked
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"channel": "fax"}, "channel"),
+        ({"status": "lost"}, "status"),
+        ({"user_id": ""}, "user_id"),
+        ({"user_id": ...}, "user_id"),
+        ({"content": ...}, "content"),
+        ({"content": 12}, "content"),
+        ({"created_at": "yesterday"}, "created_at"),
+        ({"created_at": "2026-04-15T10:00:00"}, "created_at"),
+        ({"surprise": True}, "surprise"),
+    ],
+)
+async def test_an_invalid_body_is_400_naming_the_field(
+    caller: Caller, overrides: dict[str, object], named: str
+) -> None:
+    response = await caller.record(**overrides)
+    assert response.status_code == 400, response.text
+    assert named in response.json()["message"]
+
+
+async def test_a_body_that_is_not_json_is_400(caller: Caller) -> None:
+    response = await caller.client.post(
+        "/communication/logs",
+        content=b"{not json",
+        headers={**caller.auth("svc", "ingest"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == 400
+
+
+async def test_created_at_more_than_five_minutes_ahead_is_rejected(caller: Caller) -> None:
+    response = await caller.record(created_at=_iso(timedelta(minutes=6)))
+    assert response.status_code == 400
+    assert "created_at" in response.json()["message"]
+    ok = await caller.record(created_at=_iso(timedelta(minutes=4)))
+    assert ok.status_code == 201
+
+
+async def test_a_backfilled_send_keeps_its_created_at(caller: Caller) -> None:
+    created = await caller.create(created_at="2026-04-15T10:00:00+08:00")
+    assert created["created_at"] == "2026-04-15T02:00:00Z"
+
+
+async def test_ingesting_as_delivered_sets_sent_at_to_created_at(caller: Caller) -> None:
+    created = await caller.create(status="delivered", created_at="2026-04-15T10:00:00Z")
+    assert created["sent_at"] == "2026-04-15T10:00:00Z"
+
+
+async def test_a_retry_with_the_same_idempotency_key_returns_the_original(caller: Caller) -> None:
+    first = await caller.record(idempotency_key="send-42")
+    second = await caller.record(idempotency_key="send-42")
+    assert first.status_code == 201
+    assert second.status_code == 200
+    assert second.json()["data"]["id"] == first.json()["data"]["id"]
+    listing = (await caller.list_logs()).json()
+    assert listing["total"] == 1
+
+
+async def test_reusing_an_idempotency_key_for_a_different_send_is_409(caller: Caller) -> None:
+    await caller.record(idempotency_key="send-43")
+    response = await caller.record(idempotency_key="send-43", content="another message")
+    assert response.status_code == 409
+    assert (await caller.list_logs()).json()["total"] == 1
+
+
+async def test_idempotency_keys_are_scoped_to_the_tenant(caller: Caller) -> None:
+    await caller.record(idempotency_key="shared-key")
+    other = await caller.client.post(
+        "/communication/logs",
+        json={"user_id": "usr_alice", "channel": "sms", "recipient": SMS_RECIPIENT, "content": "x"},
+        headers={
+            **caller.auth("svc", "ingest", tenant_id=caller.tenant_id + "_b"),
+            "Idempotency-Key": "shared-key",
+        },
+    )
+    assert other.status_code == 201
+
+
+async def test_an_unusable_idempotency_key_is_400(caller: Caller) -> None:
+    response = await caller.record(idempotency_key="x" * 300)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "final"),
+    [
+        (["sent"], "sent"),
+        (["delivered"], "delivered"),
+        (["failed"], "failed"),
+        (["sent", "delivered"], "delivered"),
+        (["sent", "failed"], "failed"),
+    ],
+)
+async def test_allowed_status_transitions(caller: Caller, path: list[str], final: str) -> None:
+    created = await caller.create()
+    for status in path:
+        response = await caller.set_status(created["id"], status=status)
+        assert response.status_code == 200, response.text
+    assert response.json()["data"]["status"] == final
+    (item,) = (await caller.list_logs()).json()["items"]
+    assert item["status"] == final
+
+
+@pytest.mark.parametrize(
+    ("path", "refused"),
+    [
+        (["delivered"], "sent"),
+        (["delivered"], "failed"),
+        (["delivered"], "pending"),
+        (["failed"], "delivered"),
+        (["failed"], "sent"),
+        (["sent"], "pending"),
+    ],
+)
+async def test_forbidden_status_transitions_are_409_and_change_nothing(
+    caller: Caller, path: list[str], refused: str
+) -> None:
+    created = await caller.create()
+    for status in path:
+        await caller.set_status(created["id"], status=status)
+    response = await caller.set_status(created["id"], status=refused)
+    assert response.status_code == 409
+    assert response.json()["code"] == 409
+    (item,) = (await caller.list_logs()).json()["items"]
+    assert item["status"] == path[-1]
+
+
+async def test_repeating_the_current_status_is_an_idempotent_200(caller: Caller) -> None:
+    created = await caller.create()
+    first = (await caller.set_status(created["id"], status="sent")).json()["data"]
+    again = await caller.set_status(created["id"], status="sent", error="ignored")
+    assert again.status_code == 200
+    assert again.json()["data"] == first
+
+
+async def test_sent_at_is_set_once_and_updated_at_on_every_change(caller: Caller) -> None:
+    created = await caller.create(created_at="2026-04-15T10:00:00Z")
+    sent = (
+        await caller.set_status(created["id"], status="sent", at="2026-04-15T10:01:00Z")
+    ).json()["data"]
+    assert sent["sent_at"] == "2026-04-15T10:01:00Z"
+    delivered = (
+        await caller.set_status(created["id"], status="delivered", at="2026-04-15T10:02:00Z")
+    ).json()["data"]
+    assert delivered["sent_at"] == "2026-04-15T10:01:00Z"
+    assert delivered["updated_at"] >= sent["updated_at"] > created["updated_at"]
+
+
+async def test_failure_details_are_stored_and_masked(caller: Caller) -> None:
+    created = await caller.create()
+    response = await caller.set_status(
+        created["id"],
+        status="failed",
+        error="发送超时 for +8613812348000",
+        response='{"request_id": "A1", "code": "isv.BUSINESS_LIMIT_CONTROL 5551234"}',
+    )
+    data = response.json()["data"]
+    assert data["error"] == "发送超时 for +86138****8000"
+    assert "5551234" not in data["response"]
+
+
+async def test_an_outcome_for_an_unknown_id_is_404(caller: Caller) -> None:
+    response = await caller.set_status("log_doesnotexist", status="sent")
+    assert response.status_code == 404
+    assert response.json()["code"] == 404
+
+
+async def test_an_outcome_for_another_tenants_record_is_404(caller: Caller) -> None:
+    created = await caller.create()
+    response = await caller.client.post(
+        f"/communication/logs/{created['id']}/status",
+        json={"status": "sent"},
+        headers=caller.auth("svc", "ingest", tenant_id=caller.tenant_id + "_b"),
+    )
+    assert response.status_code == 404
+    (item,) = (await caller.list_logs()).json()["items"]
+    assert item["status"] == "pending"
+
+
+async def test_outcomes_require_the_ingest_role(caller: Caller) -> None:
+    created = await caller.create()
+    response = await caller.client.post(
+        f"/communication/logs/{created['id']}/status",
+        json={"status": "sent"},
+        headers=caller.auth("usr_alice", "user"),
+    )
+    assert response.status_code == 403
+
+
+async def test_an_outcome_time_in_the_future_is_400(caller: Caller) -> None:
+    created = await caller.create()
+    response = await caller.set_status(created["id"], status="sent", at=_iso(timedelta(hours=1)))
+    assert response.status_code == 400
+    assert "'at'" in response.json()["message"]
+
+
+async def test_an_outcome_before_the_send_was_created_is_400(caller: Caller) -> None:
+    created = await caller.create(created_at="2026-04-15T10:00:00Z")
+    response = await caller.set_status(created["id"], status="sent", at="2026-04-15T09:00:00Z")
+    assert response.status_code == 400

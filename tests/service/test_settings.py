@@ -1,0 +1,76 @@
+"""Configuration: defaults that work, and one clear line for anything that cannot."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from service.settings import ConfigurationError, Environment, load_settings
+
+
+def _load(tmp_path: Path, **env: str) -> object:
+    return load_settings({"COMMLOG_VAR_DIR": str(tmp_path), **env}, env_file=None)
+
+
+def test_development_defaults_generate_a_private_secret_once(tmp_path: Path) -> None:
+    first = load_settings({"COMMLOG_VAR_DIR": str(tmp_path)}, env_file=None)
+    second = load_settings({"COMMLOG_VAR_DIR": str(tmp_path)}, env_file=None)
+    assert first.environment is Environment.DEVELOPMENT
+    assert first.jwt_secret
+    assert first.jwt_secret == second.jwt_secret
+    mode = stat.S_IMODE((tmp_path / "jwt-secret").stat().st_mode)
+    assert mode == 0o600
+    assert first.database_url.startswith("sqlite+aiosqlite:///")
+    assert first.database_url.endswith("var/commlog.db")
+
+
+def test_production_refuses_to_start_without_explicit_keys(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="COMMLOG_JWT_SECRET"):
+        _load(tmp_path, COMMLOG_ENV="production")
+    assert not (tmp_path / "jwt-secret").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"COMMLOG_ENV": "staging"}, "COMMLOG_ENV"),
+        ({"COMMLOG_DATABASE_URL": "mysql://x"}, "COMMLOG_DATABASE_URL"),
+        ({"COMMLOG_DATABASE_URL": "postgresql://sync-driver/db"}, "COMMLOG_DATABASE_URL"),
+        ({"COMMLOG_JWT_SECRET": "short"}, "COMMLOG_JWT_SECRET"),
+        ({"COMMLOG_JWT_PUBLIC_KEY": "/nonexistent.pem"}, "COMMLOG_JWT_PUBLIC_KEY"),
+    ],
+)
+def test_invalid_configuration_names_the_variable(
+    tmp_path: Path, env: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        _load(tmp_path, **env)
+    message = str(raised.value)
+    assert variable in message
+    assert "\n" not in message
+
+
+def test_the_secret_value_is_never_part_of_an_error_or_repr(tmp_path: Path) -> None:
+    secret = "s3cr3t-" + "q" * 40
+    settings = load_settings(
+        {"COMMLOG_VAR_DIR": str(tmp_path), "COMMLOG_JWT_SECRET": secret}, env_file=None
+    )
+    assert secret not in repr(settings)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(
+            {"COMMLOG_VAR_DIR": str(tmp_path), "COMMLOG_JWT_SECRET": "short-secret"}, env_file=None
+        )
+    assert "short-secret" not in str(raised.value)
+
+
+def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("COMMLOG_JWT_ISSUER=https://from-file.example\nCOMMLOG_JWT_AUDIENCE=file\n")
+    settings = load_settings(
+        {"COMMLOG_VAR_DIR": str(tmp_path), "COMMLOG_JWT_AUDIENCE": "environment"},
+        env_file=env_file,
+    )
+    assert settings.jwt_issuer == "https://from-file.example"
+    assert settings.jwt_audience == "environment"
