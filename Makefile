@@ -33,8 +33,8 @@ run: install
 	$(BIN)/commlog run --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check service compliance policies tests benchmarks
-	$(BIN)/ruff format --check service compliance policies tests benchmarks
+	$(BIN)/ruff check service compliance policies tests
+	$(BIN)/ruff format --check service compliance policies tests
 
 types: install
 	$(BIN)/mypy

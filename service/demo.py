@@ -117,6 +117,7 @@ async def seed_demo(database: SQLAlchemyAsyncConfig) -> int:
     """Insert the demo records unless the demo tenant has some; return how many were added."""
     async with database.get_session() as session:
         repository = SendLogRepository(session=session)
+        await repository.begin_write()
         if await repository.tenant_has_records(DEMO_TENANT):
             return 0
         records = demo_records()

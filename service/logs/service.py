@@ -67,6 +67,7 @@ class SendLogService:
         """Store one send. A retried request with the same idempotency key returns the
         record the first attempt stored, and stores nothing twice."""
         recipient = normalize_recipient(request.channel, request.recipient)
+        await self.repository.begin_write()
         if idempotency_key is not None:
             existing = await self.repository.find_by_idempotency_key(
                 scope.tenant_id, idempotency_key
@@ -129,6 +130,7 @@ class SendLogService:
         a transition the machine forbids, such as a late ``sent`` after ``delivered``, is
         refused so the record keeps its final outcome.
         """
+        await self.repository.begin_write()
         current = await self.repository.get_in_tenant(scope.tenant_id, log_id, for_update=True)
         if current is None:
             raise RecordNotFound("no send record with this id in your tenant")

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITE_TRANSACTION = "commlog_write_transaction"
+"""Execution option a session sets on its first connection when the transaction writes."""
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -35,7 +37,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that will write takes the write lock up front: a deferred one
+        # that read first would fail with SQLITE_BUSY_SNAPSHOT, not wait, when another
+        # writer committed in between.
+        immediate = connection.get_execution_options().get(WRITE_TRANSACTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -19,6 +19,7 @@ from policies.access import OwnerScope
 from policies.channels import Channel, DeliveryStatus
 from policies.paging import PageRequest
 from policies.records import SendRecord
+from service.persistence.database import WRITE_TRANSACTION
 from service.persistence.models import CommunicationLog
 
 NEWEST_FIRST = (CommunicationLog.created_at.desc(), CommunicationLog.id.desc())
@@ -67,6 +68,10 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
     """Send records, always addressed within one tenant."""
 
     model_type = CommunicationLog
+
+    async def begin_write(self) -> None:
+        """Declare, before the first statement, that this transaction will write."""
+        await self.session.connection(execution_options={WRITE_TRANSACTION: True})
 
     async def _begin_consistent_read(self) -> None:
         # One snapshot for the page and its total. SQLite sessions already are one (see

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -289,3 +290,28 @@ async def test_an_outcome_before_the_send_was_created_is_400(caller: Caller) -> 
     created = await caller.create(created_at="2026-04-15T10:00:00Z")
     response = await caller.set_status(created["id"], status="sent", at="2026-04-15T09:00:00Z")
     assert response.status_code == 400
+
+
+async def test_concurrent_retries_with_one_idempotency_key_store_one_record(
+    caller: Caller,
+) -> None:
+    responses = await asyncio.gather(
+        *(caller.record(idempotency_key="burst-1") for _ in range(6))
+    )
+    codes = sorted(response.status_code for response in responses)
+    assert codes == [200, 200, 200, 200, 200, 201]
+    assert len({response.json()["data"]["id"] for response in responses}) == 1
+    assert (await caller.list_logs()).json()["total"] == 1
+
+
+async def test_concurrent_outcomes_for_one_record_apply_one_final_status(caller: Caller) -> None:
+    created = await caller.create()
+    responses = await asyncio.gather(
+        caller.set_status(created["id"], status="delivered"),
+        caller.set_status(created["id"], status="failed"),
+    )
+    codes = sorted(response.status_code for response in responses)
+    assert codes == [200, 409]
+    (item,) = (await caller.list_logs()).json()["items"]
+    winner = next(r for r in responses if r.status_code == 200).json()["data"]["status"]
+    assert item["status"] == winner
