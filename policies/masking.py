@@ -1,0 +1,269 @@
+"""The one place values are masked before they leave the service.
+
+Callers of the log need to recognise a send, not to re-read a message, re-use a
+verification code or follow a password-reset link. Every recipient and every free-text
+field (content, provider error, provider response) is therefore masked on the way out:
+data protection by design and by default (GDPR Art. 25), pseudonymisation as a security
+measure (GDPR Art. 32(1)(a)) and de-identification (PIPL Art. 51, Art. 73(3)).
+
+Every function here is total and idempotent: it never raises, whatever the text, and
+masking an already masked value returns it unchanged, so a value masked twice (by two
+layers, or stored masked and masked again) reads the same.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+
+from policies.channels import Channel
+
+FULLY_MASKED = "********"
+"""What a value that does not have the expected shape becomes: reveals nothing, not even
+its length, and masks to itself."""
+
+HIDDEN_DIGIT = "*"
+EMAIL_LOCAL_PART_MASK = "***"
+ELISION = "\N{HORIZONTAL ELLIPSIS}"
+"""Stands for the hidden middle of a device token."""
+
+_SHORT_NATIONAL_NUMBER = 7
+"""National numbers this short or shorter show only their last two digits."""
+_MIN_NATIONAL_DIGITS = 4
+_MAX_E164_DIGITS = 15
+_MAX_SHORT_CODE_DIGITS = 8
+"""Digit runs up to this long are codes (OTP, PIN, amounts) and are hidden entirely."""
+_MIN_REVEALING_RUN = 4
+"""Runs with fewer digits than this are kept: they identify nothing."""
+_KEPT_TAIL = 4
+_PUSH_TOKEN_KEPT = 4
+
+_COUNTRY_CODES: frozenset[str] = frozenset(
+    str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+)
+# Calling codes are a prefix code (no code is a prefix of another), so at most one of the
+# 1-, 2- and 3-digit prefixes of a number is a calling code.
+_COUNTRY_CODE_LENGTHS = sorted({len(code) for code in _COUNTRY_CODES})
+
+_PHONE_SEPARATORS = str.maketrans("", "", "-.()")
+_NATIONAL_NUMBER = re.compile(r"[0-9*]+")
+_PUSH_TOKEN = re.compile(r"[!-~]+")
+_MASKED_PUSH_TOKEN = re.compile(r"[!-~]{4}\N{HORIZONTAL ELLIPSIS}[!-~]{4}")
+
+# --- Content -----------------------------------------------------------------------------
+#
+# One alternation, scanned once left to right: each span of the text is handled by exactly
+# one rule. Character classes treat '*' like a digit wherever digits matter, so the output
+# of a rule is recognised by the same rule again (idempotency). Every repetition that can
+# start at many positions is anchored with a look-behind at the start of its run, or
+# bounded, so the scan stays linear on any input.
+
+# Characters of an email local part (ASCII atext subset, any decimal digit, '*').
+_LOCAL = r"[A-Za-z\d._%+\-*]"
+# Characters of a URL scheme (RFC 3986 §3.1), with any decimal digit and '*'.
+_SCHEME = r"[A-Za-z\d+.\-*]"
+# A URL runs to whitespace, angle brackets, double quotes or CJK/full-width punctuation
+# (Chinese text often puts no space after a link).
+_URL_END = (
+    r"\s<>\"\u2018-\u201f\u2026\u3000-\u303f"
+    r"\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+)
+_URL_CHAR = rf"[^{_URL_END}]"
+_HOST_CHAR = rf"[^{_URL_END}@/?#]"
+_EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)+"
+_DIGIT_RUN = r"(?<![\d*])[\d*]++"
+
+_CONTENT = re.compile(
+    # scheme://… The match starts where the run of scheme characters starts (anchoring
+    # keeps the scan linear); characters before its first letter come along.
+    rf"(?P<url>(?<!{_SCHEME})[\d+.\-*]*+[A-Za-z]{_SCHEME}*+://{_URL_CHAR}*+)"
+    # "://…" whose scheme was taken by the rule before (e.g. a@b.com.https://…).
+    rf"|(?P<bare_url>://{_URL_CHAR}*+)"
+    # www.host… ; a host followed by '@' is the local part of an email address instead.
+    rf"|(?P<www>[Ww]{{3}}\.{_HOST_CHAR}++(?!@)(?:[/?#]{_URL_CHAR}*+)?)"
+    # An address, and what follows it if it is the host of a URL (user@host/path?query).
+    rf"|(?P<email>{_EMAIL}(?:[/?#]{_URL_CHAR}*+)?)"
+    # +<8–15 digits>, single spaces or hyphens between digits. It must not run on into
+    # something that, once the separators are gone, would read as an email or a URL.
+    r"|(?P<phone>\+[0-9](?:[0-9*]|[ -][0-9]){7,14}"
+    r"(?![A-Za-z\d_%+\-*@])(?!\.[A-Za-z\d._%+\-*@:])(?!://))"
+    # Chinese mobile number written without country code: 1[3-9] and 9 more digits.
+    r"|(?P<mobile>(?<![\d*])1[3-9][0-9][0-9*]{4}[0-9]{4}(?![\d*]))"
+    rf"|(?P<digits>{_DIGIT_RUN})"
+)
+_DIGIT_RUNS = re.compile(rf"(?P<digits>{_DIGIT_RUN})")
+# What is still masked inside the part of a URL that is kept.
+_URL_PART = re.compile(rf"(?P<email>{_EMAIL})|(?P<digits>{_DIGIT_RUN})")
+_URL_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
+
+
+def mask_recipient(channel: Channel | str, value: str | None) -> str | None:
+    """Mask a recipient as the rule for its channel says; ``None`` stays ``None``.
+
+    ``sms`` → :func:`mask_phone`, ``email`` → :func:`mask_email`, ``push`` →
+    :func:`mask_push_token`. An unknown channel gives :data:`FULLY_MASKED`: when it is
+    not known what a value is, nothing of it is shown (GDPR Art. 25(2)).
+    """
+    if value is None:
+        return None
+    try:
+        known = Channel(channel)
+    except ValueError:
+        return FULLY_MASKED
+    if known is Channel.SMS:
+        return mask_phone(value)
+    if known is Channel.EMAIL:
+        return mask_email(value)
+    return mask_push_token(value)
+
+
+def mask_phone(value: str) -> str:
+    """Keep the first 3 and the last 4 digits of the national number, hide the rest.
+
+    ``13812348000`` → ``138****8000``; ``+86 138-1234-8000`` → ``+86138****8000`` (the
+    country calling code is kept, separators are dropped). A national number of 7 digits
+    or fewer shows only its last 2: ``+12345678`` → ``+1*****78``. This is the usual
+    display convention for mobile numbers under PIPL Art. 51 de-identification; it is
+    also data minimisation (GDPR Art. 5(1)(c)). ``*`` counts as a hidden digit, so a
+    masked number masks to itself; a value that is not shaped like a phone number gives
+    :data:`FULLY_MASKED`.
+    """
+    compact = "".join(value.split()).translate(_PHONE_SEPARATORS)
+    if not compact.startswith("+"):
+        masked = _mask_national_number(compact)
+        return FULLY_MASKED if masked is None else masked
+    digits = compact[1:]
+    for length in _COUNTRY_CODE_LENGTHS:
+        country_code = digits[:length]
+        if country_code in _COUNTRY_CODES:
+            masked = _mask_national_number(digits[length:], max_digits=_MAX_E164_DIGITS - length)
+            return FULLY_MASKED if masked is None else f"+{country_code}{masked}"
+    return FULLY_MASKED
+
+
+def _mask_national_number(national: str, *, max_digits: int = _MAX_E164_DIGITS) -> str | None:
+    """The masked national number, or None if ``national`` is not shaped like one."""
+    if not _MIN_NATIONAL_DIGITS <= len(national) <= max_digits:
+        return None
+    if not _NATIONAL_NUMBER.fullmatch(national):
+        return None
+    if len(national) <= _SHORT_NATIONAL_NUMBER:
+        return HIDDEN_DIGIT * (len(national) - 2) + national[-2:]
+    return national[:3] + HIDDEN_DIGIT * (len(national) - 7) + national[-4:]
+
+
+def mask_email(value: str) -> str:
+    """Keep the first character of the local part and the whole domain.
+
+    ``alice@example.com`` → ``a***@example.com``: always three stars, so the length of
+    the local part is hidden too (PIPL Art. 51; GDPR Art. 5(1)(c), Art. 25). The domain
+    stays: it tells which provider was used, rarely who. A value that is not shaped like
+    an address gives :data:`FULLY_MASKED`.
+    """
+    address = value.strip()
+    if address.count("@") != 1:
+        return FULLY_MASKED
+    local, domain = address.split("@")
+    if not local or any(_is_space_or_control(char) for char in local):
+        return FULLY_MASKED
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(labels):
+        return FULLY_MASKED
+    if any(_is_space_or_control(char) for char in domain):
+        return FULLY_MASKED
+    return f"{local[0]}{EMAIL_LOCAL_PART_MASK}@{domain}"
+
+
+def mask_push_token(value: str) -> str:
+    """Keep the first 4 and the last 4 characters of a device token: ``abcd…wxyz``.
+
+    Enough to tell two devices apart in a support case, not enough to send to the device
+    (GDPR Art. 32(1)(a), Art. 25). Tokens of 8 characters or fewer, and values that are
+    not printable ASCII, give :data:`FULLY_MASKED`.
+    """
+    token = value.strip()
+    if _MASKED_PUSH_TOKEN.fullmatch(token):
+        return token
+    if len(token) <= 2 * _PUSH_TOKEN_KEPT or not _PUSH_TOKEN.fullmatch(token):
+        return FULLY_MASKED
+    return f"{token[:_PUSH_TOKEN_KEPT]}{ELISION}{token[-_PUSH_TOKEN_KEPT:]}"
+
+
+def mask_content(text: str | None) -> str | None:
+    """Mask what a message text (or a provider's error or response) may reveal.
+
+    - Runs of 4 to 8 digits (verification codes, PINs; any Unicode decimal digit) become
+      one ``*`` per digit: ``您的验证码是123456`` → ``您的验证码是******``. Runs of 1 to 3
+      digits stay. A ``*`` next to digits counts toward the run, so a masked run stays
+      as it is.
+    - Longer runs (cards, account and ID numbers) keep only their last 4, the most PCI
+      DSS v4.0 Req. 3.4.1 allows after the BIN: ``6222021234567890123`` →
+      ``***************0123``.
+    - Phone numbers (``+`` and 8–15 digits, or a bare Chinese mobile number) and email
+      addresses are masked as recipients are (:func:`mask_phone`, :func:`mask_email`).
+    - URLs keep scheme, host and path and lose user info, query and fragment, which carry
+      tokens: ``https://x.com/reset?token=abc#f`` → ``https://x.com/reset``. Digit runs
+      and addresses in the kept part are masked as above.
+
+    GDPR Art. 25 and Art. 32, PIPL Art. 51. Never raises; idempotent.
+    """
+    if text is None:
+        return None
+    return _CONTENT.sub(_mask_content_match, text)
+
+
+def _mask_content_match(match: re.Match[str]) -> str:
+    kind = match.lastgroup
+    found = match.group()
+    if kind == "digits":
+        return _mask_digit_run(found)
+    if kind in ("phone", "mobile"):
+        masked = mask_phone(found)
+        if masked == FULLY_MASKED:
+            # Not a known calling code: mask its digits as any other digits, and keep the
+            # '+' and separators so the result does not merge with its neighbours.
+            return _DIGIT_RUNS.sub(_mask_content_match, found)
+        return masked
+    if kind == "email":
+        at = found.index("@")
+        path_at = min((found.find(c, at) for c in "/?#" if c in found[at:]), default=len(found))
+        address, path = found[:path_at], found[path_at:]
+        return mask_email(address) + (_mask_url(path) if path else "")
+    return _mask_url(found)
+
+
+def _mask_digit_run(run: str) -> str:
+    digits = len(run) - run.count(HIDDEN_DIGIT)
+    if digits < _MIN_REVEALING_RUN:
+        return run
+    if len(run) <= _MAX_SHORT_CODE_DIGITS:
+        return HIDDEN_DIGIT * len(run)
+    return HIDDEN_DIGIT * (len(run) - _KEPT_TAIL) + run[-_KEPT_TAIL:]
+
+
+def _mask_url(url: str) -> str:
+    """Scheme, host and path of ``url`` with digits and addresses masked; trailing
+    sentence punctuation is kept as it was."""
+    kept = url.rstrip(_URL_TRAILING_PUNCTUATION)
+    trailing = url[len(kept) :]
+    for delimiter in "?#":
+        kept = kept.partition(delimiter)[0]
+    # Drop user info (user:password@) after every "://", the link's own and any nested
+    # one (a redirect target in the path): it is a credential, not part of the address.
+    position = kept.find("://")
+    while position != -1:
+        authority_start = position + 3
+        authority_end = kept.find("/", authority_start)
+        if authority_end == -1:
+            authority_end = len(kept)
+        at = kept.rfind("@", authority_start, authority_end)
+        if at != -1:
+            kept = kept[:authority_start] + kept[at + 1 :]
+        position = kept.find("://", authority_start)
+    return _URL_PART.sub(_mask_content_match, kept) + trailing
+
+
+def _is_space_or_control(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char).startswith("C")

@@ -1,0 +1,219 @@
+"""Which recipients a send may be recorded with, and the one form each is stored in.
+
+A recipient is validated and normalised once, on ingest, so that the log holds accurate
+data (GDPR Art. 5(1)(d)) in a single canonical form: the masking rules, the blind index
+and erasure by recipient then all see the same value. Validation never repeats the value
+back: errors end up in responses and logs, and a recipient must not (GDPR Art. 5(1)(f),
+Art. 32; PIPL Art. 51).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+
+import phonenumbers
+
+from policies.channels import Channel
+
+MAX_RAW_PHONE_LENGTH = 32
+"""Longest SMS recipient accepted as given, separators included."""
+MIN_NATIONAL_DIGITS = 6
+MAX_NATIONAL_DIGITS = 15
+"""Bounds for numbers given without a country code (E.164 allows at most 15 digits)."""
+PHONE_SEPARATORS = " -.()"
+"""Characters people write between the digits of a phone number; dropped on ingest."""
+
+MAX_EMAIL_LENGTH = 254
+MAX_LOCAL_PART_LENGTH = 64
+MAX_DOMAIN_LABEL_LENGTH = 63
+"""RFC 5321 §4.5.3.1 size limits for an address, its local part and a DNS label."""
+
+MIN_PUSH_TOKEN_LENGTH = 8
+MAX_PUSH_TOKEN_LENGTH = 4096
+
+_PHONE_CHARACTERS = frozenset("0123456789+" + PHONE_SEPARATORS)
+_SEPARATOR_TABLE = str.maketrans("", "", PHONE_SEPARATORS)
+_LDH_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+_PUSH_TOKEN = re.compile(r"[!-~]+")
+
+
+class RecipientProblem(enum.StrEnum):
+    """Why a recipient was refused; never carries the recipient itself."""
+
+    EMPTY = "empty"
+    TOO_SHORT = "too short"
+    TOO_LONG = "too long"
+    INVALID_CHARACTERS = "contains characters that are not allowed"
+    MALFORMED = "malformed"
+    NOT_A_POSSIBLE_NUMBER = "not a possible number for its country code"
+    UNKNOWN_CHANNEL = "unknown channel"
+
+
+_WHAT_A_RECIPIENT_IS: dict[Channel, str] = {
+    Channel.SMS: "phone number",
+    Channel.EMAIL: "email address",
+    Channel.PUSH: "device token",
+}
+
+
+class InvalidRecipient(ValueError):
+    """A recipient that cannot be recorded for its channel.
+
+    The message is built from the channel and the problem only, both fixed vocabularies,
+    so it can be shown to the caller and logged without disclosing the recipient
+    (GDPR Art. 5(1)(f), Art. 32).
+    """
+
+    def __init__(self, channel: Channel | None, problem: RecipientProblem) -> None:
+        self.channel = channel
+        self.problem = problem
+        if channel is None:
+            message = f"recipient channel is not supported: {problem}"
+        else:
+            what = _WHAT_A_RECIPIENT_IS[channel]
+            message = f"recipient is not a valid {what} for channel {channel}: {problem}"
+        super().__init__(message)
+
+
+def normalize_recipient(channel: Channel, value: str) -> str:
+    """Validate a recipient for ``channel`` and return the form it is stored in.
+
+    - ``sms``: ``+`` and country code → E.164 (``+8613812348000``), which must be a
+      possible number for that country code; without ``+`` → 6 to 15 national digits.
+      Spaces, hyphens, dots and parentheses between digits are dropped.
+    - ``email``: trimmed; the local part as given, the domain lower-cased. Internationalised
+      domains are accepted when they encode to IDNA.
+    - ``push``: a device token of 8 to 4096 printable ASCII characters, as given.
+
+    Raises :class:`InvalidRecipient`, whose message never contains the value. Storing a
+    single canonical form keeps the record accurate (GDPR Art. 5(1)(d)).
+    """
+    # Each validator returns the canonical form or the problem; the exception is raised
+    # here, outside any ``except`` block, so no library exception (whose text may quote
+    # the value) is chained to it as ``__context__``.
+    result: str | RecipientProblem
+    if channel == Channel.SMS:
+        result = _normalize_phone(value)
+    elif channel == Channel.EMAIL:
+        result = _normalize_email(value)
+    elif channel == Channel.PUSH:
+        result = _normalize_push_token(value)
+    else:
+        raise InvalidRecipient(None, RecipientProblem.UNKNOWN_CHANNEL)
+    if isinstance(result, RecipientProblem):
+        raise InvalidRecipient(Channel(channel), result)
+    return result
+
+
+def blind_index_input(channel: Channel, canonical: str) -> str:
+    """The normalised text a recipient's blind index (keyed hash) is computed over.
+
+    ``canonical`` is the output of :func:`normalize_recipient`. Phone numbers lose the
+    ``+`` (E.164 digits, or the national digits), email addresses are trimmed and
+    lower-cased as a whole, device tokens are used as they are. Equal recipients give
+    equal inputs, so a recipient can be found (for access and erasure requests, GDPR
+    Art. 15 and 17) without storing it in clear: pseudonymisation, GDPR Art. 32(1)(a).
+    """
+    if channel == Channel.SMS:
+        return canonical.strip().removeprefix("+")
+    if channel == Channel.EMAIL:
+        return canonical.strip().lower()
+    if channel == Channel.PUSH:
+        return canonical
+    raise InvalidRecipient(None, RecipientProblem.UNKNOWN_CHANNEL)
+
+
+def _normalize_phone(value: str) -> str | RecipientProblem:
+    if len(value) > MAX_RAW_PHONE_LENGTH:
+        return RecipientProblem.TOO_LONG
+    stripped = value.strip()
+    if not stripped:
+        return RecipientProblem.EMPTY
+    if not _PHONE_CHARACTERS.issuperset(stripped):
+        # Letters (vanity numbers, "ext."), '*' (an already masked number) and any
+        # non-ASCII digit end up here.
+        return RecipientProblem.INVALID_CHARACTERS
+    compact = stripped.translate(_SEPARATOR_TABLE)
+    international = compact.startswith("+")
+    digits = compact.removeprefix("+")
+    if not digits:
+        return RecipientProblem.EMPTY
+    if "+" in digits:
+        return RecipientProblem.MALFORMED
+    if not international:
+        if len(digits) < MIN_NATIONAL_DIGITS:
+            return RecipientProblem.TOO_SHORT
+        if len(digits) > MAX_NATIONAL_DIGITS:
+            return RecipientProblem.TOO_LONG
+        return digits
+    try:
+        number = phonenumbers.parse(compact, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_possible_number(number):
+        return RecipientProblem.NOT_A_POSSIBLE_NUMBER
+    canonical: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return canonical
+
+
+def _normalize_email(value: str) -> str | RecipientProblem:
+    address = value.strip()
+    if not address:
+        return RecipientProblem.EMPTY
+    if len(address) > MAX_EMAIL_LENGTH:
+        return RecipientProblem.TOO_LONG
+    if any(_is_space_or_control(char) for char in address):
+        return RecipientProblem.INVALID_CHARACTERS
+    if address.count("@") != 1:
+        return RecipientProblem.MALFORMED
+    local, domain = address.split("@")
+    if not local:
+        return RecipientProblem.MALFORMED
+    if len(local) > MAX_LOCAL_PART_LENGTH:
+        return RecipientProblem.TOO_LONG
+    labels = domain.split(".")
+    if len(labels) < 2:
+        return RecipientProblem.MALFORMED
+    ascii_labels: list[str] = []
+    for label in labels:
+        ascii_label = _ascii_domain_label(label)
+        if ascii_label is None:
+            return RecipientProblem.MALFORMED
+        ascii_labels.append(ascii_label)
+    if len(local) + 1 + len(".".join(ascii_labels)) > MAX_EMAIL_LENGTH:
+        return RecipientProblem.TOO_LONG
+    return f"{local}@{domain.lower()}"
+
+
+def _ascii_domain_label(label: str) -> str | None:
+    """The label as it goes on the wire (IDNA for Unicode labels), or None if invalid."""
+    if label.isascii():
+        ascii_label = label
+    else:
+        try:
+            ascii_label = label.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    if len(ascii_label) > MAX_DOMAIN_LABEL_LENGTH or not _LDH_LABEL.fullmatch(ascii_label):
+        return None
+    return ascii_label
+
+
+def _normalize_push_token(value: str) -> str | RecipientProblem:
+    if not value:
+        return RecipientProblem.EMPTY
+    if len(value) < MIN_PUSH_TOKEN_LENGTH:
+        return RecipientProblem.TOO_SHORT
+    if len(value) > MAX_PUSH_TOKEN_LENGTH:
+        return RecipientProblem.TOO_LONG
+    if not _PUSH_TOKEN.fullmatch(value):
+        return RecipientProblem.INVALID_CHARACTERS
+    return value
+
+
+def _is_space_or_control(char: str) -> bool:
+    # Category C covers control, format (zero-width, bidi overrides), surrogate,
+    # private-use and unassigned code points: none belongs in an address.
+    return char.isspace() or unicodedata.category(char).startswith("C")

@@ -1,0 +1,472 @@
+"""The masking rules: what of a recipient or a message text may be shown."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import phonenumbers
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policies.channels import Channel
+from policies.masking import (
+    FULLY_MASKED,
+    mask_content,
+    mask_email,
+    mask_phone,
+    mask_push_token,
+    mask_recipient,
+)
+
+COUNTRY_CODES = sorted(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+FULL_WIDTH_DIGITS = "０１２３４５６７８９"
+
+country_codes = st.sampled_from(COUNTRY_CODES)
+
+
+def digit_strings(alphabet: str, min_size: int, max_size: int) -> st.SearchStrategy[str]:
+    return st.text(alphabet=alphabet, min_size=min_size, max_size=max_size)
+
+
+# Text assembled from the pieces the content rules look for, so that generated inputs
+# actually contain phone numbers, addresses, URLs, codes, stars and their near misses.
+CONTENT_PIECES = [
+    *("+", "+86", "+1", "+44 ", "86", "1", "13", "138", "1234", "8000", "12345678"),
+    *("2079460958", "13812348000", "6222021234567890123", "0", "9", "-1", "１２３", "４"),
+    *(" ", "-", ".", "..", ",", ")", "'", '"', "。", "，", "\n", "<", ">", "*", "**", "…"),
+    *("@", "a", "x", "_", "%", "é", "中", "b.com", "h.com", "u:p@", "alice@example.com"),
+    *("https", "://", "www.", "www", "W", "?", "#", "/", ":", "=", "&", "mailto:"),
+]
+content_soup = st.lists(st.sampled_from(CONTENT_PIECES), max_size=30).map("".join)
+any_content = st.one_of(st.text(), content_soup)
+
+# Characters that cannot form a phone number, an address or a URL: no digits, no '*',
+# '+', '@', ':', '.', '/' or 'w'.
+code_free_text = st.text(
+    alphabet=st.characters(exclude_categories=("Nd", "Cs"), exclude_characters="*+@:./wW"),
+    min_size=1,
+    max_size=12,
+)
+
+
+# --- Phone numbers -------------------------------------------------------------------
+
+
+def test_phone_keeps_first_three_and_last_four_national_digits() -> None:
+    assert mask_phone("13812348000") == "138****8000"
+
+
+def test_international_phone_keeps_country_code_and_masks_the_national_number() -> None:
+    assert mask_phone("+8613812348000") == "+86138****8000"
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("+14155552671", "+1415***2671"),
+        ("+442079460958", "+44207***0958"),
+        ("+8801712345678", "+880171***5678"),
+        ("+79161234567", "+7916***4567"),
+    ],
+)
+def test_country_calling_code_is_split_off_by_its_length(number: str, masked: str) -> None:
+    assert mask_phone(number) == masked
+
+
+@pytest.mark.parametrize(
+    "written", ["+86 138-1234-8000", "+86 138 1234 8000", "+86.138.1234.8000", "(+86) 13812348000"]
+)
+def test_phone_separators_are_dropped_from_the_masked_number(written: str) -> None:
+    assert mask_phone(written) == "+86138****8000"
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [("1234567", "*****67"), ("+12345678", "+1*****78"), ("123456", "****56"), ("1234", "**34")],
+)
+def test_national_numbers_of_seven_digits_or_fewer_show_only_their_last_two(
+    number: str, masked: str
+) -> None:
+    assert mask_phone(number) == masked
+
+
+@pytest.mark.parametrize(
+    "masked", ["138****8000", "+86138****8000", "*****67", "+1*****78", FULLY_MASKED]
+)
+def test_masking_a_masked_phone_number_returns_it_unchanged(masked: str) -> None:
+    assert mask_phone(masked) == masked
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "   ",
+        "abc",
+        "138-abc-8000",
+        "+",
+        "+999 1234 5678",
+        "+0 1234 5678",
+        "123",
+        "1234567890123456",
+        "+86 1",
+        "１３８１２３４８０００",
+        "alice@example.com",
+    ],
+)
+def test_values_not_shaped_like_a_phone_number_are_fully_masked(value: str) -> None:
+    assert mask_phone(value) == FULLY_MASKED
+
+
+@given(
+    country_code=country_codes,
+    first_three=digit_strings("01234", 3, 3),
+    hidden=digit_strings("56789", 1, 5),
+    last_four=digit_strings("01234", 4, 4),
+)
+def test_masked_phone_never_reveals_a_hidden_digit(
+    country_code: str, first_three: str, hidden: str, last_four: str
+) -> None:
+    # Shown digits are drawn from 0-4 and hidden ones from 5-9, so any 5-9 in the
+    # national part of the output would be a leak.
+    national = first_three + hidden + last_four
+    for number, prefix in ((f"+{country_code}{national}", f"+{country_code}"), (national, "")):
+        masked = mask_phone(number)
+        assert masked.startswith(prefix)
+        shown_national = masked.removeprefix(prefix)
+        assert hidden not in shown_national
+        assert not set(shown_national) & set("56789")
+
+
+@given(country_code=country_codes, national=digit_strings("0123456789", 8, 12))
+def test_every_hidden_national_digit_becomes_a_star_in_its_own_position(
+    country_code: str, national: str
+) -> None:
+    masked = mask_phone(f"+{country_code} {national}")
+    masked_national = masked.removeprefix(f"+{country_code}")
+    assert len(masked_national) == len(national)
+    for position, (original, shown) in enumerate(zip(national, masked_national, strict=True)):
+        if 3 <= position < len(national) - 4:
+            assert shown == "*"
+        else:
+            assert shown == original
+
+
+@given(national=digit_strings("0123456789", 4, 7))
+def test_short_national_numbers_hide_all_but_their_last_two_digits(national: str) -> None:
+    masked = mask_phone(national)
+    assert masked == "*" * (len(national) - 2) + national[-2:]
+
+
+# --- Email addresses -------------------------------------------------------------------
+
+
+def test_email_keeps_first_character_of_local_part_and_the_whole_domain() -> None:
+    assert mask_email("alice@example.com") == "a***@example.com"
+
+
+def test_email_mask_is_always_three_stars_whatever_the_local_part_length() -> None:
+    assert mask_email("a@example.com") == "a***@example.com"
+    assert mask_email("averyveryverylongname@example.com") == "a***@example.com"
+
+
+def test_masking_a_masked_email_returns_it_unchanged() -> None:
+    assert mask_email("a***@example.com") == "a***@example.com"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        *("", "alice", "alice@", "@example.com", "a@@example.com", "a@b@example.com"),
+        *("a@localhost", "a b@example.com", "a@exa mple.com", "a@.example.com"),
+        *("a@example..com", "+8613812348000"),
+    ],
+)
+def test_values_not_shaped_like_an_email_address_are_fully_masked(value: str) -> None:
+    assert mask_email(value) == FULLY_MASKED
+
+
+@given(st.emails())
+def test_masked_email_shows_nothing_of_the_local_part_but_its_first_character(
+    address: str,
+) -> None:
+    local, _, domain = address.rpartition("@")
+    assert mask_email(address) == f"{local[0]}***@{domain}"
+
+
+# --- Push tokens ---------------------------------------------------------------------
+
+
+def test_push_token_keeps_first_four_and_last_four_characters() -> None:
+    assert mask_push_token("abcdefghijklmnopqrstuvwxyz") == "abcd…wxyz"
+
+
+def test_push_token_of_nine_characters_is_still_shortened() -> None:
+    assert mask_push_token("abcdefghi") == "abcd…fghi"
+
+
+@pytest.mark.parametrize("token", ["", "a", "abcdefgh", "12345678"])
+def test_push_tokens_of_eight_characters_or_fewer_are_fully_masked(token: str) -> None:
+    assert mask_push_token(token) == FULLY_MASKED
+
+
+@pytest.mark.parametrize("value", ["token with spaces inside", "令牌令牌令牌令牌令牌令牌"])
+def test_values_not_shaped_like_a_push_token_are_fully_masked(value: str) -> None:
+    assert mask_push_token(value) == FULLY_MASKED
+
+
+def test_masking_a_masked_push_token_returns_it_unchanged() -> None:
+    assert mask_push_token("abcd…wxyz") == "abcd…wxyz"
+
+
+# --- Recipients by channel ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel", "value", "masked"),
+    [
+        (Channel.SMS, "+8613812348000", "+86138****8000"),
+        ("sms", "13812348000", "138****8000"),
+        (Channel.EMAIL, "alice@example.com", "a***@example.com"),
+        ("email", "alice@example.com", "a***@example.com"),
+        (Channel.PUSH, "abcdefghijklmnopqrstuvwxyz", "abcd…wxyz"),
+        ("push", "abcdefghijklmnopqrstuvwxyz", "abcd…wxyz"),
+    ],
+)
+def test_recipient_is_masked_by_the_rule_of_its_channel(
+    channel: Channel | str, value: str, masked: str
+) -> None:
+    assert mask_recipient(channel, value) == masked
+
+
+def test_recipient_of_an_unknown_channel_is_fully_masked() -> None:
+    assert mask_recipient("fax", "+8613812348000") == FULLY_MASKED
+    assert mask_recipient("SMS", "+8613812348000") == FULLY_MASKED
+
+
+@pytest.mark.parametrize("channel", [*Channel, "fax"])
+def test_missing_recipient_stays_missing(channel: Channel | str) -> None:
+    assert mask_recipient(channel, None) is None
+
+
+def test_a_recipient_of_one_channel_masked_as_another_reveals_nothing() -> None:
+    assert mask_recipient(Channel.SMS, "alice@example.com") == FULLY_MASKED
+    assert mask_recipient(Channel.EMAIL, "+8613812348000") == FULLY_MASKED
+
+
+phone_numbers = st.builds(
+    lambda code, national, separator: f"+{code}{separator}{national}",
+    country_codes,
+    digit_strings("0123456789", 4, 12),
+    st.sampled_from(["", " ", "-"]),
+)
+push_tokens = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=0, max_size=80
+)
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+@given(value=st.one_of(st.text(), phone_numbers, st.emails(), push_tokens))
+def test_masking_a_recipient_twice_equals_masking_it_once(channel: Channel, value: str) -> None:
+    once = mask_recipient(channel, value)
+    assert mask_recipient(channel, once) == once
+
+
+# --- Message content ----------------------------------------------------------------
+
+
+def test_verification_code_in_content_is_hidden_digit_by_digit() -> None:
+    assert mask_content("您的验证码是123456") == "您的验证码是******"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("code 1234", "code ****"),
+        ("code 12345678", "code ********"),
+        ("PIN:0000.", "PIN:****."),
+        ("１２３４５６", "******"),
+        ("验证码１２３４５６，5分钟内有效", "验证码******，5分钟内有效"),
+    ],
+)
+def test_runs_of_four_to_eight_digits_become_one_star_per_digit(text: str, masked: str) -> None:
+    assert mask_content(text) == masked
+
+
+@pytest.mark.parametrize("text", ["Room 101, floor 7", "5分钟内有效", "a 12 b 345", "H264"])
+def test_runs_of_one_to_three_digits_are_kept(text: str) -> None:
+    assert mask_content(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("6222021234567890123", "***************0123"),
+        ("card 6222021234567890123.", "card ***************0123."),
+        ("ID 110101199003074518", "ID **************4518"),
+        ("123456789", "*****6789"),
+    ],
+)
+def test_runs_of_nine_or_more_digits_keep_only_their_last_four(text: str, masked: str) -> None:
+    assert mask_content(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("请拨打13812348000联系", "请拨打138****8000联系"),
+        ("Call +86 138-1234-8000 now", "Call +86138****8000 now"),
+        ("Tel: +1 415-555-2671.", "Tel: +1415***2671."),
+        ("+44 20 7946 0958", "+44207***0958"),
+        ("+12345678", "+1*****78"),
+    ],
+)
+def test_phone_numbers_in_content_are_masked_as_recipients(text: str, masked: str) -> None:
+    assert mask_content(text) == masked
+
+
+def test_plus_number_without_a_known_calling_code_is_masked_as_plain_digits() -> None:
+    assert mask_content("+999 1234 5678") == "+999 **** ****"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("mail alice@example.com.", "mail a***@example.com."),
+        ("联系alice.smith+news@mail.example.co.uk谢谢", "联系a***@mail.example.co.uk谢谢"),
+        ("13812348000@qq.com", "1***@qq.com"),
+    ],
+)
+def test_email_addresses_in_content_are_masked_as_recipients(text: str, masked: str) -> None:
+    assert mask_content(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("https://x.com/reset?token=abc#f", "https://x.com/reset"),
+        ("Reset: https://x.com/reset?token=abc.", "Reset: https://x.com/reset."),
+        ("(see https://x.com/a?b=c)", "(see https://x.com/a)"),
+        ("点击https://x.com/r?t=abc，完成重置", "点击https://x.com/r，完成重置"),
+        ("www.x.com/reset?token=abc", "www.x.com/reset"),
+        ("go to WWW.X.COM/a#top!", "go to WWW.X.COM/a!"),
+        ("https://user:secret@x.com/a", "https://x.com/a"),
+        ("ftp://x.com/files/", "ftp://x.com/files/"),
+    ],
+)
+def test_urls_keep_scheme_host_and_path_and_lose_query_and_fragment(text: str, masked: str) -> None:
+    assert mask_content(text) == masked
+
+
+def test_digit_runs_in_the_kept_part_of_a_url_are_still_masked() -> None:
+    assert mask_content("https://x.com/u/12345678901/r?t=1") == "https://x.com/u/*******8901/r"
+    assert mask_content("https://x.com/c/123456") == "https://x.com/c/******"
+
+
+def test_query_of_a_url_whose_scheme_is_glued_to_an_address_is_still_dropped() -> None:
+    masked = mask_content("a@b.com.https://x.com/r?token=abc")
+    assert masked is not None
+    assert "token" not in masked
+
+
+@pytest.mark.parametrize(
+    "masked",
+    [
+        "*****6789",
+        "***************0123",
+        "138****8000",
+        "+86138****8000",
+        "+1*****78",
+        "a***@example.com",
+        "https://x.com/reset",
+        "您的验证码是******",
+    ],
+)
+def test_masked_content_masks_to_itself(masked: str) -> None:
+    assert mask_content(masked) == masked
+
+
+def test_missing_content_stays_missing_and_empty_stays_empty() -> None:
+    assert mask_content(None) is None
+    assert mask_content("") == ""
+
+
+@given(
+    fillers=st.lists(code_free_text, min_size=1, max_size=6),
+    codes=st.lists(
+        st.one_of(digit_strings("0123456789", 4, 8), digit_strings(FULL_WIDTH_DIGITS, 4, 8)),
+        min_size=1,
+        max_size=6,
+    ),
+    leading=st.text(
+        alphabet=st.characters(exclude_categories=("Nd", "Cs"), exclude_characters="*+@:./wW"),
+        max_size=5,
+    ),
+)
+def test_masked_content_never_contains_four_digits_of_a_code(
+    fillers: list[str], codes: list[str], leading: str
+) -> None:
+    text = leading + "".join(
+        code + filler for code, filler in zip(codes, fillers * len(codes), strict=False)
+    )
+    masked = mask_content(text)
+    assert masked is not None
+    assert len(masked) == len(text)
+    for code in codes:
+        for start in range(len(code) - 3):
+            assert code[start : start + 4] not in masked
+    assert not re.search(r"\d{4}", masked)
+
+
+@given(any_content)
+def test_masking_content_twice_equals_masking_it_once(text: str) -> None:
+    once = mask_content(text)
+    assert mask_content(once) == once
+
+
+@settings(max_examples=50)
+@given(st.text(min_size=1000, max_size=5000))
+def test_masking_never_raises_on_long_unicode_text(text: str) -> None:
+    mask_content(text)
+    for channel in [*Channel, "fax"]:
+        mask_recipient(channel, text)
+
+
+@given(st.text())
+def test_masking_never_raises_on_any_text(text: str) -> None:
+    mask_content(text)
+    mask_phone(text)
+    mask_email(text)
+    mask_push_token(text)
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\udfff@example.com", "+86\ud800138", "\x00" * 9])
+def test_masking_never_raises_on_lone_surrogates_and_control_characters(text: str) -> None:
+    mask_content(text)
+    for channel in Channel:
+        mask_recipient(channel, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 65536,
+        "1" * 65536,
+        "+1" * 32768,
+        "+12345678a" * 6554,
+        "x@" * 32768,
+        ("a" * 63 + "@") * 1024,
+        "https://" * 8192,
+        "www." * 16384,
+        "+1 " * 21845,
+        "*1" * 32768,
+        "a." * 32768,
+    ],
+    ids=lambda text: repr(text[:12]),
+)
+def test_masking_64_kib_of_adversarial_text_takes_well_under_a_second(text: str) -> None:
+    started = time.perf_counter()
+    mask_content(text)
+    assert time.perf_counter() - started < 0.5
