@@ -11,7 +11,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run lint types test test-fast postgres bench clean
+BENCH_POSTGRES_URL ?= postgresql+asyncpg://commlog:commlog@127.0.0.1:5432/commlog_test
+
+.PHONY: help install run lint types test test-fast postgres bench-crypto clean
 
 help:
 	@echo "make run      serve commlog on http://$(HOST):$(PORT) with demo data (SQLite)"
@@ -33,8 +35,8 @@ run: install
 	$(BIN)/commlog run --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check service compliance policies tests
-	$(BIN)/ruff format --check service compliance policies tests
+	$(BIN)/ruff check service compliance policies tests benchmarks
+	$(BIN)/ruff format --check service compliance policies tests benchmarks
 
 types: install
 	$(BIN)/mypy
@@ -47,6 +49,9 @@ test: lint types postgres
 
 test-fast: install
 	$(BIN)/pytest -x -q
+
+bench-crypto: install postgres
+	$(BIN)/python -m benchmarks.crypto --postgres-url $(BENCH_POSTGRES_URL)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,12 +14,19 @@ from policies.masking import mask_content, mask_recipient
 from policies.records import SendRecord
 
 
+UNREADABLE = "[unreadable: integrity check failed]"
+"""Shown instead of a field whose stored form failed its integrity check."""
+
+
 def disclose(record: SendRecord) -> SendRecord:
     """Return ``record`` with every personal field masked, ready to leave the service."""
-    return replace(
+    masked = replace(
         record,
         recipient=mask_recipient(record.channel, record.recipient),
         content=mask_content(record.content),
         error=mask_content(record.error),
         response=mask_content(record.response),
     )
+    if record.unreadable:
+        masked = replace(masked, **dict.fromkeys(record.unreadable, UNREADABLE))
+    return masked

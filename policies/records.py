@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from policies.channels import Channel, DeliveryStatus
@@ -26,3 +26,6 @@ class SendRecord:
     created_at: datetime
     sent_at: datetime | None
     updated_at: datetime
+    unreadable: frozenset[str] = field(default=frozenset())
+    """Fields whose stored form failed its integrity check: shown as unreadable, not as
+    data. (A field whose key was destroyed is simply ``None``: it was erased.)"""

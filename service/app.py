@@ -15,7 +15,11 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
+from sqlalchemy.exc import DBAPIError
 
+from compliance.encryption.keystore import UnwrappedKeyCache
+from compliance.encryption.lifecycle import verify_master_keys
+from compliance.encryption.master import MasterKeyError
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.errors import EXCEPTION_HANDLERS
 from service.health import HealthController
@@ -26,6 +30,7 @@ from service.settings import Settings, load_settings
 if TYPE_CHECKING:
     from click import Group
 
+logger = logging.getLogger("commlog.app")
 MAX_REQUEST_BODY_BYTES = 256 * 1024
 UNAUTHENTICATED_PATHS = ["^/health/", "^/schema"]
 
@@ -37,6 +42,26 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         self.settings = settings
         self.database = create_database_config(settings.database_url)
         self.tokens = TokenCodec(settings)
+        self.key_cache = UnwrappedKeyCache()
+
+    async def verify_master_keys(self) -> None:
+        """Raise :class:`MasterKeyError` unless the master keys open the stored data keys."""
+        try:
+            async with self.database.get_session() as session:
+                await verify_master_keys(session, self.settings.master_keys, self.key_cache)
+        except (DBAPIError, OSError) as exc:
+            # Not migrated yet, or unreachable: readiness reports it; requests will fail.
+            logger.warning(
+                "master keys not verified: database unavailable (%s)", type(exc).__name__
+            )
+
+    async def _refuse_wrong_master_keys(self) -> None:
+        """Start-up hook: never serve with master keys that cannot open the data keys."""
+        try:
+            await self.verify_master_keys()
+        except MasterKeyError as exc:
+            logger.critical("%s", exc)
+            raise
 
     def on_cli_init(self, cli: Group) -> None:
         from service.cli import register_commands
@@ -45,9 +70,15 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.state = State(
-            {"settings": self.settings, "tokens": self.tokens, "database": self.database}
+            {
+                "settings": self.settings,
+                "tokens": self.tokens,
+                "database": self.database,
+                "key_cache": self.key_cache,
+            }
         )
         app_config.plugins.append(SQLAlchemyPlugin(config=self.database))
+        app_config.on_startup.append(self._refuse_wrong_master_keys)
         app_config.route_handlers.extend([CommunicationLogController, HealthController])
         app_config.middleware.insert(
             0,

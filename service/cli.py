@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
 import shlex
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from litestar.cli._utils import LitestarGroup
 
+from compliance.encryption.master import MasterKeyError
+from compliance.transactions import begin_write
+from service.app import CommlogPlugin
 from service.settings import ConfigurationError
 
 if TYPE_CHECKING:
     from litestar import Litestar
 
+T = TypeVar("T")
 APP_PATH = "service.app:create_app"
 DEVELOPMENT_TOKEN_TTL = 24 * 3600
 
@@ -68,7 +74,9 @@ def demo_seed_command(app: Litestar, host: str, port: int) -> None:
     settings = app.state["settings"]
     if not settings.is_development:
         _fail("demo data is only seeded when COMMLOG_ENV=development")
-    added = asyncio.run(seed_demo(app.state["database"]))
+    added = _run_async(
+        app, seed_demo(app.state["database"], settings.master_keys), verify_keys=True
+    )
     click.echo(f"demo: {added} send records added" if added else "demo: demo data already present")
     token = app.state["tokens"].issue(
         tenant_id=DEMO_TENANT, user_id=DEMO_USER, roles=["user"], ttl_seconds=DEVELOPMENT_TOKEN_TTL
@@ -81,9 +89,222 @@ def demo_seed_command(app: Litestar, host: str, port: int) -> None:
 demo_group.add_command(demo_seed_command)  # type: ignore[arg-type]  # rich-click types
 
 
+def _default_actor() -> str:
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+actor_option = click.option(
+    "--actor",
+    default=_default_actor,
+    show_default="cli:<login name>",
+    help="who is doing this (recorded in key_events)",
+)
+
+
+def _run_async(app: Litestar, operation: Coroutine[Any, Any, T], *, verify_keys: bool) -> T:
+    """Run one async operation against the app's database in its own event loop.
+
+    With ``verify_keys`` the master keys are checked first: a problem is one line and
+    exit 2 before anything is written (a wrong primary key must never wrap new data
+    keys). The engine is disposed in the same loop its connections were made in.
+    """
+    plugin = app.plugins.get(CommlogPlugin)
+
+    async def run() -> T:
+        try:
+            if verify_keys:
+                await plugin.verify_master_keys()
+            return await operation
+        finally:
+            operation.close()
+            await plugin.database.get_engine().dispose()
+
+    try:
+        return asyncio.run(run())
+    except MasterKeyError as exc:
+        _fail(str(exc))
+        raise  # pragma: no cover - _fail exits
+
+
+@click.group(cls=LitestarGroup, name="keys")
+def keys_group() -> None:
+    """Data keys: rotation, re-encryption and status (no key material is ever printed)."""
+
+
+@click.command(name="rotate-master")
+@actor_option
+def rotate_master_command(app: Litestar, actor: str) -> None:
+    """Re-wrap every data key under the primary master key (rows are not rewritten)."""
+    from compliance.encryption.keystore import KeyStore
+
+    async def operation() -> int:
+        async with app.state["database"].get_session() as session:
+            await begin_write(session)
+            count = await KeyStore(
+                session, app.state["settings"].master_keys, app.state["key_cache"]
+            ).rotate_master(actor)
+            await session.commit()
+            return count
+
+    count = _run_async(app, operation(), verify_keys=True)
+    primary = app.state["settings"].master_keys.primary_id
+    click.echo(f"re-wrapped {count} data keys under master key '{primary}'")
+
+
+@click.command(name="rotate")
+@click.option("--tenant", "tenant_id", required=True, help="the tenant whose keys rotate")
+@actor_option
+def rotate_command(app: Litestar, tenant_id: str, actor: str) -> None:
+    """Start a new data-key version for the tenant's new writes."""
+    from compliance.encryption.keystore import KeyStore
+
+    async def operation() -> int:
+        async with app.state["database"].get_session() as session:
+            await begin_write(session)
+            version = await KeyStore(
+                session, app.state["settings"].master_keys, app.state["key_cache"]
+            ).rotate_tenant(tenant_id, actor)
+            await session.commit()
+            return version
+
+    version = _run_async(app, operation(), verify_keys=True)
+    click.echo(
+        f"tenant {tenant_id}: new writes use key version {version}; "
+        "run 'commlog keys reencrypt' to move existing rows"
+    )
+
+
+@click.command(name="reencrypt")
+@click.option("--tenant", "tenant_id", default=None, help="only this tenant (default: all)")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--max-batches", default=None, type=click.IntRange(min=1), help="stop after this many"
+)
+@actor_option
+def reencrypt_command(
+    app: Litestar, tenant_id: str | None, batch_size: int, max_batches: int | None, actor: str
+) -> None:
+    """Rewrite rows to the current key versions, in bounded batches (resumable)."""
+    from compliance.encryption.lifecycle import reencrypt
+
+    report = _run_async(
+        app,
+        reencrypt(
+            app.state["database"].get_session,
+            app.state["settings"].master_keys,
+            app.state["key_cache"],
+            actor=actor,
+            tenant_id=tenant_id,
+            batch_size=batch_size,
+            max_batches=max_batches,
+        ),
+        verify_keys=True,
+    )
+    state = "finished" if report.finished else "stopped early; run again to continue"
+    click.echo(
+        f"re-encrypted {report.rows_rewritten} rows in {report.batches} batches ({state})"
+        + (
+            f"; {report.rows_left_unreadable} rows have unreadable fields and keep their keys"
+            if report.rows_left_unreadable
+            else ""
+        )
+    )
+
+
+@click.command(name="status")
+@click.option("--tenant", "tenant_id", default=None, help="only this tenant")
+def status_command(app: Litestar, tenant_id: str | None) -> None:
+    """Per tenant, purpose and epoch: key versions, state and rows each still protects."""
+    from compliance.encryption.lifecycle import key_status
+
+    async def operation() -> list[Any]:
+        async with app.state["database"].get_session() as session:
+            return await key_status(session, tenant_id)
+
+    rows = _run_async(app, operation(), verify_keys=False)
+    header = ("tenant", "purpose", "epoch", "version", "state", "master key", "rows")
+    table = [header] + [
+        (
+            r.tenant_id,
+            r.purpose,
+            r.epoch,
+            str(r.version),
+            r.state,
+            r.master_key_id or "-",
+            str(r.rows),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+for _command in (rotate_master_command, rotate_command, reencrypt_command, status_command):
+    keys_group.add_command(_command)  # type: ignore[arg-type]  # rich-click types
+
+
+@click.group(cls=LitestarGroup, name="tenant")
+def tenant_group() -> None:
+    """Tenant lifecycle."""
+
+
+@click.command(name="shred")
+@click.option("--tenant", "tenant_id", required=True, help="the tenant to shred")
+@click.option("--confirm", required=True, help="repeat the tenant id to confirm")
+@actor_option
+def shred_command(app: Litestar, tenant_id: str, confirm: str, actor: str) -> None:
+    """Destroy all of a tenant's data keys: its personal fields become unrecoverable."""
+    from compliance.encryption.lifecycle import shred_tenant
+
+    if confirm != tenant_id:
+        _fail("--confirm must repeat the tenant id exactly; nothing was destroyed")
+
+    async def operation() -> int:
+        async with app.state["database"].get_session() as session:
+            count = await shred_tenant(
+                session,
+                app.state["settings"].master_keys,
+                app.state["key_cache"],
+                tenant_id=tenant_id,
+                actor=actor,
+            )
+            await session.commit()
+            return count
+
+    count = _run_async(app, operation(), verify_keys=True)
+    click.echo(f"tenant {tenant_id}: destroyed {count} data keys; its personal fields are gone")
+
+
+tenant_group.add_command(shred_command)  # type: ignore[arg-type]  # rich-click types
+
+
 def register_commands(cli: click.Group) -> None:
     cli.add_command(token_command)
     cli.add_command(demo_group)
+    cli.add_command(keys_group)
+    cli.add_command(tenant_group)
+
+
+def _preflight_master_keys() -> None:
+    """Before serving: wrong or missing master keys stop ``commlog run`` with one line."""
+    from service.settings import load_settings
+
+    plugin = CommlogPlugin(load_settings())
+
+    async def verify() -> None:
+        try:
+            await plugin.verify_master_keys()
+        finally:
+            await plugin.database.get_engine().dispose()
+
+    try:
+        asyncio.run(verify())
+    except MasterKeyError as exc:
+        _fail(str(exc))
 
 
 def main() -> None:
@@ -92,6 +313,8 @@ def main() -> None:
     from litestar.cli.main import litestar_group
 
     try:
+        if sys.argv[1:2] == ["run"]:
+            _preflight_master_keys()
         litestar_group(prog_name="commlog")
     except ConfigurationError as exc:
         _fail(f"configuration error: {exc}")

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
+from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+from compliance.encryption.master import MasterKeyring
+from compliance.records.repository import SendLogRepository
 from policies.channels import Channel, DeliveryStatus
 from policies.records import SendRecord
 from service.logs.service import new_log_id
-from service.persistence.repository import SendLogRepository
 
 DEMO_TENANT = "tnt_demo"
 DEMO_USER = "usr_demo"
@@ -113,10 +115,11 @@ def demo_records(now: datetime | None = None) -> list[SendRecord]:
     return records
 
 
-async def seed_demo(database: SQLAlchemyAsyncConfig) -> int:
+async def seed_demo(database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring) -> int:
     """Insert the demo records unless the demo tenant has some; return how many were added."""
     async with database.get_session() as session:
-        repository = SendLogRepository(session=session)
+        keys = KeyStore(session, master_keys, UnwrappedKeyCache())
+        repository = SendLogRepository(session=session, keys=keys)
         await repository.begin_write()
         if await repository.tenant_has_records(DEMO_TENANT):
             return 0

@@ -11,6 +11,14 @@ from pathlib import Path
 import msgspec
 from dotenv import dotenv_values
 
+from compliance.encryption.master import (
+    MasterKeyError,
+    MasterKeyring,
+    development_master_keys,
+    new_master_key_entry,
+    parse_master_keys,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_HS256_SECRET_BYTES = 32
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -35,6 +43,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     var_dir: Path = PROJECT_ROOT / "var"
+    master_keys: MasterKeyring = msgspec.field(
+        default_factory=lambda: parse_master_keys(new_master_key_entry("ephemeral"), source="-")
+    )
 
     def __repr__(self) -> str:
         verifier = "public key" if self.jwt_public_key else "hs256"
@@ -88,6 +99,35 @@ def _resolve_sqlite_path(url: str, var_dir: Path) -> str:
     return prefix + str(path)
 
 
+def _load_master_keys(
+    env: Mapping[str, str], environment: Environment, var_dir: Path
+) -> MasterKeyring:
+    spec = env.get("COMMLOG_MASTER_KEYS") or None
+    source = "COMMLOG_MASTER_KEYS"
+    key_file = env.get("COMMLOG_MASTER_KEY_FILE") or None
+    if spec is not None and key_file is not None:
+        raise ConfigurationError("set COMMLOG_MASTER_KEYS or COMMLOG_MASTER_KEY_FILE, not both")
+    if key_file is not None:
+        source = "COMMLOG_MASTER_KEY_FILE"
+        try:
+            spec = Path(key_file).read_text(encoding="utf-8")
+        except OSError:
+            raise ConfigurationError(
+                "COMMLOG_MASTER_KEY_FILE names a file that cannot be read"
+            ) from None
+    if spec is None:
+        if environment is Environment.PRODUCTION:
+            raise ConfigurationError(
+                "COMMLOG_MASTER_KEYS or COMMLOG_MASTER_KEY_FILE must be set in production"
+            )
+        spec = development_master_keys(var_dir)
+        source = f"{var_dir / 'master-keys'}"
+    try:
+        return parse_master_keys(spec, source=source)
+    except MasterKeyError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env"
 ) -> Settings:
@@ -135,6 +175,7 @@ def load_settings(
         secret = _development_secret(var_dir)
 
     return Settings(
+        master_keys=_load_master_keys(env, environment, var_dir),
         environment=environment,
         database_url=database_url,
         jwt_secret=secret,

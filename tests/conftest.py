@@ -11,19 +11,21 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
 import pytest
-from advanced_alchemy.alembic.commands import AlembicCommands
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 
+from compliance.encryption.master import MasterKeyring, new_master_key_entry, parse_master_keys
 from service.app import create_app
 from service.auth import TokenCodec
-from service.persistence.database import create_database_config
+from service.persistence.database import create_database_config, upgrade_database
 from service.settings import Settings
 from tests.factories import Caller
 
@@ -37,9 +39,7 @@ def _require_postgres() -> bool:
     return os.environ.get("COMMLOG_REQUIRE_POSTGRES") == "1"
 
 
-def migrate(database_url: str) -> None:
-    """Apply every Alembic migration, as ``commlog database upgrade`` does."""
-    AlembicCommands(sqlalchemy_config=create_database_config(database_url)).upgrade("head")
+migrate = upgrade_database
 
 
 async def _reset_postgres(url: str) -> None:
@@ -56,6 +56,41 @@ async def _reset_postgres(url: str) -> None:
         await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
     finally:
         await connection.close()
+
+
+async def _admin_postgres(url: str, statement: str) -> None:
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+        timeout=5,
+    )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def private_database(shared_url: str, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated database of the same kind as ``shared_url``, for tests whose
+    operations span every tenant (master-key rotation, CLI runs) and so cannot share."""
+    if shared_url.startswith("sqlite"):
+        url = f"sqlite+aiosqlite:///{tmp_path / 'private.db'}"
+        migrate(url)
+        yield url
+        return
+    name = f"commlog_private_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin_postgres(shared_url, f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(shared_url).set(database=name).render_as_string(hide_password=False)
+        migrate(url)
+        yield url
+    finally:
+        asyncio.run(_admin_postgres(shared_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -86,9 +121,36 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+TEST_MASTER_KEY_ENTRY = new_master_key_entry("test-1")
+TEST_MASTER_KEYS = parse_master_keys(TEST_MASTER_KEY_ENTRY, source="tests")
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, jwt_secret=TEST_JWT_SECRET, var_dir=tmp_path)
+def master_keys() -> MasterKeyring:
+    """One master keyring for the whole run: every app in it can read every tenant's keys."""
+    return TEST_MASTER_KEYS
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, master_keys: MasterKeyring) -> Settings:
+    return Settings(
+        database_url=database_url,
+        jwt_secret=TEST_JWT_SECRET,
+        var_dir=tmp_path,
+        master_keys=master_keys,
+    )
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[SQLAlchemyAsyncConfig]:
+    """The test's own engine on the app's database, for looking behind the API.
+
+    (The app under test runs its engine on the test client's event loop; asyncpg
+    connections cannot be shared across loops.)
+    """
+    config = create_database_config(database_url)
+    yield config
+    await config.get_engine().dispose()
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Tables. Rows are read and written only through :mod:`service.persistence.repository`."""
+"""The send log's table. Personal fields are stored only as encryption envelopes.
+
+Rows are read and written only through :mod:`compliance.records.repository`, which seals
+and opens those envelopes; nothing else ever sees ciphertext or keys.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from datetime import datetime
 
 from advanced_alchemy.base import DefaultBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 ID_LENGTH = 40
@@ -37,6 +41,8 @@ class CommunicationLog(DefaultBase):
             "created_at",
             "id",
         ),
+        # Exact-match lookups of one recipient's records (data-subject requests, holds).
+        Index("ix_communication_logs_recipient_index", "tenant_id", "recipient_index"),
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_communication_logs_idempotency"),
     )
 
@@ -46,12 +52,16 @@ class CommunicationLog(DefaultBase):
     channel: Mapped[str] = mapped_column(String(16), nullable=False)
     provider: Mapped[str | None] = mapped_column(String(128))
     template_id: Mapped[str | None] = mapped_column(String(128))
-    recipient: Mapped[str | None] = mapped_column(Text)
-    content: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
-    error: Mapped[str | None] = mapped_column(Text)
-    response: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
+    # Sealed fields (compliance.encryption.envelope) and the keys that sealed them.
+    recipient: Mapped[bytes | None] = mapped_column(LargeBinary)
+    recipient_index: Mapped[bytes | None] = mapped_column(LargeBinary(8))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    error: Mapped[bytes | None] = mapped_column(LargeBinary)
+    response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    recipient_key_id: Mapped[int | None] = mapped_column(BigInteger)
+    content_key_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,50 +1,34 @@
 """The only place send records are read from and written to the database.
 
-Rows leave this module as :class:`policies.records.SendRecord` values, never as ORM
-objects, so that field decryption (and nothing else) can live here.
+Rows leave this module as :class:`policies.records.SendRecord` values with their personal
+fields decrypted (by :class:`compliance.records.sealing.RecordSealer`), never as ORM
+objects and never as ciphertext.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from advanced_alchemy.filters import LimitOffset, StatementFilter
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import ColumnElement, Select, exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
+from compliance.encryption.keystore import KeyStore
+from compliance.records.models import CommunicationLog
+from compliance.records.sealing import RecordSealer
+from compliance.transactions import begin_consistent_read, begin_write
 from policies.access import OwnerScope
 from policies.channels import Channel, DeliveryStatus
 from policies.paging import PageRequest
 from policies.records import SendRecord
-from service.persistence.database import WRITE_TRANSACTION
-from service.persistence.models import CommunicationLog
 
 NEWEST_FIRST = (CommunicationLog.created_at.desc(), CommunicationLog.id.desc())
 
 
-def _to_record(row: CommunicationLog) -> SendRecord:
-    return SendRecord(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        user_id=row.user_id,
-        channel=Channel(row.channel),
-        provider=row.provider,
-        template_id=row.template_id,
-        recipient=row.recipient,
-        content=row.content,
-        status=DeliveryStatus(row.status),
-        error=row.error,
-        response=row.response,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-        updated_at=row.updated_at,
-    )
-
-
-def _to_row(record: SendRecord, idempotency_key: str | None) -> CommunicationLog:
+def _plain_row(record: SendRecord, idempotency_key: str | None) -> CommunicationLog:
     return CommunicationLog(
         id=record.id,
         tenant_id=record.tenant_id,
@@ -52,11 +36,7 @@ def _to_row(record: SendRecord, idempotency_key: str | None) -> CommunicationLog
         channel=record.channel.value,
         provider=record.provider,
         template_id=record.template_id,
-        recipient=record.recipient,
-        content=record.content,
         status=record.status.value,
-        error=record.error,
-        response=record.response,
         idempotency_key=idempotency_key,
         created_at=record.created_at,
         sent_at=record.sent_at,
@@ -69,16 +49,13 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
 
     model_type = CommunicationLog
 
+    def __init__(self, *, keys: KeyStore, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sealer = RecordSealer(keys)
+
     async def begin_write(self) -> None:
         """Declare, before the first statement, that this transaction will write."""
-        await self.session.connection(execution_options={WRITE_TRANSACTION: True})
-
-    async def _begin_consistent_read(self) -> None:
-        # One snapshot for the page and its total. SQLite sessions already are one (see
-        # persistence.database); PostgreSQL's default READ COMMITTED takes a snapshot per
-        # statement, so ask for REPEATABLE READ before the first statement runs.
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            await self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        await begin_write(self.session)
 
     async def page_for_owner(
         self,
@@ -89,48 +66,86 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         status: DeliveryStatus | None = None,
     ) -> tuple[list[SendRecord], int]:
         """One page of the owner's records, newest first, with the total they come from."""
-        await self._begin_consistent_read()
-        filters: list[StatementFilter | ColumnElement[bool]] = [
+        await begin_consistent_read(self.session)
+        owner = [
             CommunicationLog.tenant_id == scope.tenant_id,
             CommunicationLog.user_id == scope.user_id,
         ]
         if channel is not None:
-            filters.append(CommunicationLog.channel == channel.value)
+            owner.append(CommunicationLog.channel == channel.value)
         if status is not None:
-            filters.append(CommunicationLog.status == status.value)
-        filters.append(LimitOffset(limit=page.page_size, offset=page.offset))
-        rows, total = await self.get_many_and_count(
-            *filters,
-            statement=cast(
-                "Select[tuple[CommunicationLog]]", select(CommunicationLog).order_by(*NEWEST_FIRST)
-            ),
-            count_with_window_function=False,
-            use_cache=False,
+            owner.append(CommunicationLog.status == status.value)
+        # Core rows, not ORM objects: a page is read-only, and instrumentation would cost
+        # more per page than decrypting it.
+        page_rows = await self.session.execute(
+            select(CommunicationLog.__table__)
+            .where(*owner)
+            .order_by(*NEWEST_FIRST)
+            .limit(page.page_size)
+            .offset(page.offset)
         )
-        return [_to_record(row) for row in rows], total
+        total = await self.session.scalar(
+            select(func.count()).select_from(CommunicationLog).where(*owner)
+        )
+        mappings = cast("list[Mapping[str, Any]]", [row._mapping for row in page_rows])
+        records = await self.sealer.open_rows(mappings)
+        return records, int(total or 0)
 
-    async def get_in_tenant(
+    async def _row_in_tenant(
         self, tenant_id: str, log_id: str, *, for_update: bool = False
-    ) -> SendRecord | None:
-        """The record ``log_id`` if it belongs to ``tenant_id``; other tenants' are invisible."""
+    ) -> CommunicationLog | None:
         statement = select(CommunicationLog).where(
             CommunicationLog.tenant_id == tenant_id, CommunicationLog.id == log_id
         )
         if for_update:
             statement = statement.with_for_update()
-        row = (await self.session.execute(statement)).scalar_one_or_none()
-        return None if row is None else _to_record(row)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def get_in_tenant(
+        self, tenant_id: str, log_id: str, *, for_update: bool = False
+    ) -> SendRecord | None:
+        """The record ``log_id`` if it belongs to ``tenant_id``; other tenants' are invisible."""
+        row = await self._row_in_tenant(tenant_id, log_id, for_update=for_update)
+        return None if row is None else (await self.sealer.open_rows([row]))[0]
 
     async def find_by_idempotency_key(self, tenant_id: str, key: str) -> SendRecord | None:
         statement = select(CommunicationLog).where(
             CommunicationLog.tenant_id == tenant_id, CommunicationLog.idempotency_key == key
         )
         row = (await self.session.execute(statement)).scalar_one_or_none()
-        return None if row is None else _to_record(row)
+        return None if row is None else (await self.sealer.open_rows([row]))[0]
 
-    async def insert(self, record: SendRecord, *, idempotency_key: str | None) -> bool:
-        """Store a new record. False when another request already used ``idempotency_key``."""
-        row = _to_row(record, idempotency_key)
+    async def find_by_recipient(
+        self, tenant_id: str, channel: Channel, recipient: str
+    ) -> list[SendRecord]:
+        """Every record of ``tenant_id`` sent to ``recipient`` (already normalised).
+
+        The blind index narrows the candidates; each is decrypted and compared, so a
+        truncation collision never returns another recipient's record.
+        """
+        index = await self.sealer.recipient_index(tenant_id, channel, recipient)
+        if index is None:
+            return []
+        rows = (
+            await self.session.execute(
+                select(CommunicationLog)
+                .where(
+                    CommunicationLog.tenant_id == tenant_id,
+                    CommunicationLog.recipient_index == index,
+                    CommunicationLog.channel == channel.value,
+                )
+                .order_by(*NEWEST_FIRST)
+            )
+        ).scalars()
+        opened = await self.sealer.open_rows(list(rows))
+        return [record for record in opened if record.recipient == recipient]
+
+    async def insert(self, record: SendRecord, *, idempotency_key: str | None) -> SendRecord | None:
+        """Store a new record and return it as stored (fields of a destroyed key epoch are
+        erased on arrival). ``None`` when another request already used ``idempotency_key``.
+        """
+        row = _plain_row(record, idempotency_key)
+        await self.sealer.seal_new(record, row)
         try:
             async with self.session.begin_nested():
                 self.session.add(row)
@@ -138,9 +153,15 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         except IntegrityError:
             if idempotency_key is None:
                 raise
-            return False
+            return None
         self.session.expunge(row)
-        return True
+        return replace(
+            record,
+            recipient=record.recipient if row.recipient is not None else None,
+            content=record.content if row.content is not None else None,
+            error=record.error if row.error is not None else None,
+            response=record.response if row.response is not None else None,
+        )
 
     async def save_outcome(
         self,
@@ -154,20 +175,16 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         updated_at: datetime,
     ) -> SendRecord:
         """Write a delivery outcome onto an existing record of ``tenant_id``."""
-        row = (
-            await self.session.execute(
-                select(CommunicationLog).where(
-                    CommunicationLog.tenant_id == tenant_id, CommunicationLog.id == log_id
-                )
-            )
-        ).scalar_one()
+        row = await self._row_in_tenant(tenant_id, log_id)
+        if row is None:  # pragma: no cover - callers hold the row locked
+            raise LookupError("record vanished while locked")
+        opened = (await self.sealer.open_rows([row]))[0]
+        await self.sealer.reseal_content(row, opened, error=error, response=response)
         row.status = status.value
-        row.error = error
-        row.response = response
         row.sent_at = sent_at
         row.updated_at = updated_at
         await self.session.flush()
-        return _to_record(row)
+        return (await self.sealer.open_rows([row]))[0]
 
     async def tenant_has_records(self, tenant_id: str) -> bool:
         statement = select(exists().where(CommunicationLog.tenant_id == tenant_id))
@@ -175,6 +192,11 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
 
     async def insert_many(self, records: Sequence[SendRecord]) -> None:
         """Bulk insert (demo data, benchmarks); no idempotency keys."""
-        self.session.add_all([_to_row(record, None) for record in records])
+        rows = []
+        for record in records:
+            row = _plain_row(record, None)
+            await self.sealer.seal_new(record, row)
+            rows.append(row)
+        self.session.add_all(rows)
         await self.session.flush()
         self.session.expunge_all()

@@ -6,12 +6,15 @@ import re
 from typing import Annotated, Any, TypeVar
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from compliance.encryption.keystore import KeyStore
+from compliance.records.repository import SendLogRepository
 from policies.access import (
     Forbidden,
     OwnerScope,
@@ -26,7 +29,6 @@ from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest, page_
 from policies.records import SendRecord
 from service.errors import AccessDenied, BadRequest
 from service.logs.service import SendLogService
-from service.persistence.repository import SendLogRepository
 from service.schemas import (
     CommunicationLogEnvelope,
     CommunicationLogListResponse,
@@ -56,8 +58,11 @@ def _error_responses(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
-async def provide_send_log_service(db_session: NamedDependency[AsyncSession]) -> SendLogService:
-    return SendLogService(SendLogRepository(session=db_session))
+async def provide_send_log_service(
+    db_session: NamedDependency[AsyncSession], state: State
+) -> SendLogService:
+    keys = KeyStore(db_session, state["settings"].master_keys, state["key_cache"])
+    return SendLogService(SendLogRepository(session=db_session, keys=keys))
 
 
 def provide_principal(request: Request[Principal, Any, Any]) -> Principal:

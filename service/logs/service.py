@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from compliance.records.repository import SendLogRepository
 from policies.access import OwnerScope, TenantScope
 from policies.channels import Channel, DeliveryStatus, TransitionOutcome, transition
 from policies.paging import PageRequest
 from policies.recipients import normalize_recipient
 from policies.records import SendRecord
 from service.errors import BadRequest, IdempotencyConflict, RecordNotFound, TransitionRejected
-from service.persistence.repository import SendLogRepository
 from service.schemas import RecordSendRequest, StatusUpdateRequest
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -97,8 +97,9 @@ class SendLogService:
             sent_at=created_at if request.status in REACHES_RECIPIENT else None,
             updated_at=now,
         )
-        if await self.repository.insert(record, idempotency_key=idempotency_key):
-            return Recorded(record, created=True)
+        stored = await self.repository.insert(record, idempotency_key=idempotency_key)
+        if stored is not None:
+            return Recorded(stored, created=True)
         # A concurrent request with the same key won the race: answer with its record.
         assert idempotency_key is not None
         winner = await self.repository.find_by_idempotency_key(scope.tenant_id, idempotency_key)

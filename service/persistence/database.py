@@ -10,10 +10,10 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from compliance.transactions import WRITE_TRANSACTION
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-WRITE_TRANSACTION = "commlog_write_transaction"
-"""Execution option a session sets on its first connection when the transaction writes."""
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -68,3 +68,11 @@ def create_database_config(database_url: str) -> SQLAlchemyAsyncConfig:
             version_table_name="alembic_versions",
         ),
     )
+
+
+def upgrade_database(database_url: str) -> None:
+    """Apply every migration (what ``commlog database upgrade`` does). Call without a
+    running event loop: Alembic's environment runs its own."""
+    from advanced_alchemy.alembic.commands import AlembicCommands
+
+    AlembicCommands(sqlalchemy_config=create_database_config(database_url)).upgrade("head")

@@ -10,6 +10,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+from compliance.encryption.master import new_master_key_entry
 from tests.conftest import TEST_JWT_SECRET
 
 COMMLOG = str(Path(sys.executable).parent / "commlog")
@@ -97,7 +98,13 @@ def test_upgrade_then_demo_seed_is_idempotent_and_prints_a_working_curl(tmp_path
 
 
 def test_demo_data_is_never_seeded_in_production(tmp_path: Path) -> None:
-    result = _run(tmp_path, "demo", "seed", COMMLOG_ENV="production")
+    result = _run(
+        tmp_path,
+        "demo",
+        "seed",
+        COMMLOG_ENV="production",
+        COMMLOG_MASTER_KEYS=new_master_key_entry("prod-1"),
+    )
     assert result.returncode != 0
     assert "development" in result.stderr
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, cast
 from advanced_alchemy.base import metadata_registry
 from alembic import context
 
-import service.persistence.models  # noqa: F401  (registers the tables)
+import compliance.encryption.keystore
+import compliance.records.models  # noqa: F401
 
 if TYPE_CHECKING:
     from advanced_alchemy.alembic.commands import AlembicCommandConfig

@@ -1,0 +1,79 @@
+"""The versioned binary envelope every encrypted field is stored in.
+
+Layout (format 1)::
+
+    0      1                9                      21
+    +------+----------------+----------------------+---------------------------+
+    | 0x01 | key id (u64 BE)| nonce (96 bits)      | ciphertext ‖ GCM tag (16) |
+    +------+----------------+----------------------+---------------------------+
+
+AES-256-GCM with a random nonce per value. The associated data binds the tenant, the
+record and the column, so a ciphertext copied into another row, column or tenant fails to
+authenticate instead of decrypting to someone else's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import struct
+
+import msgspec
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+FORMAT_V1 = 1
+NONCE_BYTES = 12
+TAG_BYTES = 16
+_HEADER = struct.Struct(">BQ")
+OVERHEAD = _HEADER.size + NONCE_BYTES + TAG_BYTES
+BLIND_INDEX_BYTES = 8
+
+
+class EnvelopeError(Exception):
+    """An envelope that cannot be opened. The message names no data and no key material."""
+
+
+def field_context(tenant_id: str, record_id: str, column: str) -> bytes:
+    """Associated data for one field: unambiguous (a JSON array), never stored."""
+    return msgspec.json.encode(["commlog/field/v1", tenant_id, record_id, column])
+
+
+def seal(aead: AESGCM, key_id: int, plaintext: str, context: bytes) -> bytes:
+    """Encrypt ``plaintext`` under the data key ``key_id``."""
+    nonce = os.urandom(NONCE_BYTES)
+    header = _HEADER.pack(FORMAT_V1, key_id)
+    return header + nonce + aead.encrypt(nonce, plaintext.encode("utf-8"), header + context)
+
+
+def key_id_of(envelope: bytes) -> int:
+    """The data key an envelope was sealed with (readable without any key)."""
+    if len(envelope) < OVERHEAD:
+        raise EnvelopeError("envelope is truncated")
+    version, key_id = _HEADER.unpack_from(envelope)
+    if version != FORMAT_V1:
+        raise EnvelopeError(f"unknown envelope format {version}")
+    return int(key_id)
+
+
+def open_envelope(aead: AESGCM, envelope: bytes, context: bytes) -> str:
+    """Decrypt and authenticate; any tampering, or the wrong row/column/tenant, fails."""
+    key_id_of(envelope)  # validates the header
+    header = envelope[: _HEADER.size]
+    nonce = envelope[_HEADER.size : _HEADER.size + NONCE_BYTES]
+    try:
+        plaintext = aead.decrypt(nonce, envelope[_HEADER.size + NONCE_BYTES :], header + context)
+        return plaintext.decode("utf-8")
+    except (InvalidTag, UnicodeDecodeError):
+        raise EnvelopeError("authentication failed") from None
+
+
+def blind_index(index_key: bytes, channel: str, normalized_recipient: str) -> bytes:
+    """Keyed, truncated HMAC-SHA256 of a normalised recipient (exact-match lookups only).
+
+    It reveals which records share a recipient (equality) and nothing else; truncation to
+    64 bits means rare false matches, which lookups remove by decrypting and comparing.
+    """
+    message = msgspec.json.encode(["commlog/blind-index/v1", channel, normalized_recipient])
+    return hmac.new(index_key, message, hashlib.sha256).digest()[:BLIND_INDEX_BYTES]

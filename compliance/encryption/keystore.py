@@ -1,0 +1,385 @@
+"""Tenant data keys: generated on first use, stored only wrapped, destroyed for shredding.
+
+A data key belongs to one tenant, one purpose and one key epoch:
+
+- purpose ``recipient`` protects the recipient; ``content`` protects content, error and
+  response; ``blind_index`` is the HMAC key of the recipient's blind index (epoch ``*``);
+- the epoch of a record is the calendar month (UTC) of its ``created_at``, so retention can
+  destroy one month of content (and every backup copy of it) by destroying one key;
+- a version per tenant counts rotations: new writes use the tenant's newest version, older
+  versions stay readable until ``keys reencrypt`` has moved their rows.
+
+Destroying keeps the row (``wrapped_key`` NULL, ``state`` destroyed) so the key is never
+re-created: a record later written into a destroyed epoch is stored with those fields
+already erased.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import msgspec
+from advanced_alchemy.base import DefaultBase
+from advanced_alchemy.types import DateTimeUTC
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from compliance.encryption.master import MasterKeyring
+
+DATA_KEY_BYTES = 32
+BLIND_INDEX_EPOCH = "*"
+CACHE_SIZE = 4096
+
+
+class KeyPurpose(enum.StrEnum):
+    RECIPIENT = "recipient"
+    CONTENT = "content"
+    BLIND_INDEX = "blind_index"
+
+
+class KeyState(enum.StrEnum):
+    ACTIVE = "active"
+    DESTROYED = "destroyed"
+
+
+def epoch_of(moment: datetime) -> str:
+    """The key epoch of a record: the UTC calendar month of its ``created_at``."""
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TenantKey(DefaultBase):
+    """One wrapped data key. No column ever holds key material in clear."""
+
+    __tablename__ = "tenant_keys"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "purpose", "epoch", "version", name="uq_tenant_keys_slot"),
+        Index("ix_tenant_keys_master", "master_key_id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    tenant_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False)
+    epoch: Mapped[str] = mapped_column(String(16), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    master_key_id: Mapped[str | None] = mapped_column(String(64))
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
+    destroyed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class KeyEvent(DefaultBase):
+    """What happened to keys, by whom and when (folded into the audit chain later)."""
+
+    __tablename__ = "key_events"
+    __table_args__ = (Index("ix_key_events_tenant_time", "tenant_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
+    actor: Mapped[str] = mapped_column(String(128), nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    tenant_id: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    """An unwrapped data key, ready to seal and open. Never printed."""
+
+    key_id: int
+    aead: AESGCM = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BlindIndexKey:
+    key_id: int
+    secret: bytes = field(repr=False)
+
+
+def _wrap_context(tenant_id: str, purpose: str, epoch: str, version: int) -> bytes:
+    return msgspec.json.encode(["commlog/data-key/v1", tenant_id, purpose, epoch, version])
+
+
+class UnwrappedKeyCache:
+    """A bounded, process-wide cache of unwrapped keys.
+
+    Entries are keyed by the wrapped bytes' digest, so a re-wrap (master rotation) or a
+    destruction (no wrapped bytes left) can never be answered from a stale entry.
+    """
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[int, bytes], bytes] = OrderedDict()
+
+    def get(self, key_id: int, wrapped: bytes) -> bytes | None:
+        slot = (key_id, hashlib.sha256(wrapped).digest())
+        raw = self._entries.get(slot)
+        if raw is not None:
+            self._entries.move_to_end(slot)
+        return raw
+
+    def put(self, key_id: int, wrapped: bytes, raw: bytes) -> None:
+        self._entries[(key_id, hashlib.sha256(wrapped).digest())] = raw
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class KeyStore:
+    """Data keys of every tenant, read and written through one database session."""
+
+    def __init__(
+        self, session: AsyncSession, master: MasterKeyring, cache: UnwrappedKeyCache
+    ) -> None:
+        self.session = session
+        self.master = master
+        self.cache = cache
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _unwrap(self, row: TenantKey) -> bytes | None:
+        if row.state == KeyState.DESTROYED or row.wrapped_key is None or row.master_key_id is None:
+            return None
+        raw = self.cache.get(row.id, row.wrapped_key)
+        if raw is None:
+            raw = self.master.unwrap(
+                row.master_key_id,
+                row.wrapped_key,
+                _wrap_context(row.tenant_id, row.purpose, row.epoch, row.version),
+            )
+            self.cache.put(row.id, row.wrapped_key, raw)
+        return raw
+
+    async def keys_by_id(self, tenant_id: str, key_ids: Iterable[int]) -> dict[int, DataKey | None]:
+        """The data keys ``key_ids`` that belong to ``tenant_id``.
+
+        A destroyed key maps to ``None`` (its data is erased); an id that is not one of the
+        tenant's keys is absent, which callers treat as tampering.
+        """
+        wanted = set(key_ids)
+        if not wanted:
+            return {}
+        rows = (
+            await self.session.execute(
+                select(TenantKey).where(TenantKey.id.in_(wanted), TenantKey.tenant_id == tenant_id)
+            )
+        ).scalars()
+        found: dict[int, DataKey | None] = {}
+        for row in rows:
+            raw = self._unwrap(row)
+            found[row.id] = None if raw is None else DataKey(row.id, AESGCM(raw))
+        return found
+
+    async def tenant_version(self, tenant_id: str) -> int:
+        """The tenant's current key version (1 until the first rotation)."""
+        newest = await self.session.scalar(
+            select(func.max(TenantKey.version)).where(
+                TenantKey.tenant_id == tenant_id, TenantKey.purpose != KeyPurpose.BLIND_INDEX
+            )
+        )
+        return int(newest or 1)
+
+    async def _slot_rows(self, tenant_id: str, purpose: str, epoch: str) -> list[TenantKey]:
+        return list(
+            (
+                await self.session.execute(
+                    select(TenantKey).where(
+                        TenantKey.tenant_id == tenant_id,
+                        TenantKey.purpose == purpose,
+                        TenantKey.epoch == epoch,
+                    )
+                )
+            ).scalars()
+        )
+
+    async def _create(self, tenant_id: str, purpose: str, epoch: str, version: int) -> None:
+        raw = os.urandom(DATA_KEY_BYTES)
+        master_id, wrapped = self.master.wrap(
+            raw, _wrap_context(tenant_id, purpose, epoch, version)
+        )
+        row = TenantKey(
+            tenant_id=tenant_id,
+            purpose=purpose,
+            epoch=epoch,
+            version=version,
+            state=KeyState.ACTIVE,
+            master_key_id=master_id,
+            wrapped_key=wrapped,
+            created_at=utc_now(),
+        )
+        try:
+            async with self.session.begin_nested():
+                self.session.add(row)
+                await self.session.flush()
+        except IntegrityError:
+            pass  # a concurrent writer created the same slot first: use theirs
+
+    async def writing_key(
+        self, tenant_id: str, purpose: KeyPurpose, epoch: str, *, version: int | None = None
+    ) -> DataKey | None:
+        """The key new writes of ``epoch`` use, created on first use.
+
+        ``None`` when the epoch's keys were destroyed: such data is erased on arrival.
+        """
+        wanted = version if version is not None else await self.tenant_version(tenant_id)
+        for attempt in range(2):
+            rows = await self._slot_rows(tenant_id, purpose, epoch)
+            if any(row.state == KeyState.DESTROYED for row in rows):
+                return None
+            current = next((row for row in rows if row.version == wanted), None)
+            if current is not None:
+                raw = self._unwrap(current)
+                return None if raw is None else DataKey(current.id, AESGCM(raw))
+            if attempt == 0:
+                await self._create(tenant_id, purpose, epoch, wanted)
+        raise RuntimeError("data key could not be created")  # pragma: no cover
+
+    async def blind_index_key(self, tenant_id: str) -> BlindIndexKey | None:
+        """The tenant's blind-index key (kept apart from encryption keys); None if shredded."""
+        for attempt in range(2):
+            rows = await self._slot_rows(tenant_id, KeyPurpose.BLIND_INDEX, BLIND_INDEX_EPOCH)
+            if rows:
+                raw = self._unwrap(rows[0])
+                return None if raw is None else BlindIndexKey(rows[0].id, raw)
+            if attempt == 0:
+                await self._create(tenant_id, KeyPurpose.BLIND_INDEX, BLIND_INDEX_EPOCH, 1)
+        raise RuntimeError("blind index key could not be created")  # pragma: no cover
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def record_event(
+        self, actor: str, action: str, tenant_id: str | None, **detail: object
+    ) -> None:
+        self.session.add(
+            KeyEvent(
+                occurred_at=utc_now(),
+                actor=actor,
+                action=action,
+                tenant_id=tenant_id,
+                detail=msgspec.json.encode(detail).decode(),
+            )
+        )
+        await self.session.flush()
+
+    async def rotate_tenant(self, tenant_id: str, actor: str) -> int:
+        """Start a new key version for the tenant's new writes; returns the new version."""
+        version = await self.tenant_version(tenant_id) + 1
+        epoch = epoch_of(utc_now())
+        for purpose in (KeyPurpose.RECIPIENT, KeyPurpose.CONTENT):
+            await self.writing_key(tenant_id, purpose, epoch, version=version)
+        await self.record_event(actor, "data_key_rotated", tenant_id, version=version)
+        return version
+
+    async def rotate_master(self, actor: str) -> int:
+        """Re-wrap every live data key under the primary master key; returns how many."""
+        rows = (
+            await self.session.execute(
+                select(TenantKey).where(
+                    TenantKey.state == KeyState.ACTIVE,
+                    TenantKey.master_key_id != self.master.primary_id,
+                )
+            )
+        ).scalars()
+        count = 0
+        for row in rows:
+            raw = self._unwrap(row)
+            if raw is None:  # pragma: no cover - active rows always have a wrapped key
+                continue
+            context = _wrap_context(row.tenant_id, row.purpose, row.epoch, row.version)
+            row.master_key_id, row.wrapped_key = self.master.wrap(raw, context)
+            count += 1
+        await self.session.flush()
+        await self.record_event(
+            actor, "master_key_rotated", None, primary=self.master.primary_id, rewrapped=count
+        )
+        return count
+
+    async def destroy(
+        self,
+        tenant_id: str,
+        actor: str,
+        *,
+        purpose: KeyPurpose | None = None,
+        epoch: str | None = None,
+        reason: str,
+    ) -> int:
+        """Destroy data keys (all of the tenant's, or one purpose and epoch); returns count."""
+        conditions = [TenantKey.tenant_id == tenant_id, TenantKey.state == KeyState.ACTIVE]
+        if purpose is not None:
+            conditions.append(TenantKey.purpose == purpose)
+        if epoch is not None:
+            conditions.append(TenantKey.epoch == epoch)
+        result = await self.session.execute(
+            update(TenantKey)
+            .where(*conditions)
+            .values(
+                state=KeyState.DESTROYED,
+                wrapped_key=None,
+                master_key_id=None,
+                destroyed_at=utc_now(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        count = int(getattr(result, "rowcount", 0) or 0)
+        await self.record_event(
+            actor,
+            "data_keys_destroyed",
+            tenant_id,
+            purpose=purpose.value if purpose else "all",
+            epoch=epoch or "all",
+            keys=count,
+            reason=reason,
+        )
+        return count
+
+    async def verify_master_keys(self) -> None:
+        """Fail with one clear line unless every live data key can be unwrapped.
+
+        One key per master key id is unwrapped (the cheapest proof that the configured key
+        is the right one), so start-up stays fast however many tenants there are.
+        """
+        sample_ids = (
+            await self.session.execute(
+                select(func.min(TenantKey.id))
+                .where(TenantKey.state == KeyState.ACTIVE)
+                .group_by(TenantKey.master_key_id)
+            )
+        ).scalars()
+        ids = [key_id for key_id in sample_ids if key_id is not None]
+        if not ids:
+            return
+        rows = (
+            await self.session.execute(select(TenantKey).where(TenantKey.id.in_(ids)))
+        ).scalars()
+        for row in rows:
+            self._unwrap(row)

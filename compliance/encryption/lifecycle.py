@@ -1,0 +1,213 @@
+"""Key lifecycle operations over the whole send log: re-encryption, status, shredding.
+
+Each runs in bounded batches, one short transaction each, so the service keeps serving
+while they run, and a run cut short loses at most its current batch: a rerun finishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compliance.encryption.keystore import (
+    KeyPurpose,
+    KeyState,
+    KeyStore,
+    TenantKey,
+    UnwrappedKeyCache,
+)
+from compliance.encryption.master import MasterKeyring
+from compliance.records.models import CommunicationLog
+from compliance.records.sealing import RecordSealer
+from compliance.transactions import begin_write
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+DEFAULT_BATCH_SIZE = 500
+ROW_KEY_PURPOSES = (KeyPurpose.RECIPIENT, KeyPurpose.CONTENT)
+
+
+@dataclass(frozen=True, slots=True)
+class ReencryptReport:
+    rows_rewritten: int
+    batches: int
+    rows_left_unreadable: int
+    finished: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    tenant_id: str
+    purpose: str
+    epoch: str
+    version: int
+    state: str
+    master_key_id: str | None
+    created_at: datetime
+    destroyed_at: datetime | None
+    rows: int
+
+
+async def stale_key_ids(session: AsyncSession, tenant_id: str | None) -> set[int]:
+    """Live row keys older than their tenant's current version."""
+    current = (
+        select(TenantKey.tenant_id, func.max(TenantKey.version).label("version"))
+        .where(TenantKey.purpose.in_(ROW_KEY_PURPOSES))
+        .group_by(TenantKey.tenant_id)
+        .subquery()
+    )
+    statement = (
+        select(TenantKey.id)
+        .join(current, current.c.tenant_id == TenantKey.tenant_id)
+        .where(
+            TenantKey.purpose.in_(ROW_KEY_PURPOSES),
+            TenantKey.state == KeyState.ACTIVE,
+            TenantKey.version < current.c.version,
+        )
+    )
+    if tenant_id is not None:
+        statement = statement.where(TenantKey.tenant_id == tenant_id)
+    return set((await session.execute(statement)).scalars())
+
+
+async def reencrypt(
+    sessions: SessionFactory,
+    master: MasterKeyring,
+    cache: UnwrappedKeyCache,
+    *,
+    actor: str,
+    tenant_id: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_batches: int | None = None,
+) -> ReencryptReport:
+    """Rewrite rows sealed with old key versions under their tenant's current keys.
+
+    Rows are visited in primary-key order, ``batch_size`` at a time, each batch locked and
+    committed on its own. ``max_batches`` stops early (an operator's time box; tests use it
+    to cut a run short); running again picks up what is left.
+    """
+    async with sessions() as session:
+        stale = await stale_key_ids(session, tenant_id)
+    rewritten = batches = left_unreadable = 0
+    last_id = ""
+    finished = True
+    while stale:
+        if max_batches is not None and batches >= max_batches:
+            finished = False
+            break
+        async with sessions() as session:
+            await begin_write(session)
+            statement = (
+                select(CommunicationLog)
+                .where(
+                    CommunicationLog.id > last_id,
+                    or_(
+                        CommunicationLog.recipient_key_id.in_(stale),
+                        CommunicationLog.content_key_id.in_(stale),
+                    ),
+                )
+                .order_by(CommunicationLog.id)
+                .limit(batch_size)
+                .with_for_update()
+            )
+            if tenant_id is not None:
+                statement = statement.where(CommunicationLog.tenant_id == tenant_id)
+            rows = list((await session.execute(statement)).scalars())
+            if not rows:
+                break
+            sealer = RecordSealer(KeyStore(session, master, cache))
+            for row, opened in zip(rows, await sealer.open_rows(rows), strict=True):
+                await sealer.reseal_all(row, opened)
+                if opened.unreadable:
+                    left_unreadable += 1
+                else:
+                    rewritten += 1
+            await session.commit()
+            last_id = rows[-1].id
+            batches += 1
+    async with sessions() as session:
+        await begin_write(session)
+        await KeyStore(session, master, cache).record_event(
+            actor,
+            "rows_reencrypted",
+            tenant_id,
+            rows=rewritten,
+            batches=batches,
+            finished=finished,
+        )
+        await session.commit()
+    return ReencryptReport(rewritten, batches, left_unreadable, finished)
+
+
+async def key_status(session: AsyncSession, tenant_id: str | None = None) -> list[KeyStatus]:
+    """Every data key with how many rows it still protects. No key material."""
+    keys_statement = select(TenantKey).order_by(
+        TenantKey.tenant_id, TenantKey.purpose, TenantKey.epoch, TenantKey.version
+    )
+    if tenant_id is not None:
+        keys_statement = keys_statement.where(TenantKey.tenant_id == tenant_id)
+    keys = list((await session.execute(keys_statement)).scalars())
+    counts: dict[int, int] = {}
+    for column in (CommunicationLog.recipient_key_id, CommunicationLog.content_key_id):
+        statement = select(column, func.count()).where(column.is_not(None)).group_by(column)
+        if tenant_id is not None:
+            statement = statement.where(CommunicationLog.tenant_id == tenant_id)
+        for key_id, count in (await session.execute(statement)).all():
+            if key_id is not None:
+                counts[key_id] = counts.get(key_id, 0) + count
+    return [
+        KeyStatus(
+            tenant_id=key.tenant_id,
+            purpose=key.purpose,
+            epoch=key.epoch,
+            version=key.version,
+            state=key.state,
+            master_key_id=key.master_key_id,
+            created_at=key.created_at,
+            destroyed_at=key.destroyed_at,
+            rows=counts.get(key.id, 0),
+        )
+        for key in keys
+    ]
+
+
+async def shred_tenant(
+    session: AsyncSession,
+    master: MasterKeyring,
+    cache: UnwrappedKeyCache,
+    *,
+    tenant_id: str,
+    actor: str,
+) -> int:
+    """Destroy every data key of a tenant (offboarding); returns how many were destroyed.
+
+    The tenant's rows stay; their sealed fields can no longer be opened and read back as
+    ``None``. Blind indexes are cleared too: without their key they identify nobody, but
+    they would still show which records shared a recipient.
+    """
+    await begin_write(session)
+    destroyed = await KeyStore(session, master, cache).destroy(
+        tenant_id, actor, reason="tenant shredded"
+    )
+    await session.execute(
+        update(CommunicationLog)
+        .where(
+            CommunicationLog.tenant_id == tenant_id, CommunicationLog.recipient_index.is_not(None)
+        )
+        .values(recipient_index=None)
+        .execution_options(synchronize_session=False)
+    )
+    cache.clear()
+    return destroyed
+
+
+async def verify_master_keys(
+    session: AsyncSession, master: MasterKeyring, cache: UnwrappedKeyCache
+) -> None:
+    """Raise :class:`~compliance.encryption.master.MasterKeyError` (one line, naming the
+    key id) unless the configured master keys open the stored data keys."""
+    await KeyStore(session, master, cache).verify_master_keys()

@@ -1,0 +1,1 @@
+"""The send log's storage: its table, and the repository that seals and opens its rows."""

@@ -1,0 +1,225 @@
+"""Sealing and opening the personal fields of send records: the one place it happens.
+
+``recipient`` is sealed with the tenant's ``recipient`` key of the record's epoch;
+``content``, ``error`` and ``response`` share its ``content`` key. A field that cannot be
+opened has one of two documented outcomes:
+
+- its key was destroyed (retention, tenant shredding): the field is erased and reads as
+  ``None``;
+- it fails authentication (a flipped bit, a ciphertext pasted from another row, column or
+  tenant): the field is *unreadable*, named in ``SendRecord.unreadable``, and an integrity
+  alert naming only the record id and column is logged. The rest of the page is served.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from compliance.encryption.envelope import (
+    EnvelopeError,
+    blind_index,
+    field_context,
+    key_id_of,
+    open_envelope,
+    seal,
+)
+from compliance.encryption.keystore import DataKey, KeyPurpose, KeyStore, epoch_of
+from compliance.records.models import CommunicationLog
+from policies.channels import Channel, DeliveryStatus
+from policies.recipients import blind_index_input
+from policies.records import SendRecord
+
+logger = logging.getLogger("commlog.integrity")
+
+RECIPIENT_COLUMNS = ("recipient",)
+CONTENT_COLUMNS = ("content", "error", "response")
+SEALED_COLUMNS = RECIPIENT_COLUMNS + CONTENT_COLUMNS
+
+
+@dataclass(frozen=True, slots=True)
+class WriteKeys:
+    recipient: DataKey | None
+    content: DataKey | None
+    index_secret: bytes | None
+
+
+def _seal(
+    key: DataKey | None, value: str | None, tenant_id: str, record_id: str, column: str
+) -> bytes | None:
+    if key is None or value is None:
+        return None
+    return seal(key.aead, key.key_id, value, field_context(tenant_id, record_id, column))
+
+
+class RecordSealer:
+    """Turns send records into sealed rows and back, with the tenant's data keys."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self.keys = keys
+
+    async def write_keys(self, tenant_id: str, created_at_epoch: str) -> WriteKeys:
+        version = await self.keys.tenant_version(tenant_id)
+        recipient = await self.keys.writing_key(
+            tenant_id, KeyPurpose.RECIPIENT, created_at_epoch, version=version
+        )
+        content = await self.keys.writing_key(
+            tenant_id, KeyPurpose.CONTENT, created_at_epoch, version=version
+        )
+        index = await self.keys.blind_index_key(tenant_id) if recipient is not None else None
+        return WriteKeys(recipient, content, None if index is None else index.secret)
+
+    async def recipient_index(
+        self, tenant_id: str, channel: Channel, recipient: str
+    ) -> bytes | None:
+        """The blind index a stored ``recipient`` would have (for exact-match lookups)."""
+        index = await self.keys.blind_index_key(tenant_id)
+        if index is None:
+            return None
+        return blind_index(index.secret, channel.value, blind_index_input(channel, recipient))
+
+    async def seal_new(self, record: SendRecord, row: CommunicationLog) -> None:
+        """Fill ``row``'s sealed columns from ``record`` (fields of destroyed epochs stay empty)."""
+        keys = await self.write_keys(record.tenant_id, epoch_of(record.created_at))
+        tenant, rid = record.tenant_id, record.id
+        row.recipient = _seal(keys.recipient, record.recipient, tenant, rid, "recipient")
+        row.recipient_key_id = (
+            keys.recipient.key_id if row.recipient is not None and keys.recipient else None
+        )
+        row.recipient_index = (
+            blind_index(
+                keys.index_secret,
+                record.channel.value,
+                blind_index_input(record.channel, record.recipient),
+            )
+            if keys.index_secret is not None
+            and record.recipient is not None
+            and row.recipient is not None
+            else None
+        )
+        self._seal_content(row, keys.content, record.content, record.error, record.response)
+
+    def _seal_content(
+        self,
+        row: CommunicationLog,
+        key: DataKey | None,
+        content: str | None,
+        error: str | None,
+        response: str | None,
+    ) -> None:
+        tenant, rid = row.tenant_id, row.id
+        row.content = _seal(key, content, tenant, rid, "content")
+        row.error = _seal(key, error, tenant, rid, "error")
+        row.response = _seal(key, response, tenant, rid, "response")
+        sealed_any = any(v is not None for v in (row.content, row.error, row.response))
+        row.content_key_id = key.key_id if key is not None and sealed_any else None
+
+    async def reseal_content(
+        self, row: CommunicationLog, opened: SendRecord, *, error: str | None, response: str | None
+    ) -> None:
+        """Write new error/response; all content fields move to the current content key.
+
+        Keeping content, error and response under one key keeps key accounting (and
+        retention's key destruction) per row simple.
+        """
+        keys = await self.write_keys(row.tenant_id, epoch_of(row.created_at))
+        tampered = row.content if "content" in opened.unreadable else None
+        self._seal_content(row, keys.content, opened.content, error, response)
+        if tampered is not None:
+            row.content = tampered  # keep the evidence; it stays unreadable
+
+    async def reseal_all(self, row: CommunicationLog, opened: SendRecord) -> None:
+        """Re-encrypt every readable field under the tenant's current keys (rotation)."""
+        keys = await self.write_keys(row.tenant_id, epoch_of(row.created_at))
+        if "recipient" not in opened.unreadable:
+            row.recipient = _seal(
+                keys.recipient, opened.recipient, row.tenant_id, row.id, "recipient"
+            )
+            row.recipient_key_id = (
+                keys.recipient.key_id if row.recipient is not None and keys.recipient else None
+            )
+            if row.recipient is None:
+                row.recipient_index = None
+        readable = {
+            c: getattr(opened, c) if c not in opened.unreadable else None for c in CONTENT_COLUMNS
+        }
+        if not any(c in opened.unreadable for c in CONTENT_COLUMNS):
+            self._seal_content(
+                row, keys.content, readable["content"], readable["error"], readable["response"]
+            )
+
+    async def open_rows(self, rows: Sequence[StoredRow]) -> list[SendRecord]:
+        """Decrypt a page of rows with one key look-up per tenant on it.
+
+        ``rows`` are ORM objects or plain mappings of column values (the page query reads
+        Core rows: attribute instrumentation would cost more than the decryption).
+        """
+        mappings = [_as_mapping(row) for row in rows]
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for row in mappings:
+            for column in SEALED_COLUMNS:
+                envelope = row[column]
+                if envelope is not None:
+                    with contextlib.suppress(EnvelopeError):
+                        wanted[row["tenant_id"]].add(key_id_of(envelope))
+        keys = {tenant: await self.keys.keys_by_id(tenant, ids) for tenant, ids in wanted.items()}
+        return [self._open(row, keys.get(row["tenant_id"], {})) for row in mappings]
+
+    def _open(self, row: Mapping[str, Any], keys: dict[int, DataKey | None]) -> SendRecord:
+        values: dict[str, str | None] = {}
+        unreadable: set[str] = set()
+        tenant_id, record_id = row["tenant_id"], row["id"]
+        for column in SEALED_COLUMNS:
+            envelope: bytes | None = row[column]
+            values[column] = None
+            if envelope is None:
+                continue
+            try:
+                key_id = key_id_of(envelope)
+                if key_id not in keys:
+                    raise EnvelopeError("sealed with a key that is not this tenant's")
+                key = keys[key_id]
+                if key is None:
+                    continue  # erased: its key was destroyed
+                values[column] = open_envelope(
+                    key.aead, envelope, field_context(tenant_id, record_id, column)
+                )
+            except EnvelopeError:
+                unreadable.add(column)
+                logger.warning(
+                    "integrity alert: record %s field %s failed authentication", record_id, column
+                )
+        return SendRecord(
+            id=record_id,
+            tenant_id=tenant_id,
+            user_id=row["user_id"],
+            channel=_CHANNELS[row["channel"]],
+            provider=row["provider"],
+            template_id=row["template_id"],
+            recipient=values["recipient"],
+            content=values["content"],
+            status=_STATUSES[row["status"]],
+            error=values["error"],
+            response=values["response"],
+            created_at=row["created_at"],
+            sent_at=row["sent_at"],
+            updated_at=row["updated_at"],
+            unreadable=frozenset(unreadable) if unreadable else _NOTHING_UNREADABLE,
+        )
+
+
+_CHANNELS = {channel.value: channel for channel in Channel}
+_STATUSES = {status.value: status for status in DeliveryStatus}
+_NOTHING_UNREADABLE: frozenset[str] = frozenset()
+COLUMN_NAMES = tuple(column.key for column in CommunicationLog.__table__.columns)
+StoredRow = CommunicationLog | Mapping[str, Any]
+
+
+def _as_mapping(row: StoredRow) -> Mapping[str, Any]:
+    if isinstance(row, CommunicationLog):
+        return {name: getattr(row, name) for name in COLUMN_NAMES}
+    return row

@@ -1,0 +1,317 @@
+"""Encryption at rest, end to end: what the database holds, and what survives tampering,
+rotation and shredding. Every test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select, text, update
+from sqlalchemy.engine import make_url
+
+from compliance.encryption.keystore import (
+    KeyEvent,
+    KeyState,
+    KeyStore,
+    TenantKey,
+    UnwrappedKeyCache,
+)
+from compliance.encryption.lifecycle import key_status, shred_tenant
+from compliance.encryption.master import (
+    MasterKeyMissing,
+    MasterKeyring,
+    new_master_key_entry,
+    parse_master_keys,
+)
+from compliance.records.models import CommunicationLog
+from compliance.records.repository import SendLogRepository
+from compliance.transactions import begin_write
+from policies.channels import Channel
+from policies.disclosure import UNREADABLE
+from service.app import create_app
+from service.settings import Settings
+from tests.factories import Caller
+
+RECIPIENT = "+8613912345678"
+CONTENT = "绝密内容 secret-content-9f2c 您的验证码是482913"
+EMAIL = "zelda.unique@example.org"
+
+
+async def _raw_rows(database: SQLAlchemyAsyncConfig, tenant_id: str) -> list[CommunicationLog]:
+    async with database.get_session() as session:
+        statement = select(CommunicationLog).where(CommunicationLog.tenant_id == tenant_id)
+        return list((await session.execute(statement)).scalars())
+
+
+def _all_bytes(rows: list[Any]) -> bytes:
+    chunks: list[bytes] = []
+    for row in rows:
+        for column in row.__table__.columns:
+            value = getattr(row, column.key)
+            if isinstance(value, bytes):
+                chunks.append(value)
+            elif value is not None:
+                chunks.append(str(value).encode())
+    return b"\x00".join(chunks)
+
+
+def _plaintexts() -> list[bytes]:
+    needles = [RECIPIENT, "8613912345678", "13912345678", CONTENT, "secret-content-9f2c", EMAIL]
+    return [n.encode("utf-8") for n in needles] + [n.encode("utf-16-le") for n in needles]
+
+
+async def test_the_database_holds_no_plaintext_recipient_content_or_index_input(
+    caller: Caller, database: SQLAlchemyAsyncConfig, settings: Settings
+) -> None:
+    created = await caller.create(recipient=RECIPIENT, content=CONTENT)
+    await caller.set_status(created["id"], status="failed", error=f"timeout for {RECIPIENT}")
+    await caller.create(channel="email", recipient=EMAIL, content=CONTENT)
+    rows = await _raw_rows(database, caller.tenant_id)
+    assert len(rows) == 2
+    stored = _all_bytes(rows)
+    async with database.get_session() as session:
+        keys = list(
+            (
+                await session.execute(
+                    select(TenantKey).where(TenantKey.tenant_id == caller.tenant_id)
+                )
+            ).scalars()
+        )
+    stored += _all_bytes(keys)
+    for needle in _plaintexts():
+        assert needle not in stored
+    if settings.database_backend == "sqlite":
+        database_file = Path(make_url(settings.database_url).database or "")
+        on_disk = b"".join(
+            path.read_bytes()
+            for path in database_file.parent.glob(database_file.name + "*")
+            if path.is_file()
+        )
+        assert b"communication_logs" in on_disk  # we are reading the right file
+        for needle in _plaintexts():
+            assert needle not in on_disk
+
+
+async def test_sealed_fields_read_back_identical_through_the_repository(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    created = await caller.create(recipient=RECIPIENT, content=CONTENT)
+    async with database.get_session() as session:
+        repository = SendLogRepository(
+            session=session, keys=KeyStore(session, master_keys, UnwrappedKeyCache())
+        )
+        record = await repository.get_in_tenant(caller.tenant_id, created["id"])
+    assert record is not None
+    assert record.recipient == RECIPIENT
+    assert record.content == CONTENT
+    assert record.unreadable == frozenset()
+
+
+async def test_a_flipped_bit_makes_one_field_unreadable_and_raises_an_alert_without_data(
+    caller: Caller, database: SQLAlchemyAsyncConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    victim = await caller.create(content=CONTENT)
+    bystander = await caller.create(content="Code 112233")
+    (row,) = [r for r in await _raw_rows(database, caller.tenant_id) if r.id == victim["id"]]
+    assert row.content is not None
+    tampered = bytearray(row.content)
+    tampered[-1] ^= 0x01
+    async with database.get_session() as session:
+        await session.execute(
+            update(CommunicationLog)
+            .where(CommunicationLog.id == victim["id"])
+            .values(content=bytes(tampered))
+        )
+        await session.commit()
+    caplog.set_level(logging.WARNING, logger="commlog.integrity")
+    response = await caller.list_logs()
+    assert response.status_code == 200
+    items = {item["id"]: item for item in response.json()["items"]}
+    assert items[victim["id"]]["content"] == UNREADABLE
+    assert items[victim["id"]]["recipient"] == "+86138****8000"  # other fields still read
+    assert items[bystander["id"]]["content"] == "Code ******"
+    assert f"integrity alert: record {victim['id']} field content" in caplog.text
+    assert "secret-content" not in caplog.text
+
+
+@pytest.mark.parametrize("target", ["another row", "another column", "another tenant"])
+async def test_ciphertext_pasted_from_elsewhere_is_detected(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, target: str
+) -> None:
+    source = await caller.create(content=CONTENT)
+    other_tenant = caller.tenant_id + "_x"
+    if target == "another tenant":
+        response = await caller.client.post(
+            "/communication/logs",
+            json={"user_id": "usr_alice", "channel": "sms", "recipient": RECIPIENT, "content": "x"},
+            headers=caller.auth("svc", "ingest", tenant_id=other_tenant),
+        )
+        destination_id, destination_tenant = response.json()["data"]["id"], other_tenant
+    else:
+        destination_id = (await caller.create(content="harmless"))["id"]
+        destination_tenant = caller.tenant_id
+    (source_row,) = [r for r in await _raw_rows(database, caller.tenant_id) if r.id == source["id"]]
+    column = CommunicationLog.error if target == "another column" else CommunicationLog.content
+    row_id = source["id"] if target == "another column" else destination_id
+    async with database.get_session() as session:
+        await session.execute(
+            update(CommunicationLog)
+            .where(CommunicationLog.id == row_id)
+            .values({column: source_row.content})
+        )
+        await session.commit()
+    async with database.get_session() as session:
+        repository = SendLogRepository(
+            session=session,
+            keys=KeyStore(session, master_keys, UnwrappedKeyCache()),
+        )
+        record = await repository.get_in_tenant(destination_tenant, row_id)
+    assert record is not None
+    assert column.key in record.unreadable
+    assert getattr(record, column.key) is None
+
+
+async def test_rows_written_after_rotation_use_the_new_version(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    await caller.create()
+    async with database.get_session() as session:
+        await begin_write(session)
+        await KeyStore(session, master_keys, UnwrappedKeyCache()).rotate_tenant(
+            caller.tenant_id, "t"
+        )
+        await session.commit()
+    await caller.create()
+    async with database.get_session() as session:
+        status = await key_status(session, caller.tenant_id)
+    rows_by_version = {
+        version: sum(s.rows for s in status if s.version == version) for version in (1, 2)
+    }
+    assert rows_by_version == {1: 2, 2: 2}
+
+
+async def test_shredding_a_tenant_erases_its_fields_and_leaves_others_untouched(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    created = await caller.create(recipient=RECIPIENT, content=CONTENT)
+    await caller.set_status(created["id"], status="failed", error="timeout")
+    other = caller.tenant_id + "_other"
+    await caller.client.post(
+        "/communication/logs",
+        json={"user_id": "usr_alice", "channel": "sms", "recipient": RECIPIENT, "content": "hi"},
+        headers=caller.auth("svc", "ingest", tenant_id=other),
+    )
+    async with database.get_session() as session:
+        destroyed = await shred_tenant(
+            session, master_keys, UnwrappedKeyCache(), tenant_id=caller.tenant_id, actor="t"
+        )
+        await session.commit()
+    assert destroyed == 3  # recipient, content and blind-index keys
+
+    (item,) = (await caller.list_logs()).json()["items"]
+    assert item["id"] == created["id"]
+    assert item["status"] == "failed"
+    for name in ("recipient", "content", "error", "response"):
+        assert item[name] is None
+    other_item = (
+        await caller.client.get("/communication/logs", headers=caller.auth(tenant_id=other))
+    ).json()["items"][0]
+    assert other_item["recipient"] == "+86139****5678"
+    assert other_item["content"] == "hi"
+
+    async with database.get_session() as session:
+        keys = list(
+            (
+                await session.execute(
+                    select(TenantKey).where(TenantKey.tenant_id == caller.tenant_id)
+                )
+            ).scalars()
+        )
+        events = list(
+            (
+                await session.execute(
+                    select(KeyEvent).where(KeyEvent.tenant_id == caller.tenant_id)
+                )
+            ).scalars()
+        )
+    assert all(k.wrapped_key is None and k.state == KeyState.DESTROYED for k in keys)
+    assert [e.action for e in events] == ["data_keys_destroyed"]
+    assert all(r.recipient_index is None for r in await _raw_rows(database, caller.tenant_id))
+
+    # A destroyed key is never re-created: a late write into the epoch is erased on arrival.
+    late = await caller.create(content="arrives after the shred")
+    assert late["content"] is None
+    assert late["recipient"] is None
+
+
+async def test_a_recipient_is_found_through_its_blind_index_only_exactly(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    mine = await caller.create(recipient="+8613812348000")
+    await caller.create(recipient="+8613812348001")
+    await caller.create(channel="email", recipient="Alice@Example.com")
+    async with database.get_session() as session:
+        repository = SendLogRepository(
+            session=session, keys=KeyStore(session, master_keys, UnwrappedKeyCache())
+        )
+        found = await repository.find_by_recipient(caller.tenant_id, Channel.SMS, "+8613812348000")
+        email = await repository.find_by_recipient(
+            caller.tenant_id, Channel.EMAIL, "Alice@example.com"
+        )
+        nobody = await repository.find_by_recipient(caller.tenant_id, Channel.SMS, "+8613700000000")
+    assert [record.id for record in found] == [mine["id"]]
+    assert len(email) == 1
+    assert nobody == []
+
+
+async def test_a_missing_master_key_stops_start_up_naming_the_key(
+    caller: Caller, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    await caller.create()
+    stranger = parse_master_keys(new_master_key_entry("stranger"), source="test")
+    with pytest.raises(ExceptionGroup) as raised:
+        async with AsyncTestClient(app=create_app(_with_keys(settings, stranger))):
+            pass  # pragma: no cover - start-up fails
+    assert raised.group_contains(MasterKeyMissing, match="master key 'test-1' is not configured")
+    assert "master key 'test-1' is not configured" in caplog.text
+
+
+async def test_keys_and_ciphertext_never_reach_logs_or_errors(
+    caller: Caller, database: SQLAlchemyAsyncConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    created = await caller.create(content=CONTENT)
+    await caller.list_logs()
+    async with database.get_session() as session:
+        keys = list(
+            (
+                await session.execute(
+                    select(TenantKey).where(TenantKey.tenant_id == caller.tenant_id)
+                )
+            ).scalars()
+        )
+        await session.execute(
+            text("UPDATE communication_logs SET content = :junk WHERE id = :id"),
+            {"junk": b"\x01" + bytes(40), "id": created["id"]},
+        )
+        await session.commit()
+    await caller.list_logs()
+    (row,) = await _raw_rows(database, caller.tenant_id)
+    for secret in [k.wrapped_key for k in keys if k.wrapped_key] + [row.recipient]:
+        assert secret is not None
+        assert secret.hex() not in caplog.text
+        assert repr(secret)[2:-1] not in caplog.text
+
+
+def _with_keys(settings: Settings, ring: MasterKeyring) -> Settings:
+    return Settings(
+        environment=settings.environment,
+        database_url=settings.database_url,
+        jwt_secret=settings.jwt_secret,
+        var_dir=settings.var_dir,
+        master_keys=ring,
+    )

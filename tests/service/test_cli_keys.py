@@ -1,0 +1,142 @@
+"""``commlog keys …`` and ``commlog tenant shred``, run as an operator runs them, on a
+database of their own (master-key rotation touches every tenant)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from compliance.encryption.master import new_master_key_entry
+from tests.conftest import BACKENDS, TEST_JWT_SECRET, private_database
+
+COMMLOG = str(Path(sys.executable).parent / "commlog")
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    shared: str = request.getfixturevalue(f"{request.param}_url")
+    with private_database(shared, tmp_path) as url:
+        yield url
+
+
+def _commlog(
+    database_url: str, tmp_path: Path, *args: str, keys: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("COMMLOG_")},
+        "COMMLOG_VAR_DIR": str(tmp_path),
+        "COMMLOG_DATABASE_URL": database_url,
+        "COMMLOG_JWT_SECRET": TEST_JWT_SECRET,
+        "COMMLOG_MASTER_KEYS": keys,
+    }
+    return subprocess.run(  # noqa: S603 - our own console script
+        [COMMLOG, *args], capture_output=True, text=True, env=environment, timeout=120, check=False
+    )
+
+
+def test_rotate_master_then_reencrypt_then_status_then_shred(
+    database_url: str, tmp_path: Path
+) -> None:
+    old = new_master_key_entry("m1")
+    seeded = _commlog(database_url, tmp_path, "demo", "seed", keys=old)
+    assert seeded.returncode == 0, seeded.stderr
+
+    new = new_master_key_entry("m2")
+    rotated = _commlog(database_url, tmp_path, "keys", "rotate-master", keys=f"{new},{old}")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "under master key 'm2'" in rotated.stdout
+
+    # The old master key is no longer needed for anything.
+    tenant = _commlog(database_url, tmp_path, "keys", "rotate", "--tenant", "tnt_demo", keys=new)
+    assert tenant.returncode == 0, tenant.stderr
+    assert "key version 2" in tenant.stdout
+    partial = _commlog(
+        database_url,
+        tmp_path,
+        "keys",
+        "reencrypt",
+        "--tenant",
+        "tnt_demo",
+        "--batch-size",
+        "10",
+        "--max-batches",
+        "2",
+        keys=new,
+    )
+    assert "re-encrypted 20 rows in 2 batches (stopped early" in partial.stdout
+    rest = _commlog(database_url, tmp_path, "keys", "reencrypt", keys=new)
+    assert rest.returncode == 0, rest.stderr
+    assert "(finished)" in rest.stdout
+
+    status = _commlog(database_url, tmp_path, "keys", "status", "--tenant", "tnt_demo", keys=new)
+    lines = status.stdout.strip().splitlines()
+    assert lines[0].split() == [
+        "tenant",
+        "purpose",
+        "epoch",
+        "version",
+        "state",
+        "master",
+        "key",
+        "rows",
+    ]
+    version_one = [
+        line.split()
+        for line in lines[1:]
+        if line.split()[3] == "1" and line.split()[1] != "blind_index"
+    ]
+    assert version_one
+    assert all(columns[-1] == "0" for columns in version_one)
+    assert old.split(":", 1)[1] not in status.stdout + status.stderr
+    assert new.split(":", 1)[1] not in status.stdout + status.stderr
+
+    refused = _commlog(
+        database_url,
+        tmp_path,
+        "tenant",
+        "shred",
+        "--tenant",
+        "tnt_demo",
+        "--confirm",
+        "tnt_dem",
+        keys=new,
+    )
+    assert refused.returncode != 0
+    assert "nothing was destroyed" in refused.stderr
+    shredded = _commlog(
+        database_url,
+        tmp_path,
+        "tenant",
+        "shred",
+        "--tenant",
+        "tnt_demo",
+        "--confirm",
+        "tnt_demo",
+        keys=new,
+    )
+    assert shredded.returncode == 0, shredded.stderr
+    after = _commlog(database_url, tmp_path, "keys", "status", "--tenant", "tnt_demo", keys=new)
+    assert "active" not in after.stdout
+    assert "destroyed" in after.stdout
+
+
+def test_a_wrong_master_key_stops_the_cli_and_the_server_with_one_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    right = new_master_key_entry("m1")
+    assert _commlog(database_url, tmp_path, "demo", "seed", keys=right).returncode == 0
+    impostor = "m1:" + new_master_key_entry("x").split(":", 1)[1]
+    for args in (["keys", "rotate-master"], ["run", "--port", "1"]):
+        result = _commlog(database_url, tmp_path, *args, keys=impostor)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            "commlog: master key 'm1' does not match the data keys it is said to have wrapped"
+        ]
+    missing = _commlog(database_url, tmp_path, "run", keys=new_master_key_entry("m9"))
+    assert missing.returncode == 2
+    assert "master key 'm1' is not configured" in missing.stderr
