@@ -13,20 +13,24 @@ from dataclasses import replace
 from policies.masking import mask_content, mask_recipient
 from policies.records import SendRecord
 
-
 UNREADABLE = "[unreadable: integrity check failed]"
 """Shown instead of a field whose stored form failed its integrity check."""
 
 
 def disclose(record: SendRecord) -> SendRecord:
-    """Return ``record`` with every personal field masked, ready to leave the service."""
-    masked = replace(
+    """Return ``record`` with every personal field masked, ready to leave the service.
+
+    A field that failed its integrity check is shown as :data:`UNREADABLE`, never as
+    whatever its damaged bytes might decode to.
+    """
+
+    def shown(name: str, masked: str | None) -> str | None:
+        return UNREADABLE if name in record.unreadable else masked
+
+    return replace(
         record,
-        recipient=mask_recipient(record.channel, record.recipient),
-        content=mask_content(record.content),
-        error=mask_content(record.error),
-        response=mask_content(record.response),
+        recipient=shown("recipient", mask_recipient(record.channel, record.recipient)),
+        content=shown("content", mask_content(record.content)),
+        error=shown("error", mask_content(record.error)),
+        response=shown("response", mask_content(record.response)),
     )
-    if record.unreadable:
-        masked = replace(masked, **dict.fromkeys(record.unreadable, UNREADABLE))
-    return masked
