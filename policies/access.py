@@ -98,3 +98,14 @@ def scope_for_recording(principal: Principal) -> TenantScope | Forbidden:
     if not principal.has(Role.INGEST):
         return Forbidden(reason="recording sends requires the ingest role")
     return TenantScope(tenant_id=principal.tenant_id)
+
+
+def scope_for_compliance(principal: Principal) -> TenantScope | Forbidden:
+    """Decide whether a caller may manage legal holds and read retention reports.
+
+    Only compliance officers, and only for their own tenant (ePrivacy Art. 6(5): access
+    to traffic data limited to those who handle it for a stated purpose).
+    """
+    if not principal.has(Role.COMPLIANCE_OFFICER):
+        return Forbidden(reason="this requires the compliance_officer role")
+    return TenantScope(tenant_id=principal.tenant_id)

@@ -25,6 +25,7 @@ from service.errors import EXCEPTION_HANDLERS
 from service.health import HealthController
 from service.logs.controller import CommunicationLogController
 from service.persistence.database import create_database_config
+from service.retention.controller import ComplianceController
 from service.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -79,7 +80,9 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         )
         app_config.plugins.append(SQLAlchemyPlugin(config=self.database))
         app_config.on_startup.append(self._refuse_wrong_master_keys)
-        app_config.route_handlers.extend([CommunicationLogController, HealthController])
+        app_config.route_handlers.extend(
+            [CommunicationLogController, ComplianceController, HealthController]
+        )
         app_config.middleware.insert(
             0,
             DefineMiddleware(

@@ -283,6 +283,10 @@ tenant_group.add_command(shred_command)  # type: ignore[arg-type]  # rich-click 
 
 
 def register_commands(cli: click.Group) -> None:
+    from service.retention.cli import holds_group, retention_group
+
+    cli.add_command(holds_group)
+    cli.add_command(retention_group)
     cli.add_command(token_command)
     cli.add_command(demo_group)
     cli.add_command(keys_group)

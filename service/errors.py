@@ -15,6 +15,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
@@ -58,6 +59,28 @@ class TransitionRejected(CommlogError):
 
 class IdempotencyConflict(CommlogError):
     status_code = HTTP_409_CONFLICT
+
+
+class Conflict(CommlogError):
+    status_code = HTTP_409_CONFLICT
+
+
+_RESPONSE_DESCRIPTIONS = {
+    400: "请求参数错误 — bad request parameter",
+    401: "未认证或令牌无效 — not authenticated, or token invalid",
+    403: "无权访问该资源 — no permission for this resource",
+    404: "记录不存在 — no such record in your tenant",
+    409: "状态冲突 — conflicting state",
+    500: "服务内部错误 — internal service error",
+}
+
+
+def error_responses(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the ``SimpleResponse`` errors a route can return."""
+    return {
+        code: ResponseSpec(data_container=SimpleResponse, description=_RESPONSE_DESCRIPTIONS[code])
+        for code in codes
+    }
 
 
 def simple_response(status_code: int, message: str) -> Response[SimpleResponse]:

@@ -141,3 +141,73 @@ class StatusUpdateRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     error: Annotated[str, msgspec.Meta(max_length=MAX_PROVIDER_TEXT_CHARS)] | None = None
     response: Annotated[str, msgspec.Meta(max_length=MAX_PROVIDER_TEXT_CHARS)] | None = None
     at: UtcDateTime | None = None
+
+
+class LegalHoldRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST /compliance/legal-holds``. No scope field: the whole tenant."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    user_id: ShortText | None = None
+    channel: Channel | None = None
+    recipient: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+    expires_at: UtcDateTime | None = None
+
+
+class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    tenant_id: str
+    user_id: str | None
+    channel: str | None
+    recipient: str | None
+    reason: str
+    created_by: str
+    created_at: str
+    expires_at: str | None
+    released_at: str | None
+    released_by: str | None
+    active: bool
+
+
+class LegalHoldEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+    code: int
+    message: str
+    timestamp: str
+    data: LegalHoldResponse
+
+
+class LegalHoldListResponse(msgspec.Struct, frozen=True, kw_only=True):
+    code: int
+    message: str
+    timestamp: str
+    items: list[LegalHoldResponse]
+    total: int
+
+
+class DestroyedKey(msgspec.Struct, frozen=True, kw_only=True):
+    purpose: str
+    epoch: str
+    held_records_moved: int
+
+
+class RetentionRunResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """One retention run as a compliance officer of one tenant sees it."""
+
+    id: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    dry_run: bool
+    as_of: str
+    policy_digest: str
+    counts: dict[str, int]
+    keys_destroyed: list[DestroyedKey]
+    error: str | None
+
+
+class RetentionRunListResponse(msgspec.Struct, frozen=True, kw_only=True):
+    code: int
+    message: str
+    timestamp: str
+    items: list[RetentionRunResponse]
+    total: int
+    pagination: PageInfo

@@ -6,6 +6,7 @@ import enum
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 
 import msgspec
@@ -17,6 +18,13 @@ from compliance.encryption.master import (
     development_master_keys,
     new_master_key_entry,
     parse_master_keys,
+)
+from policies.retention import (
+    DEFAULT_POLICY,
+    PolicyError,
+    RetentionPolicy,
+    load_policy,
+    parse_daily_time,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     var_dir: Path = PROJECT_ROOT / "var"
+    retention_policy: RetentionPolicy = DEFAULT_POLICY
+    retention_at: time = time(3, 0)
     master_keys: MasterKeyring = msgspec.field(
         default_factory=lambda: parse_master_keys(new_master_key_entry("ephemeral"), source="-")
     )
@@ -174,7 +184,18 @@ def load_settings(
             )
         secret = _development_secret(var_dir)
 
+    try:
+        retention_policy = load_policy(env.get("COMMLOG_RETENTION_POLICY_FILE") or None)
+    except PolicyError as exc:
+        raise ConfigurationError(f"COMMLOG_RETENTION_POLICY_FILE: {exc}") from None
+    try:
+        retention_at = parse_daily_time(env.get("COMMLOG_RETENTION_AT", "03:00"))
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
     return Settings(
+        retention_policy=retention_policy,
+        retention_at=retention_at,
         master_keys=_load_master_keys(env, environment, var_dir),
         environment=environment,
         database_url=database_url,

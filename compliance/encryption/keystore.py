@@ -48,6 +48,8 @@ from compliance.encryption.master import MasterKeyring
 
 DATA_KEY_BYTES = 32
 BLIND_INDEX_EPOCH = "*"
+HOLD_EPOCH = "hold"
+"""Keys of records under legal hold whose month's key retention destroyed."""
 CACHE_SIZE = 4096
 
 
@@ -115,6 +117,7 @@ class DataKey:
     """An unwrapped data key, ready to seal and open. Never printed."""
 
     key_id: int
+    epoch: str
     aead: AESGCM = field(repr=False)
 
 
@@ -197,7 +200,7 @@ class KeyStore:
         found: dict[int, DataKey | None] = {}
         for row in rows:
             raw = self._unwrap(row)
-            found[row.id] = None if raw is None else DataKey(row.id, AESGCM(raw))
+            found[row.id] = None if raw is None else DataKey(row.id, row.epoch, AESGCM(raw))
         return found
 
     async def tenant_version(self, tenant_id: str) -> int:
@@ -259,7 +262,7 @@ class KeyStore:
             current = next((row for row in rows if row.version == wanted), None)
             if current is not None:
                 raw = self._unwrap(current)
-                return None if raw is None else DataKey(current.id, AESGCM(raw))
+                return None if raw is None else DataKey(current.id, current.epoch, AESGCM(raw))
             if attempt == 0:
                 await self._create(tenant_id, purpose, epoch, wanted)
         raise RuntimeError("data key could not be created")  # pragma: no cover

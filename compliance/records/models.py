@@ -41,6 +41,8 @@ class CommunicationLog(DefaultBase):
             "created_at",
             "id",
         ),
+        # Retention scans one tenant's channel by age.
+        Index("ix_communication_logs_retention", "tenant_id", "channel", "created_at"),
         # Exact-match lookups of one recipient's records (data-subject requests, holds).
         Index("ix_communication_logs_recipient_index", "tenant_id", "recipient_index"),
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_communication_logs_idempotency"),

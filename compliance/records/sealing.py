@@ -62,16 +62,28 @@ class RecordSealer:
     def __init__(self, keys: KeyStore) -> None:
         self.keys = keys
 
-    async def write_keys(self, tenant_id: str, created_at_epoch: str) -> WriteKeys:
+    async def write_keys(self, tenant_id: str, epoch: str) -> WriteKeys:
+        """The tenant's current keys of ``epoch`` (``None`` where that epoch was destroyed)."""
         version = await self.keys.tenant_version(tenant_id)
         recipient = await self.keys.writing_key(
-            tenant_id, KeyPurpose.RECIPIENT, created_at_epoch, version=version
+            tenant_id, KeyPurpose.RECIPIENT, epoch, version=version
         )
-        content = await self.keys.writing_key(
-            tenant_id, KeyPurpose.CONTENT, created_at_epoch, version=version
-        )
+        content = await self.keys.writing_key(tenant_id, KeyPurpose.CONTENT, epoch, version=version)
         index = await self.keys.blind_index_key(tenant_id) if recipient is not None else None
         return WriteKeys(recipient, content, None if index is None else index.secret)
+
+    async def _epochs_of(self, row: CommunicationLog) -> tuple[str, str]:
+        """The epochs a row's fields live in now: its month, or ``hold`` after retention
+        moved a held record out of a month whose keys it destroyed."""
+        month = epoch_of(row.created_at)
+        ids = {i for i in (row.recipient_key_id, row.content_key_id) if i is not None}
+        keys = await self.keys.keys_by_id(row.tenant_id, ids)
+
+        def epoch(key_id: int | None) -> str:
+            key = keys.get(key_id) if key_id is not None else None
+            return key.epoch if key is not None else month
+
+        return epoch(row.recipient_key_id), epoch(row.content_key_id)
 
     async def recipient_index(
         self, tenant_id: str, channel: Channel, recipient: str
@@ -126,30 +138,34 @@ class RecordSealer:
         Keeping content, error and response under one key keeps key accounting (and
         retention's key destruction) per row simple.
         """
-        keys = await self.write_keys(row.tenant_id, epoch_of(row.created_at))
+        _, content_epoch = await self._epochs_of(row)
+        keys = await self.write_keys(row.tenant_id, content_epoch)
         tampered = row.content if "content" in opened.unreadable else None
         self._seal_content(row, keys.content, opened.content, error, response)
         if tampered is not None:
             row.content = tampered  # keep the evidence; it stays unreadable
 
-    async def reseal_all(self, row: CommunicationLog, opened: SendRecord) -> None:
-        """Re-encrypt every readable field under the tenant's current keys (rotation)."""
-        keys = await self.write_keys(row.tenant_id, epoch_of(row.created_at))
-        if "recipient" not in opened.unreadable:
-            row.recipient = _seal(
-                keys.recipient, opened.recipient, row.tenant_id, row.id, "recipient"
-            )
-            row.recipient_key_id = (
-                keys.recipient.key_id if row.recipient is not None and keys.recipient else None
-            )
+    async def reseal_all(
+        self, row: CommunicationLog, opened: SendRecord, *, epoch: str | None = None
+    ) -> None:
+        """Re-encrypt every readable field under the tenant's current keys of ``epoch``
+        (default: the epochs the fields live in now). Unreadable fields keep their bytes."""
+        recipient_epoch, content_epoch = await self._epochs_of(row)
+        recipient_keys = await self.write_keys(row.tenant_id, epoch or recipient_epoch)
+        content_keys = (
+            recipient_keys
+            if (epoch or content_epoch) == (epoch or recipient_epoch)
+            else await self.write_keys(row.tenant_id, epoch or content_epoch)
+        )
+        if "recipient" not in opened.unreadable and row.recipient is not None:
+            key = recipient_keys.recipient
+            row.recipient = _seal(key, opened.recipient, row.tenant_id, row.id, "recipient")
+            row.recipient_key_id = key.key_id if key is not None else None
             if row.recipient is None:
                 row.recipient_index = None
-        readable = {
-            c: getattr(opened, c) if c not in opened.unreadable else None for c in CONTENT_COLUMNS
-        }
-        if not any(c in opened.unreadable for c in CONTENT_COLUMNS):
+        if not any(column in opened.unreadable for column in CONTENT_COLUMNS):
             self._seal_content(
-                row, keys.content, readable["content"], readable["error"], readable["response"]
+                row, content_keys.content, opened.content, opened.error, opened.response
             )
 
     async def open_rows(self, rows: Sequence[StoredRow]) -> list[SendRecord]:

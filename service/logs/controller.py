@@ -27,7 +27,7 @@ from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose
 from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest, page_info
 from policies.records import SendRecord
-from service.errors import AccessDenied, BadRequest
+from service.errors import AccessDenied, BadRequest, error_responses
 from service.logs.service import SendLogService
 from service.schemas import (
     CommunicationLogEnvelope,
@@ -35,27 +35,11 @@ from service.schemas import (
     CommunicationLogResponse,
     PageInfo,
     RecordSendRequest,
-    SimpleResponse,
     StatusUpdateRequest,
     utc_timestamp,
 )
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-
-
-def _error_responses(*codes: int) -> dict[int, ResponseSpec]:
-    descriptions = {
-        400: "请求参数错误 — bad request parameter",
-        401: "未认证或令牌无效 — not authenticated, or token invalid",
-        403: "无权访问该资源 — no permission for this resource",
-        404: "记录不存在 — no such record in your tenant",
-        409: "状态冲突 — conflicting state",
-        500: "服务内部错误 — internal service error",
-    }
-    return {
-        code: ResponseSpec(data_container=SimpleResponse, description=descriptions[code])
-        for code in codes
-    }
 
 
 async def provide_send_log_service(
@@ -107,7 +91,7 @@ class CommunicationLogController(Controller):
                 data_container=CommunicationLogListResponse,
                 description="分页查询成功,返回发送日志摘要列表 — page of send-log summaries",
             ),
-            **_error_responses(400, 401, 403, 500),
+            **error_responses(400, 401, 403, 500),
         },
     )
     async def list_logs(
@@ -164,7 +148,7 @@ class CommunicationLogController(Controller):
                 data_container=CommunicationLogEnvelope,
                 description="a retry with the same Idempotency-Key: the original record",
             ),
-            **_error_responses(400, 401, 403, 409, 500),
+            **error_responses(400, 401, 403, 409, 500),
         },
     )
     async def record_send(
@@ -210,7 +194,7 @@ class CommunicationLogController(Controller):
                 data_container=CommunicationLogEnvelope,
                 description="the record after the change",
             ),
-            **_error_responses(400, 401, 403, 404, 409, 500),
+            **error_responses(400, 401, 403, 404, 409, 500),
         },
     )
     async def record_outcome(

@@ -9,7 +9,8 @@ from advanced_alchemy.base import metadata_registry
 from alembic import context
 
 import compliance.encryption.keystore
-import compliance.records.models  # noqa: F401
+import compliance.records.models
+import compliance.retention.models  # noqa: F401
 
 if TYPE_CHECKING:
     from advanced_alchemy.alembic.commands import AlembicCommandConfig

@@ -1,0 +1,464 @@
+"""The retention job: applies every due stage in bounded batches and leaves proof.
+
+Each batch is one short transaction (a crash loses at most the batch in flight, and a
+rerun finishes the work); at most one run at a time per database (a PostgreSQL advisory
+lock, or a lock row on SQLite); every run, dry or real, is recorded in
+``retention_runs`` with the digest of the policy it applied.
+
+Order per tenant: records past their ``record`` window are deleted first, then the
+recipient and content stages erase fields of the records that remain, then month keys
+that are wholly past their window are destroyed, after moving held records under a hold
+key, so that erasure reaches every backup too (crypto-shredding).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from compliance.encryption.keystore import (
+    BLIND_INDEX_EPOCH,
+    HOLD_EPOCH,
+    KeyPurpose,
+    KeyState,
+    KeyStore,
+    TenantKey,
+    UnwrappedKeyCache,
+)
+from compliance.encryption.master import MasterKeyring
+from compliance.records.models import CommunicationLog
+from compliance.records.sealing import RecordSealer
+from compliance.retention.holds import held, not_held
+from compliance.retention.models import RetentionLock, RetentionRun
+from compliance.transactions import begin_write
+from policies.channels import Channel
+from policies.retention import RetentionPolicy, Stage, cutoff, month_wholly_past
+
+logger = logging.getLogger("commlog.retention")
+
+ADVISORY_LOCK_KEY = 0x636F6D6D6C6F67  # "commlog"
+LOCK_NAME = "retention"
+STALE_LOCK_AFTER = timedelta(minutes=15)
+DEFAULT_BATCH_SIZE = 5_000
+RUN_ID_PREFIX = "run_"
+PROCESSING_ORDER = (Stage.RECORD, Stage.RECIPIENT, Stage.CONTENT)
+KEY_STAGES = ((KeyPurpose.CONTENT, Stage.CONTENT), (KeyPurpose.RECIPIENT, Stage.RECIPIENT))
+
+
+class RetentionLocked(Exception):
+    """Another run holds the lock; this one did nothing."""
+
+
+class RetentionFailed(Exception):
+    """The run failed; what it finished stays done and is recorded."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOptions:
+    actor: str
+    dry_run: bool = False
+    as_of: datetime | None = None
+    tenant_id: str | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    after_batch: Callable[[], Awaitable[None]] | None = None
+    """Called after each committed batch (progress reporting; tests use it to crash)."""
+    clock: Callable[[], datetime] | None = None
+    """Where a real run's "now" comes from (tests pin it to test window edges)."""
+
+
+@dataclass(slots=True, kw_only=True)
+class RunReport:
+    run_id: str
+    status: str
+    dry_run: bool
+    as_of: datetime
+    policy_digest: str
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    keys_destroyed: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def add(self, tenant_id: str, stage: str, count: int) -> None:
+        stages = self.counts.setdefault(tenant_id, {s.value: 0 for s in Stage})
+        stages[stage] = stages.get(stage, 0) + count
+
+
+# -- the lock --------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _postgres_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    async with engine.connect() as connection:
+        taken = await connection.scalar(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+        )
+        await connection.commit()
+        if not taken:
+            raise RetentionLocked("another retention run is in progress on this database")
+        try:
+            yield
+        finally:
+            await connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
+            )
+            await connection.commit()
+
+
+@asynccontextmanager
+async def _sqlite_lock(
+    sessions: async_sessionmaker[AsyncSession], run_id: str
+) -> AsyncIterator[None]:
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        await begin_write(session)
+        current = await session.get(RetentionLock, LOCK_NAME)
+        if current is not None and now - current.heartbeat_at < STALE_LOCK_AFTER:
+            raise RetentionLocked(
+                f"another retention run is in progress on this database ({current.run_id})"
+            )
+        if current is not None:  # its process died: the lock is stale
+            await session.delete(current)
+            await session.flush()
+        session.add(RetentionLock(name=LOCK_NAME, run_id=run_id, acquired_at=now, heartbeat_at=now))
+        try:
+            await session.commit()
+        except IntegrityError:
+            raise RetentionLocked("another retention run is in progress on this database") from None
+    try:
+        yield
+    finally:
+        async with sessions() as session:
+            await begin_write(session)
+            await session.execute(
+                delete(RetentionLock).where(
+                    RetentionLock.name == LOCK_NAME, RetentionLock.run_id == run_id
+                )
+            )
+            await session.commit()
+
+
+def run_lock(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], run_id: str) -> Any:
+    """At most one retention run per database."""
+    if engine.dialect.name == "postgresql":
+        return _postgres_lock(engine)
+    return _sqlite_lock(sessions, run_id)
+
+
+# -- the stages --------------------------------------------------------------------------
+
+
+def _stage_filter(
+    stage: Stage, policy: RetentionPolicy, tenant_id: str, channel: Channel, now: datetime
+) -> list[ColumnElement[bool]]:
+    windows = policy.windows_for(tenant_id, channel)
+    log = CommunicationLog
+    conditions: list[ColumnElement[bool]] = [
+        log.tenant_id == tenant_id,
+        log.channel == channel.value,
+        log.created_at <= cutoff(windows, stage, now),
+        not_held(now),
+    ]
+    if stage is not Stage.RECORD:
+        # Records due for deletion are deleted, not first erased field by field.
+        conditions.append(log.created_at > cutoff(windows, Stage.RECORD, now))
+    if stage is Stage.RECIPIENT:
+        conditions.append(or_(log.recipient.is_not(None), log.recipient_index.is_not(None)))
+    if stage is Stage.CONTENT:
+        conditions.append(
+            or_(log.content.is_not(None), log.error.is_not(None), log.response.is_not(None))
+        )
+    return conditions
+
+
+_ERASE = {
+    Stage.RECIPIENT: {"recipient": None, "recipient_index": None, "recipient_key_id": None},
+    Stage.CONTENT: {"content": None, "error": None, "response": None, "content_key_id": None},
+}
+
+
+class RetentionJob:
+    """One run of the retention policy over one database."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        master: MasterKeyring,
+        cache: UnwrappedKeyCache,
+        policy: RetentionPolicy,
+        options: RunOptions,
+    ) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.master = master
+        self.cache = cache
+        self.policy = policy
+        self.options = options
+        clock = options.clock or (lambda: datetime.now(UTC))
+        self.now = (options.as_of or clock()).astimezone(UTC)
+        self.report = RunReport(
+            run_id=RUN_ID_PREFIX + secrets.token_hex(12),
+            status="running",
+            dry_run=options.dry_run,
+            as_of=self.now,
+            policy_digest=policy.digest(),
+        )
+
+    async def run(self) -> RunReport:
+        if self.options.as_of is not None and not self.options.dry_run:
+            raise ValueError("--as-of previews a date and is only allowed with --dry-run")
+        async with run_lock(self.engine, self.sessions, self.report.run_id):
+            await self._open_run_record()
+            try:
+                for tenant_id in await self._tenants():
+                    await self._apply_to_tenant(tenant_id)
+            except Exception as exc:
+                self.report.status = "failed"
+                self.report.error = _describe(exc)
+                await self._close_run_record()
+                raise RetentionFailed(self.report.error) from exc
+            self.report.status = "succeeded"
+            await self._close_run_record()
+        return self.report
+
+    async def _open_run_record(self) -> None:
+        async with self.sessions() as session:
+            await begin_write(session)
+            await session.execute(
+                update(RetentionRun)
+                .where(RetentionRun.status == "running")
+                .values(
+                    status="failed",
+                    finished_at=datetime.now(UTC),
+                    error="interrupted: the process ended before the run finished",
+                )
+            )
+            session.add(
+                RetentionRun(
+                    id=self.report.run_id,
+                    started_at=datetime.now(UTC),
+                    status="running",
+                    dry_run=self.options.dry_run,
+                    as_of=self.now,
+                    tenant_filter=self.options.tenant_id,
+                    actor=self.options.actor,
+                    policy_digest=self.report.policy_digest,
+                    policy=msgspec.json.encode(self.policy.describe()).decode(),
+                )
+            )
+            await session.commit()
+
+    async def _close_run_record(self) -> None:
+        async with self.sessions() as session:
+            await begin_write(session)
+            await session.execute(
+                update(RetentionRun)
+                .where(RetentionRun.id == self.report.run_id)
+                .values(
+                    status=self.report.status,
+                    finished_at=datetime.now(UTC),
+                    counts=msgspec.json.encode(self.report.counts).decode(),
+                    keys_destroyed=msgspec.json.encode(self.report.keys_destroyed).decode(),
+                    error=self.report.error,
+                )
+            )
+            await session.commit()
+
+    async def _tenants(self) -> list[str]:
+        if self.options.tenant_id is not None:
+            return [self.options.tenant_id]
+        async with self.sessions() as session:
+            logs = select(CommunicationLog.tenant_id).distinct()
+            keys = select(TenantKey.tenant_id).where(TenantKey.state == KeyState.ACTIVE).distinct()
+            found = set((await session.execute(logs)).scalars())
+            found |= set((await session.execute(keys)).scalars())
+        return sorted(found)
+
+    async def _apply_to_tenant(self, tenant_id: str) -> None:
+        for stage in PROCESSING_ORDER:
+            for channel in Channel:
+                conditions = _stage_filter(stage, self.policy, tenant_id, channel, self.now)
+                count = await (
+                    self._count(conditions)
+                    if self.options.dry_run
+                    else self._apply(stage, conditions)
+                )
+                self.report.add(tenant_id, stage.value, count)
+        for purpose, stage in KEY_STAGES:
+            await self._retire_month_keys(tenant_id, purpose, stage)
+
+    async def _count(self, conditions: list[ColumnElement[bool]]) -> int:
+        async with self.sessions() as session:
+            statement = select(func.count()).select_from(CommunicationLog).where(*conditions)
+            return int(await session.scalar(statement) or 0)
+
+    async def _apply(self, stage: Stage, conditions: list[ColumnElement[bool]]) -> int:
+        done = 0
+        while True:
+            async with self.sessions() as session:
+                await begin_write(session)
+                ids = list(
+                    (
+                        await session.execute(
+                            select(CommunicationLog.id)
+                            .where(*conditions)
+                            .order_by(CommunicationLog.created_at, CommunicationLog.id)
+                            .limit(self.options.batch_size)
+                        )
+                    ).scalars()
+                )
+                if not ids:
+                    return done
+                target = CommunicationLog.id.in_(ids)
+                if stage is Stage.RECORD:
+                    await session.execute(delete(CommunicationLog).where(target))
+                else:
+                    await session.execute(
+                        update(CommunicationLog)
+                        .where(target)
+                        .values(_ERASE[stage])
+                        .execution_options(synchronize_session=False)
+                    )
+                await self._heartbeat(session)
+                await session.commit()
+            done += len(ids)
+            if self.options.after_batch is not None:
+                await self.options.after_batch()
+
+    async def _heartbeat(self, session: AsyncSession) -> None:
+        if self.engine.dialect.name != "postgresql":
+            await session.execute(
+                update(RetentionLock)
+                .where(RetentionLock.name == LOCK_NAME)
+                .values(heartbeat_at=datetime.now(UTC))
+            )
+
+    async def _retire_month_keys(self, tenant_id: str, purpose: KeyPurpose, stage: Stage) -> None:
+        """Destroy a month's key once every channel's window has passed the whole month.
+
+        Held records still sealed with that month's key move to the tenant's hold key
+        first; anything else still sealed with it is past its window and is erased.
+        """
+        window = self.policy.longest(tenant_id, stage)
+        async with self.sessions() as session:
+            epochs = set(
+                (
+                    await session.execute(
+                        select(TenantKey.epoch)
+                        .where(
+                            TenantKey.tenant_id == tenant_id,
+                            TenantKey.purpose == purpose,
+                            TenantKey.state == KeyState.ACTIVE,
+                            TenantKey.epoch.not_in((HOLD_EPOCH, BLIND_INDEX_EPOCH)),
+                        )
+                        .distinct()
+                    )
+                ).scalars()
+            )
+        for epoch in sorted(e for e in epochs if month_wholly_past(e, window, self.now)):
+            moved = await self._move_held_out_of(tenant_id, purpose, epoch)
+            if not self.options.dry_run:
+                async with self.sessions() as session:
+                    await begin_write(session)
+                    await KeyStore(session, self.master, self.cache).destroy(
+                        tenant_id,
+                        self.options.actor,
+                        purpose=purpose,
+                        epoch=epoch,
+                        reason=f"retention run {self.report.run_id}: {stage.value} window passed",
+                    )
+                    await session.commit()
+            self.report.keys_destroyed.append(
+                {
+                    "tenant_id": tenant_id,
+                    "purpose": purpose.value,
+                    "epoch": epoch,
+                    "held_records_moved": moved,
+                }
+            )
+
+    async def _move_held_out_of(self, tenant_id: str, purpose: KeyPurpose, epoch: str) -> int:
+        column = (
+            CommunicationLog.content_key_id
+            if purpose is KeyPurpose.CONTENT
+            else CommunicationLog.recipient_key_id
+        )
+        month_keys = (
+            select(TenantKey.id)
+            .where(
+                TenantKey.tenant_id == tenant_id,
+                TenantKey.purpose == purpose,
+                TenantKey.epoch == epoch,
+            )
+            .scalar_subquery()
+        )
+        sealed_here = [CommunicationLog.tenant_id == tenant_id, column.in_(month_keys)]
+        if self.options.dry_run:
+            return await self._count([*sealed_here, held(self.now)])
+        moved = 0
+        last_id = ""
+        while True:
+            async with self.sessions() as session:
+                await begin_write(session)
+                rows = list(
+                    (
+                        await session.execute(
+                            select(CommunicationLog)
+                            .where(*sealed_here, CommunicationLog.id > last_id)
+                            .order_by(CommunicationLog.id)
+                            .limit(self.options.batch_size)
+                            .with_for_update()
+                        )
+                    ).scalars()
+                )
+                if not rows:
+                    return moved
+                held_ids = set(
+                    (
+                        await session.execute(
+                            select(CommunicationLog.id).where(
+                                CommunicationLog.id.in_([r.id for r in rows]), held(self.now)
+                            )
+                        )
+                    ).scalars()
+                )
+                sealer = RecordSealer(KeyStore(session, self.master, self.cache))
+                for row, opened in zip(rows, await sealer.open_rows(rows), strict=True):
+                    if row.id in held_ids:
+                        await sealer.reseal_all(row, opened, epoch=HOLD_EPOCH)
+                        moved += 1
+                    else:
+                        stage = Stage.CONTENT if purpose is KeyPurpose.CONTENT else Stage.RECIPIENT
+                        for name, value in _ERASE[stage].items():
+                            setattr(row, name, value)
+                await session.commit()
+                last_id = rows[-1].id
+
+
+def _describe(exc: Exception) -> str:
+    """A failure's description for the run record: our own errors say what happened;
+    anything else gives only its type (driver messages can quote stored data)."""
+    if isinstance(exc, (RetentionLocked, ValueError)) or type(exc).__module__.startswith(
+        ("compliance.", "policies.")
+    ):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
+
+
+async def run_retention(
+    engine: AsyncEngine,
+    master: MasterKeyring,
+    cache: UnwrappedKeyCache,
+    policy: RetentionPolicy,
+    options: RunOptions,
+) -> RunReport:
+    """Apply ``policy`` once. Raises :class:`RetentionLocked` or :class:`RetentionFailed`."""
+    return await RetentionJob(engine, master, cache, policy, options).run()
