@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 BENCH_POSTGRES_URL ?= postgresql+asyncpg://commlog:commlog@127.0.0.1:5432/commlog_test
 
-.PHONY: help install run lint types test test-fast postgres bench-crypto clean
+.PHONY: help install run lint types test test-fast postgres bench-crypto bench-retention clean
 
 help:
 	@echo "make run      serve commlog on http://$(HOST):$(PORT) with demo data (SQLite)"
@@ -52,6 +52,9 @@ test-fast: install
 
 bench-crypto: install postgres
 	$(BIN)/python -m benchmarks.crypto --postgres-url $(BENCH_POSTGRES_URL)
+
+bench-retention: install postgres
+	$(BIN)/python -m benchmarks.retention --postgres-url $(BENCH_POSTGRES_URL)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -148,12 +148,22 @@ def _normalize_phone(value: str) -> str | RecipientProblem:
         if len(digits) > MAX_NATIONAL_DIGITS:
             return RecipientProblem.TOO_LONG
         return digits
-    try:
-        number = phonenumbers.parse(compact, None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_possible_number(number):
+    canonical = _e164(compact)
+    # phonenumbers drops a trunk prefix written after the country code ("+44 (0)20 …");
+    # a number that loses digits again when its E.164 form is parsed (national part of
+    # leading zeros) has no stable stored form and is refused.
+    if canonical is None or _e164(canonical) != canonical:
         return RecipientProblem.NOT_A_POSSIBLE_NUMBER
+    return canonical
+
+
+def _e164(international: str) -> str | None:
+    try:
+        number = phonenumbers.parse(international, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
     canonical: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return canonical
 

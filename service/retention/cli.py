@@ -209,6 +209,13 @@ async def _run_once(app: Litestar, options: RunOptions) -> RunReport:
 @click.option("--as-of", default=None, help="with --dry-run: preview this instant (ISO 8601)")
 @click.option("--tenant", "tenant_id", default=None, help="only this tenant")
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option(
+    "--pause-ms",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 60_000),
+    help="rest between batches, to leave the database to the service",
+)
 @actor_option
 def retention_run_command(
     app: Litestar,
@@ -216,6 +223,7 @@ def retention_run_command(
     as_of: str | None,
     tenant_id: str | None,
     batch_size: int,
+    pause_ms: int,
     actor: str,
 ) -> None:
     """Apply every due retention stage once. Exit 0 done, 1 failed, 3 another run holds
@@ -228,6 +236,7 @@ def retention_run_command(
         as_of=_when(as_of, "--as-of"),
         tenant_id=tenant_id,
         batch_size=batch_size,
+        pause_seconds=pause_ms / 1000,
     )
     try:
         report = _run_async(app, _run_once(app, options), verify_keys=True)

@@ -74,3 +74,33 @@ def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     )
     assert settings.jwt_issuer == "https://from-file.example"
     assert settings.jwt_audience == "environment"
+
+
+def test_an_invalid_retention_policy_file_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    policy = tmp_path / "retention.toml"
+    policy.write_text("[tenants.tnt_bank.channels.fax]\ncontent_days = 3\n")
+    with pytest.raises(ConfigurationError) as raised:
+        _load(tmp_path, COMMLOG_RETENTION_POLICY_FILE=str(policy))
+    message = str(raised.value)
+    assert message.startswith("COMMLOG_RETENTION_POLICY_FILE: ")
+    assert "tnt_bank" in message
+    assert "fax" in message
+    assert "\n" not in message
+
+
+def test_a_valid_retention_policy_and_daily_time_are_loaded(tmp_path: Path) -> None:
+    policy = tmp_path / "retention.toml"
+    policy.write_text("[tenants.tnt_bank]\ncontent_days = 7\n")
+    settings = load_settings(
+        {
+            "COMMLOG_VAR_DIR": str(tmp_path),
+            "COMMLOG_RETENTION_POLICY_FILE": str(policy),
+            "COMMLOG_RETENTION_AT": "4:30",
+        },
+        env_file=None,
+    )
+    assert settings.retention_at.hour == 4
+    assert settings.retention_at.minute == 30
+    assert settings.retention_policy.tenants["tnt_bank"].content.days == 7
+    with pytest.raises(ConfigurationError, match="COMMLOG_RETENTION_AT"):
+        _load(tmp_path, COMMLOG_RETENTION_AT="25:00")

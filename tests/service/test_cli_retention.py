@@ -1,0 +1,169 @@
+"""``commlog holds …`` and ``commlog retention …`` as an operator runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from compliance.encryption.master import new_master_key_entry
+from compliance.retention.job import run_lock
+from service.persistence.database import create_engine
+from tests.conftest import BACKENDS, TEST_JWT_SECRET, private_database
+
+COMMLOG = str(Path(sys.executable).parent / "commlog")
+KEYS = new_master_key_entry("m1")
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    shared: str = request.getfixturevalue(f"{request.param}_url")
+    with private_database(shared, tmp_path) as url:
+        yield url
+
+
+def _commlog(
+    database_url: str, tmp_path: Path, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("COMMLOG_")},
+        "COMMLOG_VAR_DIR": str(tmp_path),
+        "COMMLOG_DATABASE_URL": database_url,
+        "COMMLOG_JWT_SECRET": TEST_JWT_SECRET,
+        "COMMLOG_MASTER_KEYS": KEYS,
+        **env,
+    }
+    return subprocess.run(  # noqa: S603 - our own console script
+        [COMMLOG, *args], capture_output=True, text=True, env=environment, timeout=120, check=False
+    )
+
+
+def test_holds_and_a_dry_run_then_a_real_run(database_url: str, tmp_path: Path) -> None:
+    assert _commlog(database_url, tmp_path, "demo", "seed").returncode == 0
+    added = _commlog(
+        database_url,
+        tmp_path,
+        "holds",
+        "add",
+        "--tenant",
+        "tnt_demo",
+        "--user",
+        "usr_demo",
+        "--reason",
+        "litigation 17",
+    )
+    assert added.returncode == 0, added.stderr
+    hold_id = added.stdout.strip()
+    assert hold_id.startswith("hold_")
+    listed = _commlog(database_url, tmp_path, "holds", "list", "--tenant", "tnt_demo")
+    assert listed.stdout.splitlines()[0].startswith(hold_id + "  active  user=usr_demo")
+
+    preview = _commlog(
+        database_url, tmp_path, "retention", "run", "--dry-run", "--as-of", "2029-01-01T00:00Z"
+    )
+    assert preview.returncode == 0, preview.stderr
+    assert "dry run (nothing changed)" in preview.stdout
+    elsewhere = "tnt_elsewhere: 0 would be contents erased, 0 would be recipients erased"
+    assert f"{elsewhere}, 8 would be deleted" in preview.stdout
+    assert "12 would be deleted" in preview.stdout  # usr_colleague's; usr_demo is held
+
+    refused = _commlog(database_url, tmp_path, "retention", "run", "--as-of", "2029-01-01T00:00Z")
+    assert refused.returncode == 2
+    assert "--dry-run" in refused.stderr
+
+    run = _commlog(database_url, tmp_path, "retention", "run", "--batch-size", "3")
+    assert run.returncode == 0, run.stderr
+    assert ", succeeded" in run.stdout.splitlines()[0]
+    runs = _commlog(database_url, tmp_path, "retention", "runs")
+    lines = runs.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert "succeeded (dry run)" in lines[1]
+
+    released = _commlog(database_url, tmp_path, "holds", "release", hold_id)
+    assert released.stdout.strip() == f"released {hold_id}"
+    twice = _commlog(database_url, tmp_path, "holds", "release", hold_id)
+    assert twice.returncode == 2
+    assert "already released" in twice.stderr
+
+
+def test_a_second_run_exits_with_its_own_code_while_the_lock_is_held(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def hold_lock_while(command: list[str]) -> subprocess.CompletedProcess[str]:
+        engine = create_engine(database_url)
+        try:
+            async with run_lock(engine, async_sessionmaker(engine), "run_elsewhere"):
+                return await asyncio.to_thread(_commlog, database_url, tmp_path, *command)
+        finally:
+            await engine.dispose()
+
+    locked = asyncio.run(hold_lock_while(["retention", "run"]))
+    assert locked.returncode == 3
+    assert "another retention run is in progress" in locked.stderr
+    assert "nothing was done" in locked.stderr
+    after = _commlog(database_url, tmp_path, "retention", "run")
+    assert after.returncode == 0, after.stderr
+
+
+def test_an_invalid_policy_file_stops_the_cli_with_one_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    policy = tmp_path / "retention.toml"
+    policy.write_text("[tenants.tnt_bank]\ncontent_days = 200\nrecipient_days = 100\n")
+    result = _commlog(
+        database_url, tmp_path, "retention", "run", COMMLOG_RETENTION_POLICY_FILE=str(policy)
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "tnt_bank" in lines[0]
+    assert "content_days" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_the_scheduler_sleeps_until_the_daily_time_then_runs(
+    database_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, time
+
+    from service.app import create_app
+    from service.retention.cli import schedule_forever
+    from service.settings import Settings
+    from tests.conftest import TEST_MASTER_KEYS
+
+    settings = Settings(
+        database_url=database_url,
+        jwt_secret=TEST_JWT_SECRET,
+        var_dir=tmp_path,
+        master_keys=TEST_MASTER_KEYS,
+        retention_at=time(3, 0),
+    )
+    app = create_app(settings)
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def scenario() -> list[str]:
+        from compliance.retention.runs import list_runs
+
+        try:
+            await schedule_forever(app, "scheduler", runs=1, sleep=fake_sleep)
+            async with app.state["database"].get_session() as session:
+                runs, _ = await list_runs(session, limit=10)
+            return [run.actor for run in runs]
+        finally:
+            await app.state["database"].get_engine().dispose()
+
+    actors = asyncio.run(scenario())
+    assert actors == ["scheduler"]
+    (seconds,) = slept
+    assert 0 < seconds <= 24 * 3600
+    wake = datetime.now(UTC).timestamp() + seconds
+    assert datetime.fromtimestamp(wake, UTC).strftime("%H:%M") in ("03:00", "02:59")
