@@ -42,22 +42,6 @@ def _require_postgres() -> bool:
 migrate = upgrade_database
 
 
-async def _reset_postgres(url: str) -> None:
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-        timeout=5,
-    )
-    try:
-        await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await connection.close()
-
-
 async def _admin_postgres(url: str, statement: str) -> None:
     parsed = make_url(url)
     connection = await asyncpg.connect(
@@ -93,6 +77,17 @@ def private_database(shared_url: str, tmp_path: Path) -> Iterator[str]:
         asyncio.run(_admin_postgres(shared_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(params=BACKENDS)
+def private_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of each kind for this test alone (see :func:`private_database`).
+
+    A test module whose operations span every tenant overrides ``database_url`` with it.
+    """
+    shared: str = request.getfixturevalue(f"{request.param}_url")
+    with private_database(shared, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'commlog.db'}"
@@ -104,7 +99,9 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def postgresql_url() -> str:
     url = os.environ.get("COMMLOG_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     try:
-        asyncio.run(_reset_postgres(url))
+        asyncio.run(
+            _admin_postgres(url, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        )
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         reason = f"PostgreSQL unreachable at {make_url(url).host}: {type(exc).__name__}"
         if _require_postgres():

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from httpx import Response
@@ -82,3 +86,24 @@ class Caller:
 
 def unique_suffix() -> int:
     return next(_counter)
+
+
+COMMLOG = str(Path(sys.executable).parent / "commlog")
+
+
+def run_commlog(
+    *args: str, var_dir: Path, database_url: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``commlog`` console script as an operator would, in a clean environment."""
+    from tests.conftest import TEST_JWT_SECRET
+
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("COMMLOG_")},
+        "COMMLOG_VAR_DIR": str(var_dir),
+        "COMMLOG_DATABASE_URL": database_url,
+        "COMMLOG_JWT_SECRET": TEST_JWT_SECRET,
+        **env,
+    }
+    return subprocess.run(  # noqa: S603 - our own console script
+        [COMMLOG, *args], capture_output=True, text=True, env=environment, timeout=120, check=False
+    )

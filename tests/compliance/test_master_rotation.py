@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.testing import AsyncTestClient
@@ -19,15 +16,12 @@ from compliance.encryption.master import (
 from compliance.transactions import begin_write
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import BACKENDS, private_database
 from tests.factories import Caller
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    shared: str = request.getfixturevalue(f"{request.param}_url")
-    with private_database(shared, tmp_path) as url:
-        yield url
+@pytest.fixture
+def database_url(private_database_url: str) -> str:
+    return private_database_url
 
 
 async def test_rotation_end_to_end_keeps_every_record_identical(

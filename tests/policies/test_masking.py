@@ -365,6 +365,22 @@ def test_digit_runs_in_the_kept_part_of_a_url_are_still_masked() -> None:
     assert mask_content("https://x.com/c/123456") == "https://x.com/c/******"
 
 
+def test_user_info_is_dropped_from_a_link_nested_in_the_path() -> None:
+    masked = mask_content("https://x.com/go/https://u:pw@y.com/a?t=1")
+    assert masked == "https://x.com/go/https://y.com/a"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("reset at alice@example.com/reset?token=abc", "reset at a***@example.com/reset"),
+        ("Did you email alice@example.com?", "Did you email a***@example.com?"),
+    ],
+)
+def test_an_address_followed_by_a_path_is_the_host_of_a_url(text: str, masked: str) -> None:
+    assert mask_content(text) == masked
+
+
 def test_query_of_a_url_whose_scheme_is_glued_to_an_address_is_still_dropped() -> None:
     masked = mask_content("a@b.com.https://x.com/r?token=abc")
     assert masked is not None
@@ -418,6 +434,28 @@ def test_masked_content_never_contains_four_digits_of_a_code(
         for start in range(len(code) - 3):
             assert code[start : start + 4] not in masked
     assert not re.search(r"\d{4}", masked)
+
+
+@given(
+    before=content_soup,
+    link=st.sampled_from(
+        [
+            "https://h.com/p?SECRET",
+            "http://u@h.com/?SECRET",
+            "www.h.com/p?SECRET",
+            "HTTPS://H.COM#SECRET",
+            "https://SECRET:pw@h.com/",
+            "alice@h.com/reset?SECRET",
+        ]
+    ),
+    after=content_soup,
+)
+def test_query_fragment_and_user_info_of_a_link_never_survive_whatever_surrounds_it(
+    before: str, link: str, after: str
+) -> None:
+    masked = mask_content(before + link + after)
+    assert masked is not None
+    assert "SECRET" not in masked
 
 
 @given(any_content)

@@ -62,6 +62,7 @@ def test_international_sms_recipient_is_stored_in_e164(written: str) -> None:
 def test_international_sms_recipient_uses_the_e164_national_number() -> None:
     assert normalize_recipient(Channel.SMS, "+1 (415) 555-2671") == "+14155552671"
     assert normalize_recipient(Channel.SMS, "+39 06 1234 5678") == "+390612345678"
+    assert normalize_recipient(Channel.SMS, "+44 (0)20 7946 0958") == "+442079460958"
 
 
 @pytest.mark.parametrize(
@@ -100,6 +101,7 @@ def test_national_sms_recipient_is_stored_as_its_digits(written: str, stored: st
         ("+999 1234 5678", RecipientProblem.NOT_A_POSSIBLE_NUMBER),
         ("+86 1", RecipientProblem.NOT_A_POSSIBLE_NUMBER),
         ("+1 2345678901234", RecipientProblem.NOT_A_POSSIBLE_NUMBER),
+        ("+355 00000000", RecipientProblem.NOT_A_POSSIBLE_NUMBER),
     ],
 )
 def test_invalid_sms_recipients_are_rejected_with_the_reason(

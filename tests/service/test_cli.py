@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import jwt
@@ -12,20 +10,15 @@ import pytest
 
 from compliance.encryption.master import new_master_key_entry
 from tests.conftest import TEST_JWT_SECRET
-
-COMMLOG = str(Path(sys.executable).parent / "commlog")
+from tests.factories import run_commlog
 
 
 def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("COMMLOG_")},
-        "COMMLOG_VAR_DIR": str(tmp_path),
-        "COMMLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-        "COMMLOG_JWT_SECRET": TEST_JWT_SECRET,
+    return run_commlog(
+        *args,
+        var_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         **env,
-    }
-    return subprocess.run(  # noqa: S603 - our own console script
-        [COMMLOG, *args], capture_output=True, text=True, env=environment, timeout=120, check=False
     )
 
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,32 +12,25 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from compliance.encryption.master import new_master_key_entry
 from compliance.retention.job import run_lock
 from service.persistence.database import create_engine
-from tests.conftest import BACKENDS, TEST_JWT_SECRET, private_database
+from tests.conftest import TEST_JWT_SECRET
+from tests.factories import run_commlog
 
-COMMLOG = str(Path(sys.executable).parent / "commlog")
 KEYS = new_master_key_entry("m1")
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    shared: str = request.getfixturevalue(f"{request.param}_url")
-    with private_database(shared, tmp_path) as url:
-        yield url
+@pytest.fixture
+def database_url(private_database_url: str) -> str:
+    return private_database_url
 
 
 def _commlog(
     database_url: str, tmp_path: Path, *args: str, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("COMMLOG_")},
-        "COMMLOG_VAR_DIR": str(tmp_path),
-        "COMMLOG_DATABASE_URL": database_url,
-        "COMMLOG_JWT_SECRET": TEST_JWT_SECRET,
-        "COMMLOG_MASTER_KEYS": KEYS,
-        **env,
-    }
-    return subprocess.run(  # noqa: S603 - our own console script
-        [COMMLOG, *args], capture_output=True, text=True, env=environment, timeout=120, check=False
+    return run_commlog(
+        *args,
+        var_dir=tmp_path,
+        database_url=database_url,
+        **{"COMMLOG_MASTER_KEYS": KEYS, **env},
     )
 
 
