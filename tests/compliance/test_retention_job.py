@@ -386,3 +386,25 @@ async def test_a_stale_running_record_is_marked_interrupted_by_the_next_run(
     assert stale.status == "failed"
     assert stale.error is not None
     assert "interrupted" in stale.error
+
+
+async def test_a_readers_page_and_total_agree_between_every_batch_of_a_run(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    now = _now()
+    for age in (500, 501, 502, 503, 200, 201, 40, 41, 1):
+        await caller.create(created_at=(now - age * DAY).isoformat())
+    seen: list[tuple[int, int]] = []
+
+    async def look() -> None:
+        body = (await caller.list_logs(page_size=100)).json()
+        seen.append((len(body["items"]), body["total"]))
+        erased = [item for item in body["items"] if item["content"] is None]
+        assert all(item["status"] for item in erased)
+
+    report = await _run(database, master_keys, caller, batch_size=1, after_batch=look)
+    assert report.status == "succeeded"
+    assert len(seen) == 4 + 2 + 4  # one look per batch of one record
+    assert all(items == total for items, total in seen)
+    assert [total for _, total in seen] == sorted((total for _, total in seen), reverse=True)
+    assert seen[-1][1] == 5
