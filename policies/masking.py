@@ -72,7 +72,8 @@ _URL_END = (
 )
 _URL_CHAR = rf"[^{_URL_END}]"
 _HOST_CHAR = rf"[^{_URL_END}@/?#]"
-_EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)+"
+# A "domain" that runs on into another '@' is the local part of the next address.
+_EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++(?!{_LOCAL}*+@)"
 _DIGIT_RUN = r"(?<![\d*])[\d*]++"
 
 _CONTENT = re.compile(
@@ -96,6 +97,7 @@ _CONTENT = re.compile(
 _DIGIT_RUNS = re.compile(rf"(?P<digits>{_DIGIT_RUN})")
 # What is still masked inside the part of a URL that is kept.
 _URL_PART = re.compile(rf"(?P<email>{_EMAIL})|(?P<digits>{_DIGIT_RUN})")
+_PATH_START = re.compile(r"[/?#]")
 _URL_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
 
 
@@ -198,14 +200,18 @@ def mask_content(text: str | None) -> str | None:
       one ``*`` per digit: ``您的验证码是123456`` → ``您的验证码是******``. Runs of 1 to 3
       digits stay. A ``*`` next to digits counts toward the run, so a masked run stays
       as it is.
-    - Longer runs (cards, account and ID numbers) keep only their last 4, the most PCI
-      DSS v4.0 Req. 3.4.1 allows after the BIN: ``6222021234567890123`` →
-      ``***************0123``.
-    - Phone numbers (``+`` and 8–15 digits, or a bare Chinese mobile number) and email
-      addresses are masked as recipients are (:func:`mask_phone`, :func:`mask_email`).
-    - URLs keep scheme, host and path and lose user info, query and fragment, which carry
-      tokens: ``https://x.com/reset?token=abc#f`` → ``https://x.com/reset``. Digit runs
-      and addresses in the kept part are masked as above.
+    - Longer runs (cards, account and ID numbers) keep only their last 4 (PCI DSS v4.0
+      Req. 3.4.1 allows a displayed card number at most its BIN and last 4):
+      ``6222021234567890123`` → ``***************0123``.
+    - Phone numbers (``+`` and 8–15 digits, single spaces or hyphens between them, or a
+      bare Chinese mobile number) and email addresses are masked as recipients are
+      (:func:`mask_phone`, :func:`mask_email`). A ``+`` number without a known calling
+      code has its digit runs masked as above.
+    - URLs (``scheme://…``, ``www.…``, and ``user@host/…``) keep scheme, host and path
+      and lose user info, query and fragment, which carry credentials:
+      ``https://x.com/reset?token=abc#f`` → ``https://x.com/reset``. Trailing sentence
+      punctuation stays outside the URL; digit runs and addresses in the kept part are
+      masked as above.
 
     GDPR Art. 25 and Art. 32, PIPL Art. 51. Never raises; idempotent.
     """
@@ -227,10 +233,11 @@ def _mask_content_match(match: re.Match[str]) -> str:
             return _DIGIT_RUNS.sub(_mask_content_match, found)
         return masked
     if kind == "email":
-        at = found.index("@")
-        path_at = min((found.find(c, at) for c in "/?#" if c in found[at:]), default=len(found))
-        address, path = found[:path_at], found[path_at:]
-        return mask_email(address) + (_mask_url(path) if path else "")
+        # A domain holds no '/', '?' or '#': the first one after the '@' starts a path.
+        path = _PATH_START.search(found, found.index("@"))
+        if path is None:
+            return mask_email(found)
+        return mask_email(found[: path.start()]) + _mask_url(found[path.start() :])
     return _mask_url(found)
 
 

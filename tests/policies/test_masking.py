@@ -19,6 +19,7 @@ from policies.masking import (
     mask_push_token,
     mask_recipient,
 )
+from policies.recipients import InvalidRecipient, normalize_recipient
 
 COUNTRY_CODES = sorted(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 FULL_WIDTH_DIGITS = "０１２３４５６７８９"
@@ -272,6 +273,24 @@ push_tokens = st.text(
 def test_masking_a_recipient_twice_equals_masking_it_once(channel: Channel, value: str) -> None:
     once = mask_recipient(channel, value)
     assert mask_recipient(channel, once) == once
+
+
+@given(code=country_codes, national=digit_strings("0123456789", 4, 12))
+def test_every_accepted_sms_recipient_is_masked_as_a_phone_number(code: str, national: str) -> None:
+    try:
+        stored = normalize_recipient(Channel.SMS, f"+{code} {national}")
+    except InvalidRecipient:
+        return
+    masked = mask_recipient(Channel.SMS, stored)
+    assert masked is not None
+    assert masked.startswith(f"+{code}")
+    assert len(masked) == len(stored)
+
+
+@given(st.emails())
+def test_every_accepted_email_recipient_is_masked_as_an_address(address: str) -> None:
+    stored = normalize_recipient(Channel.EMAIL, address)
+    assert mask_recipient(Channel.EMAIL, stored) != FULLY_MASKED
 
 
 # --- Message content ----------------------------------------------------------------
