@@ -74,11 +74,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _read_environment(environ: Mapping[str, str], env_file: Path | None) -> dict[str, str]:
+    """``COMMLOG_*`` values; an empty value counts as unset (``VAR= commlog …``)."""
     values: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(environ)  # the real environment wins over the file
-    return {k: v for k, v in values.items() if k.startswith("COMMLOG_")}
+    return {k: v for k, v in values.items() if k.startswith("COMMLOG_") and v.strip()}
 
 
 def _development_secret(var_dir: Path) -> str:

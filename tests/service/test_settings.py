@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from compliance.encryption.master import new_master_key_entry
 from service.settings import ConfigurationError, Environment, load_settings
 
 
@@ -104,3 +105,20 @@ def test_a_valid_retention_policy_and_daily_time_are_loaded(tmp_path: Path) -> N
     assert settings.retention_policy.tenants["tnt_bank"].content.days == 7
     with pytest.raises(ConfigurationError, match="COMMLOG_RETENTION_AT"):
         _load(tmp_path, COMMLOG_RETENTION_AT="25:00")
+
+
+def test_an_empty_variable_counts_as_unset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        {
+            "COMMLOG_VAR_DIR": "",
+            "COMMLOG_ENV": "",
+            "COMMLOG_JWT_SECRET": "x" * 40,
+            "COMMLOG_MASTER_KEYS": new_master_key_entry("t1"),
+        },
+        env_file=None,
+    )
+    assert settings.environment is Environment.DEVELOPMENT
+    assert settings.var_dir.name == "var"
+    assert not (tmp_path / "master-keys").exists()
+    assert not (tmp_path / "jwt-secret").exists()
