@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000
+"""Beyond any real log (100 million records at the largest page size), and small enough
+that the offset stays a 64-bit integer in every database."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -16,8 +19,8 @@ class PageRequest:
     page_size: int = DEFAULT_PAGE_SIZE
 
     def __post_init__(self) -> None:
-        if self.page < 1:
-            raise ValueError("page must be at least 1")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise ValueError(f"page must be between 1 and {MAX_PAGE}")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
 

@@ -83,7 +83,9 @@ class TokenCodec:
                 issuer=self._issuer,
                 audience=self._audience,
                 leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "sub"], "verify_aud": self._audience is not None},
+                # PyJWT's default stays: a token that names an audience is refused unless
+                # it is the configured one, so tokens meant for other services never pass.
+                options={"require": ["exp", "sub"]},
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("token has expired") from None

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from dotenv import dotenv_values
@@ -63,6 +64,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             f"Settings(environment={self.environment.value!r}, "
             f"database={self.database_backend!r}, jwt={verifier})"
         )
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        """What rich may print: never secrets (msgspec's default lists every field)."""
+        return [("environment", self.environment.value), ("database", self.database_backend)]
 
     @property
     def is_development(self) -> bool:

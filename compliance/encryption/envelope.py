@@ -29,6 +29,7 @@ TAG_BYTES = 16
 _HEADER = struct.Struct(">BQ")
 OVERHEAD = _HEADER.size + NONCE_BYTES + TAG_BYTES
 BLIND_INDEX_BYTES = 8
+MAX_KEY_ID = 2**63 - 1
 
 
 class EnvelopeError(Exception):
@@ -54,6 +55,8 @@ def key_id_of(envelope: bytes) -> int:
     version, key_id = _HEADER.unpack_from(envelope)
     if version != FORMAT_V1:
         raise EnvelopeError(f"unknown envelope format {version}")
+    if key_id > MAX_KEY_ID:  # key ids are signed 64-bit in the database: this one is forged
+        raise EnvelopeError("envelope names an impossible key id")
     return int(key_id)
 
 

@@ -174,7 +174,10 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         sent_at: datetime | None,
         updated_at: datetime,
     ) -> SendRecord:
-        """Write a delivery outcome onto an existing record of ``tenant_id``."""
+        """Write a delivery outcome onto an existing record of ``tenant_id``.
+
+        ``error`` / ``response`` of ``None`` keep what is stored (including bytes that
+        failed their integrity check: evidence is not overwritten by accident)."""
         row = await self._row_in_tenant(tenant_id, log_id)
         if row is None:  # pragma: no cover - callers hold the row locked
             raise LookupError("record vanished while locked")

@@ -130,20 +130,45 @@ class RecordSealer:
         sealed_any = any(v is not None for v in (row.content, row.error, row.response))
         row.content_key_id = key.key_id if key is not None and sealed_any else None
 
-    async def reseal_content(
-        self, row: CommunicationLog, opened: SendRecord, *, error: str | None, response: str | None
+    def _reseal_content_fields(
+        self,
+        row: CommunicationLog,
+        key: DataKey | None,
+        values: dict[str, str | None],
+        keep: set[str],
     ) -> None:
-        """Write new error/response; all content fields move to the current content key.
+        """Seal content, error and response under ``key``, except the columns in ``keep``,
+        whose stored bytes stay as they are (unreadable evidence of tampering)."""
+        kept = {column: getattr(row, column) for column in keep}
+        self._seal_content(row, key, values["content"], values["error"], values["response"])
+        for column, stored in kept.items():
+            setattr(row, column, stored)
 
-        Keeping content, error and response under one key keeps key accounting (and
-        retention's key destruction) per row simple.
-        """
+    async def reseal_content(
+        self,
+        row: CommunicationLog,
+        opened: SendRecord,
+        *,
+        error: str | None,
+        response: str | None,
+    ) -> None:
+        """Write a new error and/or response (``None``: keep what is stored); all content
+        fields move to the current content key of the row's epoch, so key accounting and
+        retention's key destruction stay per row."""
         _, content_epoch = await self._epochs_of(row)
         keys = await self.write_keys(row.tenant_id, content_epoch)
-        tampered = row.content if "content" in opened.unreadable else None
-        self._seal_content(row, keys.content, opened.content, error, response)
-        if tampered is not None:
-            row.content = tampered  # keep the evidence; it stays unreadable
+        replaced = {"error": error, "response": response}
+        values = {
+            "content": opened.content,
+            "error": error if error is not None else opened.error,
+            "response": response if response is not None else opened.response,
+        }
+        keep = {
+            column
+            for column in CONTENT_COLUMNS
+            if column in opened.unreadable and replaced.get(column) is None
+        }
+        self._reseal_content_fields(row, keys.content, values, keep)
 
     async def reseal_all(
         self, row: CommunicationLog, opened: SendRecord, *, epoch: str | None = None
@@ -163,10 +188,9 @@ class RecordSealer:
             row.recipient_key_id = key.key_id if key is not None else None
             if row.recipient is None:
                 row.recipient_index = None
-        if not any(column in opened.unreadable for column in CONTENT_COLUMNS):
-            self._seal_content(
-                row, content_keys.content, opened.content, opened.error, opened.response
-            )
+        values = {column: getattr(opened, column) for column in CONTENT_COLUMNS}
+        keep = {column for column in CONTENT_COLUMNS if column in opened.unreadable}
+        self._reseal_content_fields(row, content_keys.content, values, keep)
 
     async def open_rows(self, rows: Sequence[StoredRow]) -> list[SendRecord]:
         """Decrypt a page of rows with one key look-up per tenant on it.

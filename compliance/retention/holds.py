@@ -154,6 +154,9 @@ async def release_hold(
         raise HoldAlreadyReleased("this legal hold was already released")
     row.released_at = now or datetime.now(UTC)
     row.released_by = actor
+    # A released hold matches nothing again: its keyed hash of the recipient goes (the
+    # masked form stays, to say what was held).
+    row.recipient_index = None
     await session.flush()
     return _view(row)
 

@@ -114,10 +114,13 @@ async def _postgres_lock(engine: AsyncEngine) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await connection.execute(
-                text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
-            )
-            await connection.commit()
+            try:
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                )
+                await connection.commit()
+            except Exception as exc:  # the lock died with its connection: nothing to free
+                logger.warning("retention lock release failed: %s", type(exc).__name__)
 
 
 @asynccontextmanager
@@ -224,16 +227,24 @@ class RetentionJob:
             raise ValueError("--as-of previews a date and is only allowed with --dry-run")
         async with run_lock(self.engine, self.sessions, self.report.run_id):
             await self._open_run_record()
+            failures: list[str] = []
             try:
-                for tenant_id in await self._tenants():
-                    await self._apply_to_tenant(tenant_id)
+                tenants = await self._tenants()
             except Exception as exc:
-                self.report.status = "failed"
-                self.report.error = _describe(exc)
-                await self._close_run_record()
-                raise RetentionFailed(self.report.error) from exc
-            self.report.status = "succeeded"
+                tenants, failures = [], [_describe(exc)]
+            for tenant_id in tenants:
+                # One tenant's failure must not keep the others from their erasure.
+                try:
+                    await self._beat()
+                    await self._apply_to_tenant(tenant_id)
+                except Exception as exc:
+                    logger.error("retention failed for tenant %s: %s", tenant_id, _describe(exc))
+                    failures.append(f"tenant {tenant_id}: {_describe(exc)}")
+            self.report.status = "failed" if failures else "succeeded"
+            self.report.error = "; ".join(failures) or None
             await self._close_run_record()
+        if self.report.error is not None:
+            raise RetentionFailed(self.report.error)
         return self.report
 
     async def _open_run_record(self) -> None:
@@ -331,31 +342,39 @@ class RetentionJob:
                 )
                 if not ids:
                     return done
-                target = CommunicationLog.id.in_(ids)
-                if stage is Stage.RECORD:
-                    await session.execute(delete(CommunicationLog).where(target))
-                else:
-                    await session.execute(
-                        update(CommunicationLog)
-                        .where(target)
-                        .values(_ERASE[stage])
-                        .execution_options(synchronize_session=False)
-                    )
+                # Held again in the statement itself: a hold committed since the SELECT wins.
+                target = (CommunicationLog.id.in_(ids), not_held(self.now))
+                statement = (
+                    delete(CommunicationLog).where(*target)
+                    if stage is Stage.RECORD
+                    else update(CommunicationLog).where(*target).values(_ERASE[stage])
+                )
+                result = await session.execute(
+                    statement.execution_options(synchronize_session=False)
+                )
                 await self._heartbeat(session)
                 await session.commit()
-            done += len(ids)
+            done += int(getattr(result, "rowcount", 0) or 0)
             if self.options.after_batch is not None:
                 await self.options.after_batch()
             if self.options.pause_seconds > 0:
                 await asyncio.sleep(self.options.pause_seconds)
 
     async def _heartbeat(self, session: AsyncSession) -> None:
+        """Keep this run's SQLite lock row fresh (PostgreSQL's advisory lock needs none)."""
         if self.engine.dialect.name != "postgresql":
             await session.execute(
                 update(RetentionLock)
-                .where(RetentionLock.name == LOCK_NAME)
+                .where(RetentionLock.name == LOCK_NAME, RetentionLock.run_id == self.report.run_id)
                 .values(heartbeat_at=datetime.now(UTC))
             )
+
+    async def _beat(self) -> None:
+        if self.engine.dialect.name != "postgresql":
+            async with self.sessions() as session:
+                await begin_write(session)
+                await self._heartbeat(session)
+                await session.commit()
 
     async def _retire_month_keys(self, tenant_id: str, purpose: KeyPurpose, stage: Stage) -> None:
         """Destroy a month's key once every channel's window has passed the whole month.
@@ -380,10 +399,27 @@ class RetentionJob:
                 ).scalars()
             )
         for epoch in sorted(e for e in epochs if month_wholly_past(e, window, self.now)):
+            await self._beat()
             moved = await self._move_held_out_of(tenant_id, purpose, epoch)
             if not self.options.dry_run:
                 async with self.sessions() as session:
                     await begin_write(session)
+                    # Checked again where the key dies: a hold placed since, or a held
+                    # record that could not be moved, keeps the month's key alive.
+                    still_held = await session.scalar(
+                        select(func.count())
+                        .select_from(CommunicationLog)
+                        .where(*self._sealed_with(tenant_id, purpose, epoch), held(self.now))
+                    )
+                    if still_held:
+                        logger.warning(
+                            "tenant %s: %s keys of %s kept: %d held records still use them",
+                            tenant_id,
+                            purpose.value,
+                            epoch,
+                            still_held,
+                        )
+                        continue
                     await KeyStore(session, self.master, self.cache).destroy(
                         tenant_id,
                         self.options.actor,
@@ -401,7 +437,10 @@ class RetentionJob:
                 }
             )
 
-    async def _move_held_out_of(self, tenant_id: str, purpose: KeyPurpose, epoch: str) -> int:
+    def _sealed_with(
+        self, tenant_id: str, purpose: KeyPurpose, epoch: str
+    ) -> list[ColumnElement[bool]]:
+        """SQL: the tenant's records with a field sealed under a key of (purpose, epoch)."""
         column = (
             CommunicationLog.content_key_id
             if purpose is KeyPurpose.CONTENT
@@ -416,7 +455,10 @@ class RetentionJob:
             )
             .scalar_subquery()
         )
-        sealed_here = [CommunicationLog.tenant_id == tenant_id, column.in_(month_keys)]
+        return [CommunicationLog.tenant_id == tenant_id, column.in_(month_keys)]
+
+    async def _move_held_out_of(self, tenant_id: str, purpose: KeyPurpose, epoch: str) -> int:
+        sealed_here = self._sealed_with(tenant_id, purpose, epoch)
         if self.options.dry_run:
             return await self._count([*sealed_here, held(self.now)])
         moved = 0
@@ -476,5 +518,12 @@ async def run_retention(
     policy: RetentionPolicy,
     options: RunOptions,
 ) -> RunReport:
-    """Apply ``policy`` once. Raises :class:`RetentionLocked` or :class:`RetentionFailed`."""
-    return await RetentionJob(engine, master, cache, policy, options).run()
+    """Apply ``policy`` once. Raises :class:`RetentionLocked` or :class:`RetentionFailed`
+    (also when the database cannot be reached to take the lock or record the run)."""
+    job = RetentionJob(engine, master, cache, policy, options)
+    try:
+        return await job.run()
+    except (RetentionLocked, RetentionFailed, ValueError):
+        raise
+    except Exception as exc:
+        raise RetentionFailed(_describe(exc)) from exc

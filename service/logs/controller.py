@@ -25,7 +25,7 @@ from policies.access import (
 )
 from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose
-from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest, page_info
+from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
 from policies.records import SendRecord
 from service.errors import AccessDenied, BadRequest, error_responses
 from service.logs.service import SendLogService
@@ -112,7 +112,7 @@ class CommunicationLogController(Controller):
             DeliveryStatus | None,
             Parameter(description="发送状态筛选:pending/sent/failed/delivered"),
         ] = None,
-        page: Annotated[int, Parameter(description="页码,从1开始(默认1)", ge=1)] = 1,
+        page: Annotated[int, Parameter(description="页码,从1开始(默认1)", ge=1, le=MAX_PAGE)] = 1,
         page_size: Annotated[
             int,
             Parameter(

@@ -57,9 +57,13 @@ class SendLogService:
         return await self.repository.page_for_owner(scope, page, channel=channel, status=status)
 
     def _not_in_future(self, moment: datetime, field: str, now: datetime) -> datetime:
-        if moment - now > MAX_CLOCK_SKEW:
+        try:
+            utc = moment.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 has no UTC instant
+            raise BadRequest(f"'{field}' is outside the range of representable times") from None
+        if utc - now > MAX_CLOCK_SKEW:
             raise BadRequest(f"'{field}' must not be more than 5 minutes in the future")
-        return moment.astimezone(UTC)
+        return utc
 
     async def record_send(
         self, scope: TenantScope, request: RecordSendRequest, *, idempotency_key: str | None
@@ -109,11 +113,19 @@ class SendLogService:
 
     @staticmethod
     def _same_send(existing: SendRecord, request: RecordSendRequest, recipient: str) -> SendRecord:
+        """Whether a retry asks for the send that is stored. Fields stored erased (their
+        key epoch destroyed, or retention) or unreadable cannot differ: they are not
+        compared."""
+
+        def differs(name: str, wanted: str) -> bool:
+            stored = getattr(existing, name)
+            return stored is not None and name not in existing.unreadable and stored != wanted
+
         if (
             existing.user_id != request.user_id
             or existing.channel is not request.channel
-            or existing.recipient != recipient
-            or existing.content != request.content
+            or differs("recipient", recipient)
+            or differs("content", request.content)
             or existing.template_id != request.template_id
             or existing.provider != request.provider
         ):
@@ -153,8 +165,8 @@ class SendLogService:
             scope.tenant_id,
             log_id,
             status=request.status,
-            error=request.error if request.error is not None else current.error,
-            response=request.response if request.response is not None else current.response,
+            error=request.error,  # None keeps what is stored
+            response=request.response,
             sent_at=sent_at,
             updated_at=now,
         )

@@ -307,6 +307,8 @@ async def schedule_forever(
             logger.warning("scheduled retention run skipped: %s", exc)
         except RetentionFailed as exc:
             logger.error("scheduled retention run failed: %s", exc)
+        except Exception as exc:  # a sidecar outlives a bad night; the next run retries
+            logger.error("scheduled retention run failed: %s", type(exc).__name__)
         done += 1
 
 

@@ -26,7 +26,7 @@ from compliance.retention.holds import (
 from compliance.retention.runs import RunSummary, list_runs
 from compliance.transactions import begin_write
 from policies.access import Forbidden, Principal, TenantScope, scope_for_compliance
-from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest, page_info
+from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
 from service.errors import AccessDenied, BadRequest, Conflict, RecordNotFound, error_responses
 from service.schemas import (
     DestroyedKey,
@@ -205,7 +205,7 @@ class ComplianceController(Controller):
         self,
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        page: Annotated[int, Parameter(ge=1)] = 1,
+        page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
         page_size: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     ) -> RetentionRunListResponse:
         scope = _officer(principal)

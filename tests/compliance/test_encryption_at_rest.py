@@ -315,3 +315,43 @@ def _with_keys(settings: Settings, ring: MasterKeyring) -> Settings:
         var_dir=settings.var_dir,
         master_keys=ring,
     )
+
+
+async def test_a_forged_key_id_makes_one_field_unreadable_not_the_page_fail(
+    caller: Caller, database: SQLAlchemyAsyncConfig
+) -> None:
+    victim = await caller.create(content=CONTENT)
+    (row,) = await _raw_rows(database, caller.tenant_id)
+    assert row.content is not None
+    forged = bytearray(row.content)
+    forged[1] |= 0x80  # key id >= 2**63: no database id can be that large
+    async with database.get_session() as session:
+        await session.execute(
+            update(CommunicationLog)
+            .where(CommunicationLog.id == victim["id"])
+            .values(content=bytes(forged))
+        )
+        await session.commit()
+    response = await caller.list_logs()
+    assert response.status_code == 200
+    (item,) = response.json()["items"]
+    assert item["content"] == UNREADABLE
+
+
+async def test_a_status_update_keeps_a_tampered_error_marked_unreadable(
+    caller: Caller, database: SQLAlchemyAsyncConfig
+) -> None:
+    record = await caller.create()
+    await caller.set_status(record["id"], status="sent", error="first error")
+    (row,) = await _raw_rows(database, caller.tenant_id)
+    assert row.error is not None
+    async with database.get_session() as session:
+        await session.execute(
+            update(CommunicationLog)
+            .where(CommunicationLog.id == record["id"])
+            .values(error=row.error[:-1] + bytes([row.error[-1] ^ 1]))
+        )
+        await session.commit()
+    response = await caller.set_status(record["id"], status="delivered")
+    assert response.json()["data"]["error"] == UNREADABLE
+    assert response.json()["data"]["content"] == "您的验证码是******"

@@ -262,7 +262,7 @@ async def test_a_run_that_crashes_after_a_batch_is_finished_by_the_next(
         )
     assert failed is not None
     assert failed.status == "failed"
-    assert failed.error == "RuntimeError"
+    assert failed.error == f"tenant {caller.tenant_id}: RuntimeError"
     assert failed.finished_at is not None
 
     rerun = await _run(database, master_keys, caller, batch_size=2)
@@ -408,3 +408,41 @@ async def test_a_readers_page_and_total_agree_between_every_batch_of_a_run(
     assert all(items == total for items, total in seen)
     assert [total for _, total in seen] == sorted((total for _, total in seen), reverse=True)
     assert seen[-1][1] == 5
+
+
+async def test_a_held_record_with_a_tampered_field_keeps_its_readable_fields(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    record = await caller.create(created_at="2026-01-15T10:00:00Z", content="keep 424242")
+    await caller.set_status(record["id"], status="failed", error="boom", response="said no")
+    async with database.get_session() as session:
+        await begin_write(session)
+        row = await session.get(CommunicationLog, record["id"])
+        assert row is not None
+        assert row.error is not None
+        row.error = row.error[:-1] + bytes([row.error[-1] ^ 1])
+        await session.commit()
+    officer = caller.auth("usr_officer", "compliance_officer")
+    await caller.client.post("/compliance/legal-holds", json={"reason": "r"}, headers=officer)
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    await _run(database, master_keys, caller, clock=lambda: now)
+    (item,) = (await _items(caller)).values()
+    assert item["content"] == "keep ******"
+    assert item["response"] == "said no"
+    assert item["recipient"] == "+86138****8000"
+
+
+async def test_a_run_that_cannot_reach_its_database_fails_cleanly(
+    master_keys: MasterKeyring,
+) -> None:
+    from service.persistence.database import create_engine
+
+    engine = create_engine("postgresql+asyncpg://nobody:x@127.0.0.1:1/none")
+    try:
+        with pytest.raises(RetentionFailed) as raised:
+            await run_retention(
+                engine, master_keys, UnwrappedKeyCache(), DEFAULT_POLICY, RunOptions(actor="t")
+            )
+    finally:
+        await engine.dispose()
+    assert "\n" not in str(raised.value)

@@ -267,6 +267,7 @@ async def test_a_sending_service_with_only_the_ingest_role_cannot_read(caller: C
         ({"page": "-1"}, "page"),
         ({"page": "abc"}, "page"),
         ({"page": "1.5"}, "page"),
+        ({"page": "922337203685477580"}, "page"),
         ({"page_size": "0"}, "page_size"),
         ({"page_size": "101"}, "page_size"),
         ({"page_size": "ten"}, "page_size"),

@@ -80,6 +80,11 @@ def test_an_unsigned_token_is_refused() -> None:
         _codec().verify(token)
 
 
+def test_a_token_for_another_audience_is_refused_even_without_one_configured() -> None:
+    with pytest.raises(Unauthenticated, match="another service"):
+        _codec().verify(jwt.encode(_claims(aud="billing-service"), TEST_JWT_SECRET))
+
+
 def test_issuer_and_audience_are_checked_when_configured() -> None:
     codec = _codec(jwt_issuer="https://idp.example", jwt_audience="commlog")
     good = jwt.encode(_claims(iss="https://idp.example", aud="commlog"), TEST_JWT_SECRET)

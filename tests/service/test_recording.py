@@ -7,7 +7,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
+from compliance.encryption.master import MasterKeyring
 from tests.factories import EMAIL_RECIPIENT, PUSH_RECIPIENT, SMS_RECIPIENT, Caller
 
 
@@ -315,3 +317,36 @@ async def test_concurrent_outcomes_for_one_record_apply_one_final_status(caller:
     (item,) = (await caller.list_logs()).json()["items"]
     winner = next(r for r in responses if r.status_code == 200).json()["data"]["status"]
     assert item["status"] == winner
+
+
+async def test_a_retry_is_recognised_even_when_the_stored_fields_were_erased(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+    from compliance.transactions import begin_write
+
+    first = await caller.record(idempotency_key="k-erased", created_at="2026-01-20T00:00:00Z")
+    async with database.get_session() as session:
+        await begin_write(session)
+        await KeyStore(session, master_keys, UnwrappedKeyCache()).destroy(
+            caller.tenant_id, "test", reason="test"
+        )
+        await session.commit()
+    retry = await caller.record(idempotency_key="k-erased", created_at="2026-01-20T00:00:00Z")
+    assert retry.status_code == 200
+    assert retry.json()["data"]["id"] == first.json()["data"]["id"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"created_at": "0001-01-01T00:00:00+01:00"}, "created_at"),
+        ({"created_at": "9999-12-31T23:59:59-01:00"}, "created_at"),
+    ],
+)
+async def test_times_outside_the_representable_range_are_400(
+    caller: Caller, overrides: dict[str, str], named: str
+) -> None:
+    response = await caller.record(**overrides)
+    assert response.status_code == 400, response.text
+    assert named in response.json()["message"]
