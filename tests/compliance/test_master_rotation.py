@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.testing import AsyncTestClient
@@ -80,7 +81,9 @@ async def test_rotation_end_to_end_keeps_every_record_identical(
 
     # 4. Only the new master key is needed now: read everything back through the API.
     only_new = parse_master_keys(new_entry, source="test")
-    async with AsyncTestClient(app=create_app(_with_keys(settings, only_new))) as client:
+    async with AsyncTestClient(
+        app=create_app(msgspec.structs.replace(settings, master_keys=only_new))
+    ) as client:
         response = await client.get(
             "/communication/logs", params={"page_size": 100}, headers=caller.auth()
         )
@@ -93,13 +96,3 @@ def _spec_of(ring: MasterKeyring) -> str:
 
     assert ring.primary_id == TEST_MASTER_KEY_ENTRY.split(":", 1)[0]
     return TEST_MASTER_KEY_ENTRY
-
-
-def _with_keys(settings: Settings, ring: MasterKeyring) -> Settings:
-    return Settings(
-        environment=settings.environment,
-        database_url=settings.database_url,
-        jwt_secret=settings.jwt_secret,
-        var_dir=settings.var_dir,
-        master_keys=ring,
-    )

@@ -61,6 +61,17 @@ async def _items(caller: Caller, user: str = "usr_alice") -> dict[str, dict[str,
     return {item["id"]: item for item in body["items"]}
 
 
+async def _stored_state(database: SQLAlchemyAsyncConfig, tenant_id: str) -> object:
+    """Every sealed field and every key state of a tenant, for before/after comparisons."""
+    rows = await _rows(database, tenant_id)
+    async with database.get_session() as session:
+        keys = (
+            await session.execute(select(TenantKey).where(TenantKey.tenant_id == tenant_id))
+        ).scalars()
+        key_states = sorted((key.id, key.state) for key in keys)
+    return {i: (r.content, r.recipient) for i, r in rows.items()}, key_states
+
+
 async def _run_record(database: SQLAlchemyAsyncConfig, run_id: str) -> RetentionRun:
     async with database.get_session() as session:
         row = await session.get(RetentionRun, run_id)
@@ -136,33 +147,10 @@ async def test_a_dry_run_changes_nothing_and_predicts_the_real_run(
     now = _now()
     for age in (10, 40, 200, 500):
         await caller.create(created_at=(now - age * DAY).isoformat())
-    before = {
-        i: (r.content, r.recipient) for i, r in (await _rows(database, caller.tenant_id)).items()
-    }
-    async with database.get_session() as session:
-        keys_before = [
-            (k.id, k.state)
-            for k in (
-                await session.execute(
-                    select(TenantKey).where(TenantKey.tenant_id == caller.tenant_id)
-                )
-            ).scalars()
-        ]
+    before = await _stored_state(database, caller.tenant_id)
     dry = await _run(database, master_keys, caller, dry_run=True)
-    after = {
-        i: (r.content, r.recipient) for i, r in (await _rows(database, caller.tenant_id)).items()
-    }
-    async with database.get_session() as session:
-        keys_after = [
-            (k.id, k.state)
-            for k in (
-                await session.execute(
-                    select(TenantKey).where(TenantKey.tenant_id == caller.tenant_id)
-                )
-            ).scalars()
-        ]
+    after = await _stored_state(database, caller.tenant_id)
     assert after == before
-    assert keys_after == keys_before
     assert dry.dry_run is True
     record = await _run_record(database, dry.run_id)
     assert record.dry_run is True
