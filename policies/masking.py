@@ -60,8 +60,13 @@ _MASKED_PUSH_TOKEN = re.compile(r"[!-~]{4}\N{HORIZONTAL ELLIPSIS}[!-~]{4}")
 # start at many positions is anchored with a look-behind at the start of its run, or
 # bounded, so the scan stays linear on any input.
 
-# Characters of an email local part (ASCII atext subset, any decimal digit, '*').
-_LOCAL = r"[A-Za-z\d._%+\-*]"
+# Characters of an email local part: letters and digits of alphabetic scripts
+# (internationalised addresses, RFC 6531), the common ASCII atext signs, and '*'. CJK,
+# kana and hangul are left out: Chinese and Japanese text runs into an address with no
+# space between, and must not become its local part (so a local part written in them is
+# not recognised).
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_LOCAL = rf"(?:[^\W{_CJK}]|[.%+\-*])"
 # Characters of a URL scheme (RFC 3986 §3.1), with any decimal digit and '*'.
 _SCHEME = r"[A-Za-z\d+.\-*]"
 # A URL runs to whitespace, angle brackets, double quotes or CJK/full-width punctuation
@@ -73,7 +78,11 @@ _URL_END = (
 _URL_CHAR = rf"[^{_URL_END}]"
 _HOST_CHAR = rf"[^{_URL_END}@/?#]"
 # A "domain" that runs on into another '@' is the local part of the next address.
-_EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++(?!{_LOCAL}*+@)"
+# Domain labels: letters and digits of alphabetic scripts, '-', and '*' where digits were
+# (so an address reads the same once masked). No CJK: a domain shown in full must not run
+# on into the Chinese text after it ("…@example.com验证码123456").
+_LABEL = rf"(?:[^\W_{_CJK}]|[*-])++"
+_EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@{_LABEL}(?:\.{_LABEL})++(?!{_LOCAL}*+@)"
 _DIGIT_RUN = r"(?<![\d*])[\d*]++"
 
 _CONTENT = re.compile(

@@ -527,3 +527,18 @@ def test_masking_64_kib_of_adversarial_text_takes_well_under_a_second(text: str)
     started = time.perf_counter()
     mask_content(text)
     assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("write to jöhn.doe@exämple.com", "write to j***@exämple.com"),
+        ("zoë@пример.рф", "z***@пример.рф"),
+        ("联系alice@example.com获取码654321", "联系a***@example.com获取码******"),
+    ],
+)
+def test_internationalised_addresses_are_masked_and_never_swallow_the_text_after_them(
+    text: str, masked: str
+) -> None:
+    assert mask_content(text) == masked
+    assert mask_content(masked) == masked
