@@ -96,20 +96,39 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgresql_url() -> str:
-    url = os.environ.get("COMMLOG_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+def postgresql_url() -> Iterator[str]:
+    """A database of this test run's own, next to the configured one.
+
+    Two runs on one machine (a developer's and CI's) never share tables, keys or locks.
+    Where the role may not create databases, the configured database itself is reset.
+    """
+    configured = os.environ.get("COMMLOG_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     try:
-        asyncio.run(
-            _admin_postgres(url, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-        )
+        asyncio.run(_admin_postgres(configured, "SELECT 1"))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        reason = f"PostgreSQL unreachable at {make_url(url).host}: {type(exc).__name__}"
+        reason = f"PostgreSQL unreachable at {make_url(configured).host}: {type(exc).__name__}"
         if _require_postgres():
             pytest.fail(f"{reason} (COMMLOG_REQUIRE_POSTGRES=1)", pytrace=False)
         _postgres_skip_reason.append(reason)
         pytest.skip(reason)
-    migrate(url)
-    return url
+    name = f"commlog_run_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_admin_postgres(configured, f'CREATE DATABASE "{name}"'))
+    except asyncpg.InsufficientPrivilegeError:
+        asyncio.run(
+            _admin_postgres(
+                configured, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"
+            )
+        )
+        migrate(configured)
+        yield configured
+        return
+    url = make_url(configured).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        asyncio.run(_admin_postgres(configured, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=BACKENDS)
