@@ -65,6 +65,11 @@ class RetentionFailed(Exception):
     """The run failed; what it finished stays done and is recorded."""
 
 
+class RetentionLockLost(RetentionFailed):
+    """The run's lock went away mid-run (its connection dropped, or a stale takeover):
+    another run may have started, so this one stops at once."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunOptions:
     actor: str
@@ -102,8 +107,11 @@ class RunReport:
 # -- the lock --------------------------------------------------------------------------
 
 
+LockCheck = Callable[[], Awaitable[None]]
+
+
 @asynccontextmanager
-async def _postgres_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+async def _postgres_lock(engine: AsyncEngine) -> AsyncIterator[LockCheck]:
     async with engine.connect() as connection:
         taken = await connection.scalar(
             text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
@@ -111,8 +119,17 @@ async def _postgres_lock(engine: AsyncEngine) -> AsyncIterator[None]:
         await connection.commit()
         if not taken:
             raise RetentionLocked("another retention run is in progress on this database")
+
+        async def still_held() -> None:
+            # A session-level advisory lock lives exactly as long as its connection.
+            try:
+                await connection.scalar(text("SELECT 1"))
+                await connection.commit()
+            except Exception:
+                raise RetentionLockLost("the run lock's connection was lost") from None
+
         try:
-            yield
+            yield still_held
         finally:
             try:
                 await connection.execute(
@@ -126,7 +143,7 @@ async def _postgres_lock(engine: AsyncEngine) -> AsyncIterator[None]:
 @asynccontextmanager
 async def _sqlite_lock(
     sessions: async_sessionmaker[AsyncSession], run_id: str
-) -> AsyncIterator[None]:
+) -> AsyncIterator[LockCheck]:
     now = datetime.now(UTC)
     async with sessions() as session:
         await begin_write(session)
@@ -143,8 +160,21 @@ async def _sqlite_lock(
             await session.commit()
         except IntegrityError:
             raise RetentionLocked("another retention run is in progress on this database") from None
+
+    async def still_held() -> None:
+        async with sessions() as session:
+            await begin_write(session)
+            result = await session.execute(
+                update(RetentionLock)
+                .where(RetentionLock.name == LOCK_NAME, RetentionLock.run_id == run_id)
+                .values(heartbeat_at=datetime.now(UTC))
+            )
+            await session.commit()
+        if not getattr(result, "rowcount", 0):
+            raise RetentionLockLost("the run lock was taken over as stale")
+
     try:
-        yield
+        yield still_held
     finally:
         async with sessions() as session:
             await begin_write(session)
@@ -212,6 +242,7 @@ class RetentionJob:
         self.cache = cache
         self.policy = policy
         self.options = options
+        self._lock_check: LockCheck | None = None
         clock = options.clock or (lambda: datetime.now(UTC))
         self.now = (options.as_of or clock()).astimezone(UTC)
         self.report = RunReport(
@@ -225,9 +256,11 @@ class RetentionJob:
     async def run(self) -> RunReport:
         if self.options.as_of is not None and not self.options.dry_run:
             raise ValueError("--as-of previews a date and is only allowed with --dry-run")
-        async with run_lock(self.engine, self.sessions, self.report.run_id):
+        async with run_lock(self.engine, self.sessions, self.report.run_id) as lock_check:
+            self._lock_check = lock_check
             await self._open_run_record()
             failures: list[str] = []
+            lock_lost = False
             try:
                 tenants = await self._tenants()
             except Exception as exc:
@@ -237,6 +270,10 @@ class RetentionJob:
                 try:
                     await self._beat()
                     await self._apply_to_tenant(tenant_id)
+                except RetentionLockLost as exc:
+                    failures.append(str(exc))
+                    lock_lost = True
+                    break
                 except Exception as exc:
                     logger.error("retention failed for tenant %s: %s", tenant_id, _describe(exc))
                     failures.append(f"tenant {tenant_id}: {_describe(exc)}")
@@ -244,7 +281,7 @@ class RetentionJob:
             self.report.error = "; ".join(failures) or None
             await self._close_run_record()
         if self.report.error is not None:
-            raise RetentionFailed(self.report.error)
+            raise (RetentionLockLost if lock_lost else RetentionFailed)(self.report.error)
         return self.report
 
     async def _open_run_record(self) -> None:
@@ -357,24 +394,29 @@ class RetentionJob:
             done += int(getattr(result, "rowcount", 0) or 0)
             if self.options.after_batch is not None:
                 await self.options.after_batch()
+            if self.engine.dialect.name == "postgresql":
+                await self._beat()
             if self.options.pause_seconds > 0:
                 await asyncio.sleep(self.options.pause_seconds)
 
     async def _heartbeat(self, session: AsyncSession) -> None:
-        """Keep this run's SQLite lock row fresh (PostgreSQL's advisory lock needs none)."""
-        if self.engine.dialect.name != "postgresql":
-            await session.execute(
-                update(RetentionLock)
-                .where(RetentionLock.name == LOCK_NAME, RetentionLock.run_id == self.report.run_id)
-                .values(heartbeat_at=datetime.now(UTC))
-            )
+        """Inside a batch's transaction: keep this run's SQLite lock row fresh, and stop
+        (rolling the batch back) if another run took it over. PostgreSQL's advisory lock
+        is checked after the batch instead (:meth:`_beat`)."""
+        if self.engine.dialect.name == "postgresql":
+            return
+        result = await session.execute(
+            update(RetentionLock)
+            .where(RetentionLock.name == LOCK_NAME, RetentionLock.run_id == self.report.run_id)
+            .values(heartbeat_at=datetime.now(UTC))
+        )
+        if not getattr(result, "rowcount", 0):
+            raise RetentionLockLost("the run lock was taken over as stale")
 
     async def _beat(self) -> None:
-        if self.engine.dialect.name != "postgresql":
-            async with self.sessions() as session:
-                await begin_write(session)
-                await self._heartbeat(session)
-                await session.commit()
+        """Between tenants and months: prove the run still holds its lock."""
+        if self._lock_check is not None:
+            await self._lock_check()
 
     async def _retire_month_keys(self, tenant_id: str, purpose: KeyPurpose, stage: Stage) -> None:
         """Destroy a month's key once every channel's window has passed the whole month.

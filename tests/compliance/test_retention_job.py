@@ -434,3 +434,36 @@ async def test_a_run_that_cannot_reach_its_database_fails_cleanly(
     finally:
         await engine.dispose()
     assert "\n" not in str(raised.value)
+
+
+async def test_a_run_that_loses_its_lock_stops_at_once(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    from sqlalchemy import delete, text
+
+    from compliance.retention.job import RetentionLockLost
+    from compliance.retention.models import RetentionLock
+
+    old = (_now() - 500 * DAY).isoformat()
+    for _ in range(4):
+        await caller.create(created_at=old)
+
+    async def lose_the_lock() -> None:
+        async with database.get_session() as session:
+            if session.bind.dialect.name == "postgresql":
+                await session.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                        "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+                    )
+                )
+            else:
+                await session.execute(delete(RetentionLock))
+            await session.commit()
+
+    with pytest.raises(RetentionLockLost):
+        await _run(database, master_keys, caller, batch_size=1, after_batch=lose_the_lock)
+    assert len(await _rows(database, caller.tenant_id)) == 3  # stopped after one batch
+    rerun = await _run(database, master_keys, caller)
+    assert rerun.status == "succeeded"
+    assert await _rows(database, caller.tenant_id) == {}
