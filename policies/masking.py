@@ -95,6 +95,11 @@ _CONTENT = re.compile(
     rf"|(?P<www>[Ww]{{3}}\.{_HOST_CHAR}++(?!@)(?:[/?#]{_URL_CHAR}*+)?)"
     # An address, and what follows it if it is the host of a URL (user@host/path?query).
     rf"|(?P<email>{_EMAIL}(?:[/?#]{_URL_CHAR}*+)?)"
+    # host.tld/… or host.tld?… written without a scheme: still a link, and its query
+    # string can still be a credential (a reset token).
+    # Chinese text may run straight into it; other letters and digits may not.
+    rf"|(?P<host_url>(?<![.@*+\-])(?<![^\W{_CJK}])"
+    rf"(?:[A-Za-z0-9\-]++\.)++[A-Za-z]{{2,24}}[/?#]{_URL_CHAR}*+)"
     # +<8–15 digits>, single spaces or hyphens between digits. It must not run on into
     # something that, once the separators are gone, would read as an email or a URL.
     r"|(?P<phone>\+[0-9](?:[0-9*]|[ -][0-9]){7,14}"
@@ -216,8 +221,9 @@ def mask_content(text: str | None) -> str | None:
       bare Chinese mobile number) and email addresses are masked as recipients are
       (:func:`mask_phone`, :func:`mask_email`). A ``+`` number without a known calling
       code has its digit runs masked as above.
-    - URLs (``scheme://…``, ``www.…``, and ``user@host/…``) keep scheme, host and path
-      and lose user info, query and fragment, which carry credentials:
+    - URLs (``scheme://…``, ``www.…``, ``host.tld/…`` or ``host.tld?…``, and
+      ``user@host/…``) keep scheme, host and path and lose user info, query and
+      fragment, which carry credentials:
       ``https://x.com/reset?token=abc#f`` → ``https://x.com/reset``. Trailing sentence
       punctuation stays outside the URL; digit runs and addresses in the kept part are
       masked as above.

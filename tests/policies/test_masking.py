@@ -542,3 +542,18 @@ def test_internationalised_addresses_are_masked_and_never_swallow_the_text_after
 ) -> None:
     assert mask_content(text) == masked
     assert mask_content(masked) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("reset: example.com/reset?token=abc123", "reset: example.com/reset"),
+        ("see bank.example.co.uk?t=s3cret now", "see bank.example.co.uk now"),
+        # a URL runs to whitespace or CJK punctuation: the query takes the word after it
+        ("页面example.com/a?b=1完成。", "页面example.com/a。"),
+        ("version v1.2/3 of 3.14/2", "version v1.2/3 of 3.14/2"),
+    ],
+)
+def test_links_without_a_scheme_lose_their_query_too(text: str, masked: str) -> None:
+    assert mask_content(text) == masked
+    assert mask_content(masked) == masked
