@@ -21,6 +21,7 @@ from compliance.encryption.keystore import UnwrappedKeyCache
 from compliance.encryption.lifecycle import verify_master_keys
 from compliance.encryption.master import MasterKeyError
 from service.auth import BearerTokenMiddleware, TokenCodec
+from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
 from service.health import HealthController
 from service.logs.controller import CommunicationLogController
@@ -90,6 +91,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
             ),
         )
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
+        app_config.dependencies.update(DEPENDENCIES)
         app_config.cache_control = CacheControlHeader(no_store=True)
         app_config.request_max_body_size = MAX_REQUEST_BODY_BYTES
         app_config.openapi_config = OpenAPIConfig(

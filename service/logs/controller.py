@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
@@ -16,10 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compliance.encryption.keystore import KeyStore
 from compliance.records.repository import SendLogRepository
 from policies.access import (
-    Forbidden,
-    OwnerScope,
     Principal,
-    TenantScope,
     scope_for_own_logs,
     scope_for_recording,
 )
@@ -27,7 +23,8 @@ from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose
 from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
 from policies.records import SendRecord
-from service.errors import AccessDenied, BadRequest, error_responses
+from service.dependencies import allowed
+from service.errors import BadRequest, error_responses
 from service.logs.service import SendLogService
 from service.schemas import (
     CommunicationLogEnvelope,
@@ -43,23 +40,9 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 async def provide_send_log_service(
-    db_session: NamedDependency[AsyncSession], state: State
+    db_session: NamedDependency[AsyncSession], keys: NamedDependency[KeyStore]
 ) -> SendLogService:
-    keys = KeyStore(db_session, state["settings"].master_keys, state["key_cache"])
     return SendLogService(SendLogRepository(session=db_session, keys=keys))
-
-
-def provide_principal(request: Request[Principal, Any, Any]) -> Principal:
-    return request.user
-
-
-ScopeT = TypeVar("ScopeT", OwnerScope, TenantScope)
-
-
-def _allowed(decision: ScopeT | Forbidden) -> ScopeT:
-    if isinstance(decision, Forbidden):
-        raise AccessDenied(decision.reason)
-    return decision
 
 
 def _view(record: SendRecord) -> CommunicationLogResponse:
@@ -69,10 +52,7 @@ def _view(record: SendRecord) -> CommunicationLogResponse:
 class CommunicationLogController(Controller):
     path = "/communication/logs"
     tags = ["communication logs"]
-    dependencies = {
-        "send_logs": Provide(provide_send_log_service),
-        "principal": Provide(provide_principal, sync_to_thread=False),
-    }
+    dependencies = {"send_logs": Provide(provide_send_log_service)}
     security = [{"BearerToken": []}]
 
     @get(
@@ -122,7 +102,7 @@ class CommunicationLogController(Controller):
             ),
         ] = DEFAULT_PAGE_SIZE,
     ) -> CommunicationLogListResponse:
-        scope = _allowed(scope_for_own_logs(principal, user_id))
+        scope = allowed(scope_for_own_logs(principal, user_id))
         request = PageRequest(page=page, page_size=page_size)
         records, total = await send_logs.list_own(scope, request, channel=channel, status=status)
         return CommunicationLogListResponse(
@@ -165,7 +145,7 @@ class CommunicationLogController(Controller):
             ),
         ] = None,
     ) -> Response[CommunicationLogEnvelope]:
-        scope = _allowed(scope_for_recording(principal))
+        scope = allowed(scope_for_recording(principal))
         if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise BadRequest("header 'Idempotency-Key' must be 1 to 255 printable ASCII characters")
         recorded = await send_logs.record_send(scope, data, idempotency_key=idempotency_key)
@@ -204,7 +184,7 @@ class CommunicationLogController(Controller):
         data: JSONBody[StatusUpdateRequest],
         log_id: FromPath[str],
     ) -> CommunicationLogEnvelope:
-        scope = _allowed(scope_for_recording(principal))
+        scope = allowed(scope_for_recording(principal))
         record = await send_logs.record_outcome(scope, log_id, data)
         return CommunicationLogEnvelope(
             code=HTTP_200_OK,

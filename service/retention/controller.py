@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,9 +24,10 @@ from compliance.retention.holds import (
 )
 from compliance.retention.runs import RunSummary, list_runs
 from compliance.transactions import begin_write
-from policies.access import Forbidden, Principal, TenantScope, scope_for_compliance
+from policies.access import Principal, scope_for_compliance
 from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
-from service.errors import AccessDenied, BadRequest, Conflict, RecordNotFound, error_responses
+from service.dependencies import allowed
+from service.errors import BadRequest, Conflict, RecordNotFound, error_responses
 from service.schemas import (
     DestroyedKey,
     LegalHoldEnvelope,
@@ -40,17 +40,6 @@ from service.schemas import (
     rfc3339,
     utc_timestamp,
 )
-
-
-def provide_principal(request: Request[Principal, Any, Any]) -> Principal:
-    return request.user
-
-
-def _officer(principal: Principal) -> TenantScope:
-    decision = scope_for_compliance(principal)
-    if isinstance(decision, Forbidden):
-        raise AccessDenied(decision.reason)
-    return decision
 
 
 def _hold_view(hold: Hold, now: datetime) -> LegalHoldResponse:
@@ -96,7 +85,6 @@ class ComplianceController(Controller):
     path = "/compliance"
     tags = ["compliance"]
     security = [{"BearerToken": []}]
-    dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
     @post(
         "/legal-holds",
@@ -113,14 +101,12 @@ class ComplianceController(Controller):
         self,
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        state: State,
+        keys: NamedDependency[KeyStore],
         data: JSONBody[LegalHoldRequest],
     ) -> LegalHoldEnvelope:
-        scope = _officer(principal)
+        scope = allowed(scope_for_compliance(principal))
         await begin_write(db_session)
-        sealer = RecordSealer(
-            KeyStore(db_session, state["settings"].master_keys, state["key_cache"])
-        )
+        sealer = RecordSealer(keys)
         try:
             hold = await add_hold(
                 db_session,
@@ -153,7 +139,7 @@ class ComplianceController(Controller):
         db_session: NamedDependency[AsyncSession],
         include_released: Annotated[bool, Parameter(description="also list released holds")] = True,
     ) -> LegalHoldListResponse:
-        scope = _officer(principal)
+        scope = allowed(scope_for_compliance(principal))
         holds = await list_holds(db_session, scope.tenant_id, include_released=include_released)
         now = datetime.now(UTC)
         return LegalHoldListResponse(
@@ -176,7 +162,7 @@ class ComplianceController(Controller):
         db_session: NamedDependency[AsyncSession],
         hold_id: FromPath[str],
     ) -> Response[LegalHoldEnvelope]:
-        scope = _officer(principal)
+        scope = allowed(scope_for_compliance(principal))
         await begin_write(db_session)
         try:
             hold = await release_hold(
@@ -208,7 +194,7 @@ class ComplianceController(Controller):
         page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
         page_size: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     ) -> RetentionRunListResponse:
-        scope = _officer(principal)
+        scope = allowed(scope_for_compliance(principal))
         request = PageRequest(page=page, page_size=page_size)
         runs, total = await list_runs(
             db_session, limit=request.page_size, offset=request.offset, tenant_id=scope.tenant_id
