@@ -17,8 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 from sqlalchemy.exc import DBAPIError
 
-from compliance.encryption.keystore import UnwrappedKeyCache
-from compliance.encryption.lifecycle import verify_master_keys
+from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyError
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.dependencies import DEPENDENCIES
@@ -50,7 +49,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         """Raise :class:`MasterKeyError` unless the master keys open the stored data keys."""
         try:
             async with self.database.get_session() as session:
-                await verify_master_keys(session, self.settings.master_keys, self.key_cache)
+                keys = KeyStore(session, self.settings.master_keys, self.key_cache)
+                await keys.verify_master_keys()
         except (DBAPIError, OSError) as exc:
             # Not migrated yet, or unreachable: readiness reports it; requests will fail.
             logger.warning(

@@ -121,6 +121,13 @@ class DataKey:
     aead: AESGCM = field(repr=False)
 
 
+class _Absent:
+    """Marks a key id that is not one of the tenant's (tampering, never a key)."""
+
+
+ABSENT = _Absent()
+
+
 @dataclass(frozen=True, slots=True)
 class BlindIndexKey:
     key_id: int
@@ -167,6 +174,10 @@ class KeyStore:
         self.session = session
         self.master = master
         self.cache = cache
+        # Key rows already read in this session's transaction: a row is opened, then
+        # resealed, then opened again, and the key state cannot change in between
+        # except through this store (which forgets what it changes).
+        self._seen: dict[tuple[str, int], DataKey | _Absent | None] = {}
 
     # -- reading -----------------------------------------------------------------------
 
@@ -190,17 +201,26 @@ class KeyStore:
         tenant's keys is absent, which callers treat as tampering.
         """
         wanted = set(key_ids)
-        if not wanted:
-            return {}
-        rows = (
-            await self.session.execute(
-                select(TenantKey).where(TenantKey.id.in_(wanted), TenantKey.tenant_id == tenant_id)
-            )
-        ).scalars()
+        missing = {key_id for key_id in wanted if (tenant_id, key_id) not in self._seen}
+        if missing:
+            rows = (
+                await self.session.execute(
+                    select(TenantKey).where(
+                        TenantKey.id.in_(missing), TenantKey.tenant_id == tenant_id
+                    )
+                )
+            ).scalars()
+            for key_id in missing:
+                self._seen[(tenant_id, key_id)] = ABSENT
+            for row in rows:
+                raw = self._unwrap(row)
+                key = None if raw is None else DataKey(row.id, row.epoch, AESGCM(raw))
+                self._seen[(tenant_id, row.id)] = key
         found: dict[int, DataKey | None] = {}
-        for row in rows:
-            raw = self._unwrap(row)
-            found[row.id] = None if raw is None else DataKey(row.id, row.epoch, AESGCM(raw))
+        for key_id in wanted:
+            seen = self._seen[(tenant_id, key_id)]
+            if not isinstance(seen, _Absent):
+                found[key_id] = seen
         return found
 
     async def tenant_version(self, tenant_id: str) -> int:
@@ -337,6 +357,7 @@ class KeyStore:
         reason: str,
     ) -> int:
         """Destroy data keys (all of the tenant's, or one purpose and epoch); returns count."""
+        self._seen.clear()
         conditions = [TenantKey.tenant_id == tenant_id, TenantKey.state == KeyState.ACTIVE]
         if purpose is not None:
             conditions.append(TenantKey.purpose == purpose)

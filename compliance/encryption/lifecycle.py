@@ -203,11 +203,3 @@ async def shred_tenant(
     )
     cache.clear()
     return destroyed
-
-
-async def verify_master_keys(
-    session: AsyncSession, master: MasterKeyring, cache: UnwrappedKeyCache
-) -> None:
-    """Raise :class:`~compliance.encryption.master.MasterKeyError` (one line, naming the
-    key id) unless the configured master keys open the stored data keys."""
-    await KeyStore(session, master, cache).verify_master_keys()

@@ -62,14 +62,20 @@ class RecordSealer:
     def __init__(self, keys: KeyStore) -> None:
         self.keys = keys
 
-    async def write_keys(self, tenant_id: str, epoch: str) -> WriteKeys:
+    async def write_keys(
+        self, tenant_id: str, epoch: str, *, with_index: bool = False
+    ) -> WriteKeys:
         """The tenant's current keys of ``epoch`` (``None`` where that epoch was destroyed)."""
         version = await self.keys.tenant_version(tenant_id)
         recipient = await self.keys.writing_key(
             tenant_id, KeyPurpose.RECIPIENT, epoch, version=version
         )
         content = await self.keys.writing_key(tenant_id, KeyPurpose.CONTENT, epoch, version=version)
-        index = await self.keys.blind_index_key(tenant_id) if recipient is not None else None
+        index = (
+            await self.keys.blind_index_key(tenant_id)
+            if with_index and recipient is not None
+            else None
+        )
         return WriteKeys(recipient, content, None if index is None else index.secret)
 
     async def _epochs_of(self, row: CommunicationLog) -> tuple[str, str]:
@@ -96,7 +102,7 @@ class RecordSealer:
 
     async def seal_new(self, record: SendRecord, row: CommunicationLog) -> None:
         """Fill ``row``'s sealed columns from ``record`` (fields of destroyed epochs stay empty)."""
-        keys = await self.write_keys(record.tenant_id, epoch_of(record.created_at))
+        keys = await self.write_keys(record.tenant_id, epoch_of(record.created_at), with_index=True)
         tenant, rid = record.tenant_id, record.id
         row.recipient = _seal(keys.recipient, record.recipient, tenant, rid, "recipient")
         row.recipient_key_id = (

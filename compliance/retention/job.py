@@ -140,6 +140,18 @@ async def _postgres_lock(engine: AsyncEngine) -> AsyncIterator[LockCheck]:
                 logger.warning("retention lock release failed: %s", type(exc).__name__)
 
 
+async def touch_sqlite_lock(session: AsyncSession, run_id: str) -> None:
+    """Refresh ``run_id``'s lock row in ``session``'s transaction; if the row is no
+    longer this run's (taken over as stale), raise :class:`RetentionLockLost`."""
+    result = await session.execute(
+        update(RetentionLock)
+        .where(RetentionLock.name == LOCK_NAME, RetentionLock.run_id == run_id)
+        .values(heartbeat_at=datetime.now(UTC))
+    )
+    if not getattr(result, "rowcount", 0):
+        raise RetentionLockLost("the run lock was taken over as stale")
+
+
 @asynccontextmanager
 async def _sqlite_lock(
     sessions: async_sessionmaker[AsyncSession], run_id: str
@@ -164,14 +176,8 @@ async def _sqlite_lock(
     async def still_held() -> None:
         async with sessions() as session:
             await begin_write(session)
-            result = await session.execute(
-                update(RetentionLock)
-                .where(RetentionLock.name == LOCK_NAME, RetentionLock.run_id == run_id)
-                .values(heartbeat_at=datetime.now(UTC))
-            )
+            await touch_sqlite_lock(session, run_id)
             await session.commit()
-        if not getattr(result, "rowcount", 0):
-            raise RetentionLockLost("the run lock was taken over as stale")
 
     try:
         yield still_held
@@ -403,15 +409,8 @@ class RetentionJob:
         """Inside a batch's transaction: keep this run's SQLite lock row fresh, and stop
         (rolling the batch back) if another run took it over. PostgreSQL's advisory lock
         is checked after the batch instead (:meth:`_beat`)."""
-        if self.engine.dialect.name == "postgresql":
-            return
-        result = await session.execute(
-            update(RetentionLock)
-            .where(RetentionLock.name == LOCK_NAME, RetentionLock.run_id == self.report.run_id)
-            .values(heartbeat_at=datetime.now(UTC))
-        )
-        if not getattr(result, "rowcount", 0):
-            raise RetentionLockLost("the run lock was taken over as stale")
+        if self.engine.dialect.name != "postgresql":
+            await touch_sqlite_lock(session, self.report.run_id)
 
     async def _beat(self) -> None:
         """Between tenants and months: prove the run still holds its lock."""
