@@ -23,6 +23,7 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from policies.recipients import InvalidRecipient
@@ -65,13 +66,31 @@ class Conflict(CommlogError):
     status_code = HTTP_409_CONFLICT
 
 
+class ServiceUnavailable(CommlogError):
+    """The database (or something else the answer depends on) cannot be trusted right now.
+
+    Nothing was stored: the caller may retry after ``retry_after`` seconds (with the same
+    ``Idempotency-Key`` for a send, which then stores it exactly once).
+    """
+
+    status_code = HTTP_503_SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 _RESPONSE_DESCRIPTIONS = {
     400: "请求参数错误 — bad request parameter",
     401: "未认证或令牌无效 — not authenticated, or token invalid",
     403: "无权访问该资源 — no permission for this resource",
     404: "记录不存在 — no such record in your tenant",
+    405: "方法不允许 — method not allowed on this path",
     409: "状态冲突 — conflicting state",
+    413: "请求体过大 — request body too large",
+    415: "请求体类型不支持 — body must be application/json",
     500: "服务内部错误 — internal service error",
+    503: "服务暂不可用,请稍后重试 — not stored; retry after the Retry-After seconds",
 }
 
 
@@ -115,7 +134,10 @@ def _describe_validation(exc: ValidationException) -> str:
 
 
 def handle_commlog_error(_: Request[Any, Any, Any], exc: CommlogError) -> Response[SimpleResponse]:
-    return simple_response(exc.status_code, str(exc))
+    response = simple_response(exc.status_code, str(exc))
+    if isinstance(exc, ServiceUnavailable):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def handle_invalid_recipient(
