@@ -14,6 +14,7 @@ from policies.paging import PageRequest
 from policies.recipients import normalize_recipient
 from policies.records import SendRecord
 from service.errors import BadRequest, IdempotencyConflict, RecordNotFound, TransitionRejected
+from service.persistence.unit_of_work import commit
 from service.schemas import RecordSendRequest, StatusUpdateRequest
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -69,7 +70,15 @@ class SendLogService:
         self, scope: TenantScope, request: RecordSendRequest, *, idempotency_key: str | None
     ) -> Recorded:
         """Store one send. A retried request with the same idempotency key returns the
-        record the first attempt stored, and stores nothing twice."""
+        record the first attempt stored, and stores nothing twice. Returns only once the
+        database confirmed it (a data key created on the way is committed with it)."""
+        recorded = await self._record_send(scope, request, idempotency_key=idempotency_key)
+        await commit(self.repository.session, operation="record_send")
+        return recorded
+
+    async def _record_send(
+        self, scope: TenantScope, request: RecordSendRequest, *, idempotency_key: str | None
+    ) -> Recorded:
         recipient = normalize_recipient(request.channel, request.recipient)
         await self.repository.begin_write()
         if idempotency_key is not None:
@@ -141,8 +150,16 @@ class SendLogService:
 
         Repeating the current status changes nothing (providers retry their callbacks);
         a transition the machine forbids, such as a late ``sent`` after ``delivered``, is
-        refused so the record keeps its final outcome.
+        refused so the record keeps its final outcome. Returns only once the database
+        confirmed the change.
         """
+        record = await self._record_outcome(scope, log_id, request)
+        await commit(self.repository.session, operation="record_outcome")
+        return record
+
+    async def _record_outcome(
+        self, scope: TenantScope, log_id: str, request: StatusUpdateRequest
+    ) -> SendRecord:
         await self.repository.begin_write()
         current = await self.repository.get_in_tenant(scope.tenant_id, log_id, for_update=True)
         if current is None:

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from compliance.transactions import WRITE_TRANSACTION
+from service.persistence.unit_of_work import rollback_before_send
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -56,11 +57,15 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 def create_database_config(database_url: str) -> SQLAlchemyAsyncConfig:
-    """The advanced-alchemy configuration: sessions per request, Alembic migrations."""
-    return SQLAlchemyAsyncConfig(
+    """The advanced-alchemy configuration: sessions per request, Alembic migrations.
+
+    Write handlers commit themselves, before their response is built
+    (:func:`service.persistence.unit_of_work.commit`); whatever is still open when the
+    response starts is rolled back, never committed.
+    """
+    config = SQLAlchemyAsyncConfig(
         engine_instance=create_engine(database_url),
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit",
         enable_touch_updated_timestamp_listener=False,
         alembic_config=AlembicAsyncConfig(
             script_location=str(MIGRATIONS_DIR),
@@ -68,6 +73,9 @@ def create_database_config(database_url: str) -> SQLAlchemyAsyncConfig:
             version_table_name="alembic_versions",
         ),
     )
+    # The scope key is made unique per configuration only once it exists.
+    config.before_send_handler = rollback_before_send(config.session_scope_key)
+    return config
 
 
 def upgrade_database(database_url: str) -> None:

@@ -28,6 +28,7 @@ from policies.access import Principal, scope_for_compliance
 from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
 from service.dependencies import allowed
 from service.errors import BadRequest, Conflict, RecordNotFound, error_responses
+from service.persistence.unit_of_work import commit
 from service.schemas import (
     DestroyedKey,
     LegalHoldEnvelope,
@@ -121,6 +122,7 @@ class ComplianceController(Controller):
             )
         except HoldError as exc:
             raise BadRequest(str(exc)) from None
+        await commit(db_session, operation="place_legal_hold")
         return LegalHoldEnvelope(
             code=HTTP_201_CREATED,
             message="legal hold placed",
@@ -172,6 +174,7 @@ class ComplianceController(Controller):
             raise RecordNotFound(str(exc)) from None
         except HoldAlreadyReleased as exc:
             raise Conflict(str(exc)) from None
+        await commit(db_session, operation="release_legal_hold")
         return Response(
             LegalHoldEnvelope(
                 code=HTTP_200_OK,
