@@ -13,6 +13,7 @@ from policies.channels import Channel, DeliveryStatus, TransitionOutcome, transi
 from policies.paging import PageRequest
 from policies.recipients import normalize_recipient
 from policies.records import SendRecord
+from policies.text_limits import TextLimits
 from service.errors import BadRequest, IdempotencyConflict, RecordNotFound, TransitionRejected
 from service.schemas import RecordSendRequest, StatusUpdateRequest
 
@@ -41,10 +42,20 @@ class SendLogService:
     """Carries out the send log's rules against its repository."""
 
     def __init__(
-        self, repository: SendLogRepository, clock: Callable[[], datetime] = utc_now
+        self,
+        repository: SendLogRepository,
+        clock: Callable[[], datetime] = utc_now,
+        limits: TextLimits | None = None,
     ) -> None:
         self.repository = repository
         self._clock = clock
+        self._limits = limits or TextLimits()
+
+    def _within_limits(self, fields: dict[str, str | None]) -> None:
+        oversized = self._limits.first_oversized(fields)
+        if oversized is not None:
+            name, limit = oversized
+            raise BadRequest(f"'{name}' is longer than the {limit} characters this service stores")
 
     async def list_own(
         self,
@@ -70,6 +81,7 @@ class SendLogService:
     ) -> Recorded:
         """Store one send. A retried request with the same idempotency key returns the
         record the first attempt stored, and stores nothing twice."""
+        self._within_limits({"content": request.content})
         recipient = normalize_recipient(request.channel, request.recipient)
         await self.repository.begin_write()
         if idempotency_key is not None:
@@ -143,6 +155,7 @@ class SendLogService:
         a transition the machine forbids, such as a late ``sent`` after ``delivered``, is
         refused so the record keeps its final outcome.
         """
+        self._within_limits({"error": request.error, "response": request.response})
         await self.repository.begin_write()
         current = await self.repository.get_in_tenant(scope.tenant_id, log_id, for_update=True)
         if current is None:
