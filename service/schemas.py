@@ -14,11 +14,14 @@ import msgspec
 from policies.channels import Channel, DeliveryStatus
 from policies.paging import PageInfo as PageWindow
 from policies.records import SendRecord
+from policies.text_limits import CONTENT_CEILING_CHARS, PROVIDER_TEXT_CEILING_CHARS
 
 UtcDateTime = Annotated[datetime, msgspec.Meta(tz=True)]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-MAX_CONTENT_CHARS = 65_536
-MAX_PROVIDER_TEXT_CHARS = 16_384
+# The wire accepts up to the ceilings; the configured limits (Settings.text_limits) are
+# checked by the service, with a message naming the field and the limit.
+MAX_CONTENT_CHARS = CONTENT_CEILING_CHARS
+MAX_PROVIDER_TEXT_CHARS = PROVIDER_TEXT_CEILING_CHARS
 
 
 def rfc3339(moment: datetime) -> str:

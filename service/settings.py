@@ -27,6 +27,7 @@ from policies.retention import (
     load_policy,
     parse_daily_time,
 )
+from policies.text_limits import CONTENT_CEILING_CHARS, PROVIDER_TEXT_CEILING_CHARS, TextLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_HS256_SECRET_BYTES = 32
@@ -54,6 +55,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     var_dir: Path = PROJECT_ROOT / "var"
     retention_policy: RetentionPolicy = DEFAULT_POLICY
     retention_at: time = time(3, 0)
+    text_limits: TextLimits = msgspec.field(default_factory=TextLimits)
     master_keys: MasterKeyring = msgspec.field(
         default_factory=lambda: parse_master_keys(new_master_key_entry("ephemeral"), source="-")
     )
@@ -144,6 +146,22 @@ def _load_master_keys(
         raise ConfigurationError(str(exc)) from None
 
 
+def _load_text_limits(env: Mapping[str, str]) -> TextLimits:
+    """``COMMLOG_MAX_CONTENT_CHARS`` and ``COMMLOG_MAX_PROVIDER_TEXT_CHARS``."""
+    values: dict[str, int] = {}
+    for variable, name, ceiling in (
+        ("COMMLOG_MAX_CONTENT_CHARS", "content_chars", CONTENT_CEILING_CHARS),
+        ("COMMLOG_MAX_PROVIDER_TEXT_CHARS", "provider_text_chars", PROVIDER_TEXT_CEILING_CHARS),
+    ):
+        raw = env.get(variable)
+        if raw is None:
+            continue
+        if not raw.strip().isdigit() or not 1 <= int(raw) <= ceiling:
+            raise ConfigurationError(f"{variable} must be a whole number from 1 to {ceiling}")
+        values[name] = int(raw)
+    return TextLimits(**values)
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env"
 ) -> Settings:
@@ -199,7 +217,10 @@ def load_settings(
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
 
+    text_limits = _load_text_limits(env)
+
     return Settings(
+        text_limits=text_limits,
         retention_policy=retention_policy,
         retention_at=retention_at,
         master_keys=_load_master_keys(env, environment, var_dir),

@@ -13,6 +13,7 @@ from policies.channels import Channel, DeliveryStatus, TransitionOutcome, transi
 from policies.paging import PageRequest
 from policies.recipients import normalize_recipient
 from policies.records import SendRecord
+from policies.text_limits import TextLimits
 from service.errors import BadRequest, IdempotencyConflict, RecordNotFound, TransitionRejected
 from service.persistence.unit_of_work import commit
 from service.schemas import RecordSendRequest, StatusUpdateRequest
@@ -42,10 +43,20 @@ class SendLogService:
     """Carries out the send log's rules against its repository."""
 
     def __init__(
-        self, repository: SendLogRepository, clock: Callable[[], datetime] = utc_now
+        self,
+        repository: SendLogRepository,
+        clock: Callable[[], datetime] = utc_now,
+        limits: TextLimits | None = None,
     ) -> None:
         self.repository = repository
         self._clock = clock
+        self._limits = limits or TextLimits()
+
+    def _within_limits(self, fields: dict[str, str | None]) -> None:
+        oversized = self._limits.first_oversized(fields)
+        if oversized is not None:
+            name, limit = oversized
+            raise BadRequest(f"'{name}' is longer than the {limit} characters this service stores")
 
     async def list_own(
         self,
@@ -79,6 +90,7 @@ class SendLogService:
     async def _record_send(
         self, scope: TenantScope, request: RecordSendRequest, *, idempotency_key: str | None
     ) -> Recorded:
+        self._within_limits({"content": request.content})
         recipient = normalize_recipient(request.channel, request.recipient)
         await self.repository.begin_write()
         if idempotency_key is not None:
@@ -160,6 +172,7 @@ class SendLogService:
     async def _record_outcome(
         self, scope: TenantScope, log_id: str, request: StatusUpdateRequest
     ) -> SendRecord:
+        self._within_limits({"error": request.error, "response": request.response})
         await self.repository.begin_write()
         current = await self.repository.get_in_tenant(scope.tenant_id, log_id, for_update=True)
         if current is None:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
 
 from compliance.encryption.master import MasterKeyring
+from policies.text_limits import TextLimits
 from service.app import create_app
 from service.auth import TokenCodec
 from service.settings import Settings
@@ -36,7 +37,8 @@ from tests.conftest import TEST_JWT_SECRET, migrate, private_database
 from tests.factories import Caller
 
 FULL_DISK_CONTENT_BYTES = 60_000
-"""Content of each send on the small file system: about 50 of them fill 3 MiB."""
+"""Content of each send on the small file system (ASCII, so also its length in
+characters; configurable up to 65,536): about 30 of them fill 3 MiB."""
 
 
 def _in_ci() -> bool:
@@ -94,6 +96,8 @@ def _settings(database_url: str, var_dir: Path, master_keys: MasterKeyring) -> S
         jwt_secret=TEST_JWT_SECRET,
         var_dir=var_dir,
         master_keys=master_keys,
+        # The sends that fill the disk are as large as the content limit may be configured.
+        text_limits=TextLimits(content_chars=FULL_DISK_CONTENT_BYTES),
     )
 
 
