@@ -31,13 +31,14 @@ storage_logger = logging.getLogger("commlog.storage")
 class CommitFailed(Exception):
     """The database did not confirm a commit: nothing of the transaction is stored.
 
-    ``str(error)`` names the operation only. The database's own message is never kept:
-    it may quote the statement's parameters (recipients, content).
+    ``str(error)`` names the operation and the exception type only. The database's own
+    message is never kept: it may quote the statement's parameters (recipients, content).
     """
 
-    def __init__(self, operation: str) -> None:
-        super().__init__(f"{operation}: {NOT_STORED}")
+    def __init__(self, operation: str, cause: str) -> None:
+        super().__init__(f"{operation}: {NOT_STORED} ({cause})")
         self.operation = operation
+        self.cause = cause
 
 
 def _asyncpg_connection_errors() -> tuple[type[BaseException], ...]:
@@ -100,7 +101,7 @@ async def commit(session: Session, *, operation: str) -> None:
         storage_logger.error(
             "commit failed for %s: %s; nothing was stored", operation, type(exc).__name__
         )
-        raise CommitFailed(operation) from None
+        raise CommitFailed(operation, type(exc).__name__) from None
     session.info.pop(WRITE_PENDING, None)
 
 

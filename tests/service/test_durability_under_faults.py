@@ -11,10 +11,7 @@ record per key.
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
 import random
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,59 +32,18 @@ from service.auth import TokenCodec
 from service.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, migrate, private_database
 from tests.factories import Caller
+from tests.faults import fill, resize, small_filesystem
 
 FULL_DISK_CONTENT_BYTES = 60_000
 """Content of each send on the small file system (ASCII, so also its length in
 characters; configurable up to 65,536): about 30 of them fill 3 MiB."""
 
 
-def _in_ci() -> bool:
-    return os.environ.get("COMMLOG_REQUIRE_POSTGRES") == "1" or bool(os.environ.get("CI"))
-
-
-def _mount(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - fixed arguments
-        ["mount", *args],  # noqa: S607 - the system's mount
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 @pytest.fixture
-def small_filesystem(tmp_path: Path) -> Iterator[Path]:
-    """A 3 MiB tmpfs (the tests run as root here and in CI); unmounted afterwards."""
-    where = tmp_path / "small-fs"
-    where.mkdir()
-    mounted = _mount("-t", "tmpfs", "-o", "size=3m", "tmpfs", str(where))
-    if mounted.returncode != 0:
-        reason = (
-            "cannot mount a size-limited tmpfs (the full-disk test needs root or "
-            f"CAP_SYS_ADMIN): {mounted.stderr.strip()}"
-        )
-        if _in_ci():
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(f"!!! FULL-DISK DURABILITY TEST NOT RUN: {reason}")
-    try:
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MiB tmpfs for the database."""
+    with small_filesystem(tmp_path / "small-fs") as where:
         yield where
-    finally:
-        if subprocess.run(["umount", str(where)], check=False).returncode != 0:  # noqa: S603, S607
-            subprocess.run(["umount", "-l", str(where)], check=False)  # noqa: S603, S607
-
-
-def _fill(directory: Path) -> Path:
-    """Take every byte left on the file system of ``directory``."""
-    filler = directory / "filler"
-    try:
-        with filler.open("wb") as handle:
-            chunk = b"\0" * 4096
-            while True:
-                handle.write(chunk)
-                handle.flush()
-    except OSError as exc:
-        if exc.errno != errno.ENOSPC:
-            raise
-    return filler
 
 
 def _settings(database_url: str, var_dir: Path, master_keys: MasterKeyring) -> Settings:
@@ -133,9 +89,9 @@ def _officer(caller: Caller) -> dict[str, str]:
 
 
 async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
-    small_filesystem: Path, tmp_path: Path, master_keys: MasterKeyring
+    small_fs: Path, tmp_path: Path, master_keys: MasterKeyring
 ) -> None:
-    url = f"sqlite+aiosqlite:///{small_filesystem / 'commlog.db'}"
+    url = f"sqlite+aiosqlite:///{small_fs / 'commlog.db'}"
     await asyncio.to_thread(migrate, url)
     app = create_app(_settings(url, tmp_path, master_keys))
     observer = create_async_engine(url)
@@ -168,8 +124,7 @@ async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
             assert await _stored(observer, tenant_id) == acknowledged
 
             # Space comes back: the same requests, with the same keys, store each send once.
-            remounted = _mount("-o", "remount,size=64m", str(small_filesystem))
-            assert remounted.returncode == 0, remounted.stderr
+            resize(small_fs, "64m")
             for key in refused:
                 retried = await caller.record(idempotency_key=key, content=content)
                 assert retried.status_code == 201, retried.text
@@ -180,7 +135,7 @@ async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
             assert await _stored(observer, tenant_id) == sorted(answers)
 
             # The disk is full again, to the last byte: nothing at all can be written now.
-            filler = _fill(small_filesystem)
+            filler = fill(small_fs)
             some_log = (await caller.list_logs(as_user="usr_alice")).json()["items"][0]["id"]
             hold = await client.post(
                 "/compliance/legal-holds",
