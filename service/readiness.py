@@ -115,6 +115,8 @@ class Readiness:
 
         Raises when the database does not answer (the caller bounds the time).
         """
+        if not await asyncio.to_thread(self._sqlite_writable):
+            return "database is read-only"
         async with self.database.get_engine().connect() as connection:
             schema = await self._schema_problem(connection)
             if schema is not None:
@@ -125,8 +127,6 @@ class Readiness:
                 )
                 if read_only == "on":
                     return "database is read-only"
-        if not await asyncio.to_thread(self._sqlite_writable):
-            return "database is read-only"
         if self.gate.state is not GateState.VERIFIED:
             return f"master keys not verified: {self.gate.reason}"
         unreadable = len(self.gate.unreadable_keys)

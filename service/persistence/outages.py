@@ -16,13 +16,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 # asyncpg errors that say nothing about the statement and everything about the server:
 # the connection is gone or refused (class 08), the server cancelled a statement that
-# ran past statement_timeout or is shutting down (57), or it is out of connections (53).
+# ran past statement_timeout or is shutting down (57), it is out of connections (53), or
+# it is read-only (25006).
 _POSTGRES_UNAVAILABLE = (
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,  # a standby after fail-over
 )
 # SQLite result codes: busy/locked (another writer beyond busy_timeout), read-only,
 # I/O error, disk full, cannot open the file.
