@@ -13,7 +13,6 @@ import secrets
 import traceback
 from typing import Any
 
-from advanced_alchemy.exceptions import AdvancedAlchemyError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -208,7 +207,7 @@ def handle_database_failure(
     return handle_commlog_error(
         request,
         ServiceUnavailable(
-            "database unavailable, nothing was stored; retry later",
+            "database unavailable, retry later",
             retry_after=DATABASE_RETRY_AFTER_SECONDS,
         ),
     )
@@ -228,7 +227,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DBAPIError: handle_database_failure,
     PoolTimeout: handle_database_failure,
     OSError: handle_database_failure,  # also TimeoutError, ConnectionError
-    AdvancedAlchemyError: handle_database_failure,
     MasterKeysNotVerified: handle_keys_not_verified,
     CommlogError: handle_commlog_error,
     InvalidRecipient: handle_invalid_recipient,
