@@ -198,6 +198,7 @@ class Readiness:
     async def start(self) -> None:
         """Start-up hook: verify once (a wrong master key stops start-up), then keep the
         gate up to date in the background."""
+        self.gate.arm()
         await self._attempt()
         self._task = asyncio.create_task(self._watch(), name="commlog-master-key-verification")
 

@@ -82,6 +82,10 @@ class MasterKeyGate:
         self._unreadable = self._unreadable | {key_id}
         self._recheck.set()
 
+    def arm(self) -> None:
+        """Prepare for waiting in the running event loop (an app may be started again)."""
+        self._recheck = asyncio.Event()
+
     async def wait_for_recheck(self) -> None:
         """Return when something reported a key that failed to open."""
         await self._recheck.wait()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
 from compliance.encryption.keystore import KeyPurpose, TenantKey
@@ -121,16 +121,31 @@ def test_a_read_only_database_is_not_ready_and_writes_get_503(
     assert recorded.headers["Retry-After"].isdigit()
 
 
-async def corrupt_content_key(url: str, tenant_id: str) -> None:
+async def content_key(url: str, tenant_id: str) -> bytes:
+    config = create_database_config(url)
+    try:
+        async with config.get_session() as session:
+            wrapped = await session.scalar(
+                select(TenantKey.wrapped_key).where(
+                    TenantKey.tenant_id == tenant_id, TenantKey.purpose == KeyPurpose.CONTENT
+                )
+            )
+    finally:
+        await config.get_engine().dispose()
+    assert wrapped is not None
+    return wrapped
+
+
+async def replace_content_key(url: str, tenant_id: str, wrapped: bytes) -> None:
     await execute(
         url,
         update(TenantKey)
         .where(TenantKey.tenant_id == tenant_id, TenantKey.purpose == KeyPurpose.CONTENT)
-        .values(wrapped_key=b"\x00" * 60),
+        .values(wrapped_key=wrapped),
     )
 
 
-async def test_a_corrupt_key_row_makes_the_service_not_ready_but_other_tenants_are_served(
+async def test_a_corrupt_key_row_is_not_ready_until_restored_and_other_tenants_are_served(
     database_url: str, tmp_path: Path, tenant_id: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = settings_for(database_url, tmp_path)
@@ -141,7 +156,8 @@ async def test_a_corrupt_key_row_makes_the_service_not_ready_but_other_tenants_a
         victim = Caller(client=client, tokens=tokens, tenant_id=victim_id)
         await healthy.create()
         await victim.create()
-        await corrupt_content_key(database_url, victim_id)
+        original = await content_key(database_url, victim_id)
+        await replace_content_key(database_url, victim_id, b"\x00" * len(original))
         victim_read = await victim.list_logs()  # finds the corrupt row while serving
         ready_after_finding = await client.get("/health/ready")
 
@@ -149,6 +165,8 @@ async def test_a_corrupt_key_row_makes_the_service_not_ready_but_other_tenants_a
         healthy = Caller(client=client, tokens=tokens, tenant_id=tenant_id)
         ready_at_start = await client.get("/health/ready")
         healthy_read = await healthy.list_logs()
+        await replace_content_key(database_url, victim_id, original)  # the operator restores it
+        ready_after_restore = await readiness_when(client, 200)
 
     assert victim_read.status_code != 200
     for ready in (ready_after_finding, ready_at_start):
@@ -157,3 +175,18 @@ async def test_a_corrupt_key_row_makes_the_service_not_ready_but_other_tenants_a
     assert healthy_read.status_code == 200
     assert healthy_read.json()["total"] == 1
     assert "key store integrity" in caplog.text
+    assert ready_after_restore.status_code == 200, ready_after_restore.text
+
+
+async def test_a_migrated_writable_database_with_verified_keys_is_ready(
+    database_url: str, tmp_path: Path, tenant_id: str
+) -> None:
+    settings = settings_for(database_url, tmp_path)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        empty = await client.get("/health/ready")  # no key stored yet: verified
+        await Caller(client=client, tokens=TokenCodec(settings), tenant_id=tenant_id).create()
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        with_keys = await client.get("/health/ready")
+    assert empty.status_code == 200, empty.text
+    assert with_keys.status_code == 200, with_keys.text
+    assert with_keys.json()["message"] == "ready"
