@@ -25,8 +25,12 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from compliance.encryption.gate import MasterKeysNotVerified
 from policies.recipients import InvalidRecipient
+from service.persistence.outages import database_unavailable
 from service.schemas import SimpleResponse, utc_timestamp
 
 logger = logging.getLogger("commlog.errors")
@@ -181,7 +185,49 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def handle_database_failure(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[SimpleResponse]:
+    """The database refused, dropped, froze or was locked: 503, nothing was stored.
+
+    Any other database error is a bug and stays a 500. The log line names the failure's
+    type and the route template, never the exception's text (it can quote parameters).
+    """
+    if not database_unavailable(exc):
+        return handle_unexpected(request, exc)
+    logger.warning(
+        "database unavailable: %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        request.scope.get("path_template", "?"),
+    )
+    return handle_commlog_error(
+        request,
+        ServiceUnavailable(
+            "database unavailable, retry later",
+            retry_after=DATABASE_RETRY_AFTER_SECONDS,
+        ),
+    )
+
+
+def handle_keys_not_verified(
+    request: Request[Any, Any, Any], exc: MasterKeysNotVerified
+) -> Response[SimpleResponse]:
+    """No data key is opened or created before the master keys were verified (503)."""
+    return handle_commlog_error(
+        request,
+        ServiceUnavailable("master keys not verified yet", retry_after=exc.retry_after),
+    )
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DBAPIError: handle_database_failure,
+    PoolTimeout: handle_database_failure,
+    OSError: handle_database_failure,  # also TimeoutError, ConnectionError
+    MasterKeysNotVerified: handle_keys_not_verified,
     CommlogError: handle_commlog_error,
     InvalidRecipient: handle_invalid_recipient,
     ValidationException: handle_validation,
