@@ -20,8 +20,10 @@ from sqlalchemy.exc import DBAPIError
 from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyError
 from service.auth import BearerTokenMiddleware, TokenCodec
+from service.bodies import StrictBodyPlugin
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
+from service.guards import unambiguous_query
 from service.health import HealthController
 from service.logs.controller import CommunicationLogController
 from service.persistence.database import create_database_config
@@ -79,7 +81,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 "key_cache": self.key_cache,
             }
         )
-        app_config.plugins.append(SQLAlchemyPlugin(config=self.database))
+        app_config.plugins.extend([SQLAlchemyPlugin(config=self.database), StrictBodyPlugin()])
         app_config.on_startup.append(self._refuse_wrong_master_keys)
         app_config.route_handlers.extend(
             [CommunicationLogController, ComplianceController, HealthController]
@@ -92,8 +94,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         )
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.dependencies.update(DEPENDENCIES)
+        app_config.guards.append(unambiguous_query)
         app_config.cache_control = CacheControlHeader(no_store=True)
-        app_config.request_max_body_size = MAX_REQUEST_BODY_BYTES
         app_config.openapi_config = OpenAPIConfig(
             title="commlog",
             version="0.1.0",
@@ -138,4 +140,9 @@ def silence_parameter_loggers() -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the service. Without ``settings`` they are read from the environment."""
     silence_parameter_loggers()
-    return Litestar(plugins=[CommlogPlugin(settings or load_settings())])
+    # The body limit is a constructor argument: Litestar 2.25 reads it from there, not
+    # from the AppConfig a plugin's on_app_init returns.
+    return Litestar(
+        plugins=[CommlogPlugin(settings or load_settings())],
+        request_max_body_size=MAX_REQUEST_BODY_BYTES,
+    )

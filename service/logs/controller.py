@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,16 +21,19 @@ from policies.access import (
 )
 from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose
+from policies.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH
 from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
 from policies.records import SendRecord
 from service.dependencies import allowed
 from service.errors import BadRequest, error_responses
+from service.guards import ingest_only
 from service.logs.service import SendLogService
 from service.schemas import (
     CommunicationLogEnvelope,
     CommunicationLogListResponse,
     CommunicationLogResponse,
     PageInfo,
+    PathId,
     RecordSendRequest,
     StatusUpdateRequest,
     utc_timestamp,
@@ -83,6 +86,8 @@ class CommunicationLogController(Controller):
             Parameter(
                 description="用户ID(按当前登录用户自动过滤) — must be your own user id",
                 min_length=1,
+                max_length=MAX_IDENTIFIER_LENGTH,
+                pattern=IDENTIFIER_PATTERN,
             ),
         ] = None,
         channel: Annotated[
@@ -123,6 +128,7 @@ class CommunicationLogController(Controller):
             "first record is returned and nothing is stored twice."
         ),
         status_code=HTTP_201_CREATED,
+        guards=[ingest_only],
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=CommunicationLogEnvelope,
@@ -169,6 +175,7 @@ class CommunicationLogController(Controller):
             "is 409."
         ),
         status_code=HTTP_200_OK,
+        guards=[ingest_only],
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=CommunicationLogEnvelope,
@@ -182,7 +189,7 @@ class CommunicationLogController(Controller):
         principal: NamedDependency[Principal],
         send_logs: NamedDependency[SendLogService],
         data: JSONBody[StatusUpdateRequest],
-        log_id: FromPath[str],
+        log_id: PathId,
     ) -> CommunicationLogEnvelope:
         scope = allowed(scope_for_recording(principal))
         record = await send_logs.record_outcome(scope, log_id, data)
