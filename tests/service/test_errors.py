@@ -46,13 +46,19 @@ async def test_the_body_limit_is_256_kib_on_every_body(caller: Caller) -> None:
     fits = await caller.client.post(
         "/compliance/legal-holds",
         content=b'{"reason":"' + padding.encode()[:1000] + b'"}',
-        headers={**caller.auth("officer", "compliance_officer"), "Content-Type": "application/json"},
+        headers={
+            **caller.auth("officer", "compliance_officer"),
+            "Content-Type": "application/json",
+        },
     )
     assert fits.status_code == 201, fits.text
     over = await caller.client.post(
         "/compliance/legal-holds",
         content=b'{"reason":"' + padding.encode() + b'x"}',
-        headers={**caller.auth("officer", "compliance_officer"), "Content-Type": "application/json"},
+        headers={
+            **caller.auth("officer", "compliance_officer"),
+            "Content-Type": "application/json",
+        },
     )
     assert over.status_code == 413
     assert over.json()["message"] == "request body is larger than 256 KiB"
