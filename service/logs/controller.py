@@ -125,7 +125,9 @@ class CommunicationLogController(Controller):
         description=(
             "A sending service records a message it sent for its tenant. The recipient is "
             "validated for its channel. Send the same `Idempotency-Key` when retrying: the "
-            "first record is returned and nothing is stored twice."
+            "first record is returned and nothing is stored twice. A request under a used "
+            "key that differs from the first in any field (including `status` and "
+            "`created_at`) is 409."
         ),
         status_code=HTTP_201_CREATED,
         guards=[ingest_only],
@@ -171,8 +173,11 @@ class CommunicationLogController(Controller):
         summary="Record a delivery outcome (role ingest)",
         description=(
             "Allowed: pending→sent, pending→delivered, pending→failed, sent→delivered, "
-            "sent→failed. Repeating the current status changes nothing; any other change "
-            "is 409."
+            "sent→failed. Any other change is 409. Repeating the current status changes "
+            "nothing, except that an `error` / `response` the record does not hold yet is "
+            "stored; one that differs from the stored one is 409, and `at` is checked as "
+            "for any outcome (400 if more than 5 minutes ahead). The first report's time "
+            "is kept."
         ),
         status_code=HTTP_200_OK,
         guards=[ingest_only],
