@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 from httpx import Response
+from litestar import Litestar
 
+from policies.identifiers import IDENTIFIER_PATTERN, NO_NUL_PATTERN
+from service.bodies import StrictJSONBody
+from service.schemas import RequestBody
 from tests.factories import SMS_RECIPIENT, Caller, send_body
 
 JSON = {"Content-Type": "application/json"}
@@ -383,3 +387,33 @@ async def test_a_caller_without_the_role_gets_403_whatever_the_body(
     # Not even read: a body over the size limit is not a 413 for them.
     response = await _post_raw(caller, path, b"x" * (300 * 1024), role)
     assert response.status_code == 403
+
+
+# --- one decoder, stated in the document ---------------------------------------------------
+
+
+def test_every_request_body_is_decoded_by_the_strict_decoder(app: Litestar) -> None:
+    handlers = [
+        handler
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if getattr(handler, "parsed_data_field", None) is not None
+    ]
+    assert len(handlers) == 3  # record_send, record_outcome, place_hold
+    for handler in handlers:
+        assert handler.parsed_data_field.is_subclass_of(RequestBody)
+        dto = handler.resolve_data_dto()
+        assert dto is not None
+        assert issubclass(dto, StrictJSONBody), handler
+
+
+async def test_the_openapi_document_states_the_identifier_and_text_rules(caller: Caller) -> None:
+    document = (await caller.client.get("/schema/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    send = schemas["RecordSendRequest"]["properties"]
+    assert send["user_id"]["pattern"] == IDENTIFIER_PATTERN
+    assert send["content"]["pattern"] == NO_NUL_PATTERN
+    post = document["paths"]["/communication/logs"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RecordSendRequest"
+    }
