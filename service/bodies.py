@@ -118,7 +118,10 @@ def decode_body(raw: bytes, body_type: type[BodyT]) -> BodyT:
         _refuse_invalid_json(raw)
         raise BadRequest(f"{NOT_JSON}: the JSON is malformed") from None  # pragma: no cover
     # The body decoded into a flat struct, so this second pass is shallow and linear.
-    json.loads(raw, object_pairs_hook=_refuse_repeated_keys)
+    try:
+        json.loads(raw, object_pairs_hook=_refuse_repeated_keys)
+    except (ValueError, RecursionError):  # pragma: no cover - msgspec accepted it already
+        raise BadRequest(f"{NOT_JSON}: the JSON is malformed") from None
     for field in msgspec.structs.fields(body_type):
         value = getattr(body, field.name)
         if isinstance(value, datetime) and accepted_instant(value) is None:
