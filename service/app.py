@@ -19,8 +19,10 @@ from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 from compliance.encryption.gate import MasterKeyGate
 from compliance.encryption.keystore import UnwrappedKeyCache
 from service.auth import BearerTokenMiddleware, TokenCodec
+from service.bodies import StrictBodyPlugin
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
+from service.guards import unambiguous_query
 from service.health import HealthController
 from service.logs.controller import CommunicationLogController
 from service.persistence.database import DatabaseTimeouts, create_database_config
@@ -84,7 +86,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 "readiness": self.readiness,
             }
         )
-        app_config.plugins.append(SQLAlchemyPlugin(config=self.database))
+        app_config.plugins.extend([SQLAlchemyPlugin(config=self.database), StrictBodyPlugin()])
         # A wrong master key stops start-up; an unreachable database does not (the
         # gate stays closed and verification retries in the background).
         app_config.on_startup.append(self.readiness.start)
@@ -100,8 +102,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         )
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.dependencies.update(DEPENDENCIES)
+        app_config.guards.append(unambiguous_query)
         app_config.cache_control = CacheControlHeader(no_store=True)
-        app_config.request_max_body_size = MAX_REQUEST_BODY_BYTES
         app_config.openapi_config = OpenAPIConfig(
             title="commlog",
             version="0.1.0",
@@ -146,4 +148,9 @@ def silence_parameter_loggers() -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the service. Without ``settings`` they are read from the environment."""
     silence_parameter_loggers()
-    return Litestar(plugins=[CommlogPlugin(settings or load_settings())])
+    # The body limit is a constructor argument: Litestar 2.25 reads it from there, not
+    # from the AppConfig a plugin's on_app_init returns.
+    return Litestar(
+        plugins=[CommlogPlugin(settings or load_settings())],
+        request_max_body_size=MAX_REQUEST_BODY_BYTES,
+    )

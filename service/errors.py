@@ -22,6 +22,7 @@ from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -29,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from compliance.encryption.gate import MasterKeysNotVerified
+from policies.identifiers import IDENTIFIER_RULE
 from policies.recipients import InvalidRecipient
 from service.persistence.outages import database_unavailable
 from service.schemas import SimpleResponse, utc_timestamp
@@ -122,10 +124,14 @@ def _describe_validation(exc: ValidationException) -> str:
         if not isinstance(item, dict):
             continue
         key = item.get("key")
-        source = item.get("source")
+        source = getattr(item.get("source"), "value", item.get("source"))  # ParamType or str
         message = str(item.get("message", "is invalid"))
-        if key:
-            where = f"query parameter '{key}'" if source == "query" else f"'{key}'"
+        if "matching regex" in message:  # the only patterns on parameters are identifiers'
+            message = IDENTIFIER_RULE
+        if key == "data" and source == "body":
+            parts.append("a JSON body is required")
+        elif key:
+            where = f"{source} parameter '{key}'" if source in ("query", "path") else f"'{key}'"
             parts.append(f"{where}: {message}")
         else:
             parts.append(message)
@@ -162,6 +168,8 @@ def handle_http_exception(
     status = exc.status_code
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         return simple_response(status, "internal server error")
+    if status == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        return simple_response(status, "request body is larger than 256 KiB")
     response = simple_response(status, exc.detail or "request failed")
     if exc.headers:
         response.headers.update(exc.headers)

@@ -10,7 +10,7 @@ from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,16 +23,19 @@ from policies.access import (
 )
 from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose
+from policies.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH
 from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
 from policies.records import SendRecord
 from service.dependencies import allowed
 from service.errors import BadRequest, error_responses
+from service.guards import ingest_only
 from service.logs.service import SendLogService
 from service.schemas import (
     CommunicationLogEnvelope,
     CommunicationLogListResponse,
     CommunicationLogResponse,
     PageInfo,
+    PathId,
     RecordSendRequest,
     StatusUpdateRequest,
     utc_timestamp,
@@ -111,6 +114,8 @@ class CommunicationLogController(Controller):
             Parameter(
                 description="用户ID(按当前登录用户自动过滤) — must be your own user id",
                 min_length=1,
+                max_length=MAX_IDENTIFIER_LENGTH,
+                pattern=IDENTIFIER_PATTERN,
             ),
         ] = None,
         channel: Annotated[
@@ -148,9 +153,12 @@ class CommunicationLogController(Controller):
         description=(
             "A sending service records a message it sent for its tenant. The recipient is "
             "validated for its channel. Send the same `Idempotency-Key` when retrying: the "
-            "first record is returned and nothing is stored twice."
+            "first record is returned and nothing is stored twice. A request under a used "
+            "key that differs from the first in any field (including `status` and "
+            "`created_at`) is 409."
         ),
         status_code=HTTP_201_CREATED,
+        guards=[ingest_only],
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=CommunicationLogEnvelope,
@@ -193,10 +201,14 @@ class CommunicationLogController(Controller):
         summary="Record a delivery outcome (role ingest)",
         description=(
             "Allowed: pending→sent, pending→delivered, pending→failed, sent→delivered, "
-            "sent→failed. Repeating the current status changes nothing; any other change "
-            "is 409."
+            "sent→failed. Any other change is 409. Repeating the current status changes "
+            "nothing, except that an `error` / `response` the record does not hold yet is "
+            "stored; one that differs from the stored one is 409, and `at` is checked as "
+            "for any outcome (400 if more than 5 minutes ahead). The first report's time "
+            "is kept."
         ),
         status_code=HTTP_200_OK,
+        guards=[ingest_only],
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=CommunicationLogEnvelope,
@@ -210,7 +222,7 @@ class CommunicationLogController(Controller):
         principal: NamedDependency[Principal],
         send_logs: NamedDependency[SendLogService],
         data: JSONBody[StatusUpdateRequest],
-        log_id: FromPath[str],
+        log_id: PathId,
     ) -> CommunicationLogEnvelope:
         scope = allowed(scope_for_recording(principal))
         record = await send_logs.record_outcome(scope, log_id, data)
