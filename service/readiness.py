@@ -186,14 +186,15 @@ class Readiness:
     async def _watch(self) -> None:
         delay = RETRY_FIRST_SECONDS
         while True:
-            with contextlib.suppress(MasterKeyError):  # logged; keep refusing, keep trying
-                await self._attempt()
+            # start() has just attempted once: look at the gate before trying again.
             if self.gate.state is GateState.VERIFIED and not self.gate.unreadable_keys:
                 delay = RETRY_FIRST_SECONDS
                 await self.gate.wait_for_recheck()
-                continue
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX_SECONDS)
+            else:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+            with contextlib.suppress(MasterKeyError):  # logged; keep refusing, keep trying
+                await self._attempt()
 
     async def start(self) -> None:
         """Start-up hook: verify once (a wrong master key stops start-up), then keep the
@@ -203,9 +204,15 @@ class Readiness:
         self._task = asyncio.create_task(self._watch(), name="commlog-master-key-verification")
 
     async def stop(self) -> None:
-        """Shutdown hook: stop the background verification."""
+        """Shutdown hook: stop the background verification.
+
+        Litestar runs shutdown hooks after the plugins' lifespans ended, i.e. after the
+        engine was disposed: a verification still running then may have opened a new
+        connection, so the engine is disposed once more when the task is gone.
+        """
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.database.get_engine().dispose()
