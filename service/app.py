@@ -70,6 +70,12 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         """
         await self.readiness.verify_once()
 
+    async def _close_connections(self) -> None:
+        """Shutdown hook, after the background verification stopped: advanced-alchemy
+        disposes the engine before the shutdown hooks run, so a connection opened in
+        between would outlive the app."""
+        await self.database.get_engine().dispose()
+
     def on_cli_init(self, cli: Group) -> None:
         from service.cli import register_commands
 
@@ -91,6 +97,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         # gate stays closed and verification retries in the background).
         app_config.on_startup.append(self.readiness.start)
         app_config.on_shutdown.append(self.readiness.stop)
+        app_config.on_shutdown.append(self._close_connections)
         app_config.route_handlers.extend(
             [CommunicationLogController, ComplianceController, HealthController]
         )

@@ -11,17 +11,26 @@ import errno
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar import Litestar, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
+from litestar.testing import AsyncTestClient
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from compliance.encryption.master import MasterKeyring
 from compliance.retention.models import RetentionLock
 from compliance.transactions import begin_write
+from service.app import create_app
+from service.auth import TokenCodec
+from service.settings import Settings
+from tests.conftest import TEST_JWT_SECRET
 from tests.factories import Caller
 
 RECIPIENT = "+8613812348000"
@@ -246,3 +255,43 @@ async def test_a_read_ends_its_transaction_without_an_error_line(
     assert listing.status_code == 200
     assert listing.json()["total"] == 1
     assert not [r for r in caplog.records if r.name == "commlog.storage"]
+
+
+@pytest.mark.postgres
+async def test_a_stopped_app_holds_no_postgres_connection(
+    postgresql_url: str, tmp_path: Path, master_keys: MasterKeyring
+) -> None:
+    """Each test app (and each restarted service) must give its connections back: held
+    ones pile up until PostgreSQL refuses new clients."""
+    settings = Settings(
+        database_url=postgresql_url,
+        jwt_secret=TEST_JWT_SECRET,
+        var_dir=tmp_path,
+        master_keys=master_keys,
+    )
+    baseline = await _connections(postgresql_url)
+    for _ in range(3):
+        app = create_app(settings)
+        async with AsyncTestClient(app=app) as client:
+            caller = Caller(client=client, tokens=TokenCodec(settings), tenant_id="tnt_conns")
+            assert (await caller.record()).status_code == 201
+    assert await _connections(postgresql_url) <= baseline
+
+
+async def _connections(url: str) -> int:
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+    )
+    try:
+        count = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(count)
+    finally:
+        await connection.close()
