@@ -45,12 +45,17 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         self.tokens = TokenCodec(settings)
         self.key_cache = UnwrappedKeyCache()
 
+    async def check_master_keys(self) -> None:
+        """Raise :class:`MasterKeyError` unless the master keys open the stored data keys;
+        a database that cannot be reached raises too (the CLI says so in one line)."""
+        async with self.database.get_session() as session:
+            keys = KeyStore(session, self.settings.master_keys, self.key_cache)
+            await keys.verify_master_keys()
+
     async def verify_master_keys(self) -> None:
-        """Raise :class:`MasterKeyError` unless the master keys open the stored data keys."""
+        """:meth:`check_master_keys`, for serving: an unreachable database is only logged."""
         try:
-            async with self.database.get_session() as session:
-                keys = KeyStore(session, self.settings.master_keys, self.key_cache)
-                await keys.verify_master_keys()
+            await self.check_master_keys()
         except (DBAPIError, OSError) as exc:
             # Not migrated yet, or unreachable: readiness reports it; requests will fail.
             logger.warning(

@@ -144,13 +144,15 @@ class StatusUpdateRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
 
 
 class LegalHoldRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Body of ``POST /compliance/legal-holds``. No scope field: the whole tenant."""
+    """Body of ``POST /compliance/legal-holds``: ``user_id``, ``recipient`` (with
+    ``channel``) or both; or ``whole_tenant`` true, never together with either."""
 
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
     user_id: ShortText | None = None
     channel: Channel | None = None
     recipient: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
     expires_at: UtcDateTime | None = None
+    whole_tenant: bool = False
 
 
 class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
