@@ -9,6 +9,7 @@ import importlib.metadata
 import os
 import shlex
 import sys
+import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -400,8 +401,28 @@ def _preflight_master_keys() -> None:
         _fail(str(exc), code=EXIT_CONFIGURATION)
 
 
+def _quiet_driver_threads_after_a_failed_connect() -> None:
+    """aiosqlite's worker thread, after a connection that failed to open, answers on an
+    event loop that ``asyncio.run`` may have closed already and prints that traceback
+    under our one line (a race in aiosqlite, most often after Alembic's own loop)."""
+    default_hook = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if (
+            args.exc_type is RuntimeError
+            and str(args.exc_value) == "Event loop is closed"
+            and args.thread is not None
+            and "_connection_worker_thread" in args.thread.name
+        ):
+            return
+        default_hook(args)
+
+    threading.excepthook = hook
+
+
 def main() -> None:
     """Entry point of the ``commlog`` console script."""
+    _quiet_driver_threads_after_a_failed_connect()
     if sys.argv[1:2] == ["version"]:
         # Without loading the app: the version is what one asks for when the
         # configuration is what is broken.
