@@ -17,7 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 
 from compliance.encryption.gate import MasterKeyGate
-from compliance.encryption.keystore import UnwrappedKeyCache
+from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
 from service.dependencies import DEPENDENCIES
@@ -61,6 +61,13 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
             self.key_gate,
             settings.database_url,
         )
+
+    async def check_master_keys(self) -> None:
+        """Raise :class:`MasterKeyError` unless the master keys open the stored data keys;
+        a database that cannot be reached raises too (the CLI says so in one line)."""
+        async with self.database.get_session() as session:
+            keys = KeyStore(session, self.settings.master_keys, self.key_cache)
+            await keys.verify_master_keys()
 
     async def verify_master_keys(self) -> None:
         """Raise :class:`MasterKeyError` unless the master keys open the stored data keys.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +24,10 @@ HS256 = "HS256"
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 MAX_CLAIM_LENGTH = 128
 LEEWAY_SECONDS = 30
+TIME_CLAIMS = ("exp", "nbf", "iat")
+# RFC 7519 NumericDate: seconds since the epoch as a JSON number. 9999-12-31T23:59:59Z
+# bounds what any real identity provider writes; beyond it a "date" is an attack.
+LATEST_NUMERIC_DATE = 253_402_300_799
 
 
 class TokenCodec:
@@ -33,6 +38,7 @@ class TokenCodec:
         self._public_key = settings.jwt_public_key
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
+        self._max_lifetime = settings.jwt_max_lifetime
 
     def issue(
         self,
@@ -47,6 +53,10 @@ class TokenCodec:
         if self._secret is None:
             raise Unauthenticated(
                 "no HS256 secret is configured: tokens come from the identity provider"
+            )
+        if ttl_seconds > self._max_lifetime:
+            raise ValueError(
+                f"a token may live at most {self._max_lifetime} seconds (COMMLOG_JWT_MAX_LIFETIME)"
             )
         issued = int(time.time()) if now is None else now
         claims: dict[str, Any] = {
@@ -100,7 +110,33 @@ class TokenCodec:
             raise Unauthenticated(f"token lacks the '{exc.claim}' claim") from None
         except jwt.PyJWTError:
             raise Unauthenticated("token is malformed") from None
+        self._check_lifetime(claims)
         return _principal_from(claims)
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """``exp``, ``nbf`` and ``iat`` are NumericDates, and the token lives no longer
+        than configured: PyJWT alone takes ``"exp": "99999999999"`` or ``1e30``, which make
+        a stolen token a credential for ever."""
+        for name in TIME_CLAIMS:
+            if name in claims:
+                _numeric_date(claims, name)
+        issued = _numeric_date(claims, "iat") if "iat" in claims else time.time()
+        if _numeric_date(claims, "exp") - issued > self._max_lifetime:
+            raise Unauthenticated(
+                f"token lifetime exceeds the {self._max_lifetime} seconds this service accepts"
+            )
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> float:
+    value = claims[name]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= LATEST_NUMERIC_DATE
+    ):
+        raise Unauthenticated(f"token's '{name}' claim must be a NumericDate (seconds since 1970)")
+    return float(value)
 
 
 def _claim_text(claims: dict[str, Any], name: str) -> str:

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
+import importlib.metadata
 import logging
 import os
 import shlex
 import sys
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from litestar.cli._utils import LitestarGroup
+from sqlalchemy.exc import DBAPIError
 
 from compliance.encryption.master import MasterKeyError
-from compliance.transactions import CommitFailed, begin_write, commit
+from compliance.transactions import begin_write, commit
 from service.app import CommlogPlugin
-from service.settings import ConfigurationError
+from service.persistence.failures import describe_database_failure
+from service.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -25,12 +31,55 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 APP_PATH = "service.app:create_app"
 DEVELOPMENT_TOKEN_TTL = 24 * 3600
-EXIT_NOT_STORED = 1
+DEFAULT_TOKEN_TTL = 3600
+
+# Exit codes (README, "CLI"): 0 done; 1 the operation failed (a domain error, the database
+# unavailable); 2 the command was wrong (click's own usage-error code) or the
+# configuration is; 3 another retention run holds the lock.
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CONFIGURATION = 2
+EXIT_LOCKED = 3
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, *, code: int = EXIT_FAILED) -> NoReturn:
+    """One line on stderr, then exit (default 1: the operation failed)."""
     click.echo(f"commlog: {message}", err=True)
-    sys.exit(2)
+    sys.exit(code)
+
+
+@contextmanager
+def _database_errors(settings: Settings) -> Iterator[None]:
+    """An unreachable or unmigrated database is one line naming no secret, and exit 1."""
+    try:
+        yield
+    except (DBAPIError, OSError) as exc:
+        line = describe_database_failure(exc, settings.database_location)
+        if line is None:  # pragma: no cover - every DBAPIError and OSError is described
+            raise
+        _fail(line)
+
+
+def _with_database_errors(callback: Callable[..., T]) -> Callable[..., T]:
+    """Wrap a command of advanced-alchemy's ``database`` group like our own commands."""
+
+    @functools.wraps(callback)
+    def wrapped(*args: Any, **kwargs: Any) -> T:
+        env = click.get_current_context().find_root().obj  # the LitestarEnv: app loaded
+        with _database_errors(env.app.state["settings"]):
+            return callback(*args, **kwargs)
+
+    wrapped.commlog_database_errors = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+def _wrap_database_group() -> None:
+    from advanced_alchemy.extensions.litestar.cli import database_group
+
+    for command in database_group.commands.values():
+        callback = command.callback
+        if callback is not None and not getattr(callback, "commlog_database_errors", False):
+            command.callback = _with_database_errors(callback)
 
 
 @click.command(name="token")
@@ -43,21 +92,39 @@ def _fail(message: str) -> None:
     type=click.Choice(["user", "ingest", "compliance_officer"]),
     help="a role; repeat for several (default: user)",
 )
-@click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1, 30 * 24 * 3600))
+@click.option(
+    "--ttl",
+    default=None,
+    type=click.IntRange(min=1),
+    help=f"lifetime in seconds (default {DEFAULT_TOKEN_TTL}; at most COMMLOG_JWT_MAX_LIFETIME)",
+)
 def token_command(
-    app: Litestar, tenant_id: str, user_id: str, roles: tuple[str, ...], ttl: int
+    app: Litestar, tenant_id: str, user_id: str, roles: tuple[str, ...], ttl: int | None
 ) -> None:
     """Print a signed JWT for the configured HS256 secret."""
     from service.auth import TokenCodec
     from service.errors import Unauthenticated
 
+    maximum = app.state["settings"].jwt_max_lifetime
+    if ttl is not None and ttl > maximum:
+        _fail(
+            f"--ttl {ttl} exceeds COMMLOG_JWT_MAX_LIFETIME ({maximum} seconds): "
+            "the service would refuse the token",
+            code=EXIT_USAGE,
+        )
     codec: TokenCodec = app.state["tokens"]
     try:
         token = codec.issue(
-            tenant_id=tenant_id, user_id=user_id, roles=list(roles) or ["user"], ttl_seconds=ttl
+            tenant_id=tenant_id,
+            user_id=user_id,
+            roles=list(roles) or ["user"],
+            ttl_seconds=ttl or min(DEFAULT_TOKEN_TTL, maximum),
         )
     except Unauthenticated:
-        _fail("cannot sign tokens: only COMMLOG_JWT_PUBLIC_KEY is configured (no HS256 secret)")
+        _fail(
+            "cannot sign tokens: only COMMLOG_JWT_PUBLIC_KEY is configured (no HS256 secret)",
+            code=EXIT_CONFIGURATION,
+        )
     click.echo(token)
 
 
@@ -75,13 +142,16 @@ def demo_seed_command(app: Litestar, host: str, port: int) -> None:
 
     settings = app.state["settings"]
     if not settings.is_development:
-        _fail("demo data is only seeded when COMMLOG_ENV=development")
+        _fail("demo data is only seeded when COMMLOG_ENV=development", code=EXIT_CONFIGURATION)
     added = _run_async(
         app, seed_demo(app.state["database"], settings.master_keys), verify_keys=True
     )
     click.echo(f"demo: {added} send records added" if added else "demo: demo data already present")
     token = app.state["tokens"].issue(
-        tenant_id=DEMO_TENANT, user_id=DEMO_USER, roles=["user"], ttl_seconds=DEVELOPMENT_TOKEN_TTL
+        tenant_id=DEMO_TENANT,
+        user_id=DEMO_USER,
+        roles=["user"],
+        ttl_seconds=min(DEVELOPMENT_TOKEN_TTL, settings.jwt_max_lifetime),
     )
     url = f"http://{host}:{port}/communication/logs?page=1&page_size=5"
     click.echo("\nRead the demo user's send log (masked) with:\n")
@@ -111,14 +181,15 @@ def _run_async(app: Litestar, operation: Coroutine[Any, Any, T], *, verify_keys:
 
     With ``verify_keys`` the master keys are checked first: a problem is one line and
     exit 2 before anything is written (a wrong primary key must never wrap new data
-    keys). The engine is disposed in the same loop its connections were made in.
+    keys). An unreachable database is one line and exit 1. The engine is disposed in the
+    same loop its connections were made in.
     """
     plugin = app.plugins.get(CommlogPlugin)
 
     async def run() -> T:
         try:
             if verify_keys:
-                await plugin.verify_master_keys()
+                await plugin.check_master_keys()
             return await operation
         finally:
             operation.close()
@@ -128,16 +199,10 @@ def _run_async(app: Litestar, operation: Coroutine[Any, Any, T], *, verify_keys:
     storage_log = logging.getLogger("commlog.storage")
     storage_log.disabled = True
     try:
-        return asyncio.run(run())
+        with _database_errors(app.state["settings"]):
+            return asyncio.run(run())
     except MasterKeyError as exc:
-        _fail(str(exc))
-        raise  # pragma: no cover - _fail exits
-    except CommitFailed as exc:
-        # Never a success line for a write the database did not confirm.
-        click.echo(f"commlog: {exc}", err=True)
-        sys.exit(EXIT_NOT_STORED)
-    finally:
-        storage_log.disabled = False
+        _fail(str(exc), code=EXIT_CONFIGURATION)
 
 
 @click.group(cls=LitestarGroup, name="keys")
@@ -272,7 +337,7 @@ def shred_command(app: Litestar, tenant_id: str, confirm: str, actor: str) -> No
     from compliance.encryption.lifecycle import shred_tenant
 
     if confirm != tenant_id:
-        _fail("--confirm must repeat the tenant id exactly; nothing was destroyed")
+        _fail("--confirm must repeat the tenant id exactly; nothing was destroyed", code=EXIT_USAGE)
 
     async def operation() -> int:
         async with app.state["database"].get_session() as session:
@@ -287,15 +352,33 @@ def shred_command(app: Litestar, tenant_id: str, confirm: str, actor: str) -> No
             return count
 
     count = _run_async(app, operation(), verify_keys=True)
+    if count == 0:  # an unknown tenant, a typo, or one shredded before: nothing happened
+        _fail(f"no data keys for tenant {tenant_id}: nothing to shred")
     click.echo(f"tenant {tenant_id}: destroyed {count} data keys; its personal fields are gone")
 
 
 tenant_group.add_command(shred_command)  # type: ignore[arg-type]  # rich-click types
 
 
+@click.command(name="version")
+@click.option("--short", is_flag=True, help="only commlog's version number")
+def version_command(short: bool) -> None:
+    """Show commlog's version and database schema head, then Litestar's version."""
+    from service.persistence.database import schema_head
+
+    version = importlib.metadata.version("commlog")
+    if short:
+        click.echo(version)
+        return
+    click.echo(f"commlog {version} (database schema {schema_head()})")
+    click.echo(f"litestar {importlib.metadata.version('litestar')}")
+
+
 def register_commands(cli: click.Group) -> None:
     from service.retention.cli import holds_group, retention_group
 
+    _wrap_database_group()
+    cli.add_command(version_command)  # instead of Litestar's, which prints only its own
     cli.add_command(holds_group)
     cli.add_command(retention_group)
     cli.add_command(token_command)
@@ -319,11 +402,35 @@ def _preflight_master_keys() -> None:
     try:
         asyncio.run(verify())
     except MasterKeyError as exc:
-        _fail(str(exc))
+        _fail(str(exc), code=EXIT_CONFIGURATION)
+
+
+def _quiet_driver_threads_after_a_failed_connect() -> None:
+    """aiosqlite's worker thread, after a connection that failed to open, answers on an
+    event loop that ``asyncio.run`` may have closed already and prints that traceback
+    under our one line (a race in aiosqlite, most often after Alembic's own loop)."""
+    default_hook = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if (
+            args.exc_type is RuntimeError
+            and str(args.exc_value) == "Event loop is closed"
+            and args.thread is not None
+            and "_connection_worker_thread" in args.thread.name
+        ):
+            return
+        default_hook(args)
+
+    threading.excepthook = hook
 
 
 def main() -> None:
     """Entry point of the ``commlog`` console script."""
+    _quiet_driver_threads_after_a_failed_connect()
+    if sys.argv[1:2] == ["version"]:
+        # Without loading the app: the version is what one asks for when the
+        # configuration is what is broken.
+        version_command.main(sys.argv[2:], prog_name="commlog version")
     os.environ.setdefault("LITESTAR_APP", APP_PATH)
     from litestar.cli.main import litestar_group
 
@@ -332,4 +439,6 @@ def main() -> None:
             _preflight_master_keys()
         litestar_group(prog_name="commlog")
     except ConfigurationError as exc:
-        _fail(f"configuration error: {exc}")
+        for problem in exc.problems:  # all of them, one line each
+            click.echo(f"commlog: configuration error: {problem}", err=True)
+        sys.exit(EXIT_CONFIGURATION)

@@ -204,15 +204,10 @@ class Readiness:
         self._task = asyncio.create_task(self._watch(), name="commlog-master-key-verification")
 
     async def stop(self) -> None:
-        """Shutdown hook: stop the background verification.
-
-        Litestar runs shutdown hooks after the plugins' lifespans ended, i.e. after the
-        engine was disposed: a verification still running then may have opened a new
-        connection, so the engine is disposed once more when the task is gone.
-        """
+        """Shutdown hook: stop the background verification (the app then disposes the
+        engine once more: a verification running meanwhile may have opened a connection)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.database.get_engine().dispose()

@@ -167,13 +167,15 @@ class StatusUpdateRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown
 
 
 class LegalHoldRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Body of ``POST /compliance/legal-holds``. No scope field: the whole tenant."""
+    """Body of ``POST /compliance/legal-holds``: ``user_id``, ``recipient`` (with
+    ``channel``) or both; or ``whole_tenant`` true, never together with either."""
 
     reason: ReasonText
     user_id: Identifier | None = None
     channel: Channel | None = None
     recipient: RecipientText | None = None
     expires_at: UtcDateTime | None = None
+    whole_tenant: bool = False
 
 
 class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):

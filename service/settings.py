@@ -5,13 +5,16 @@ from __future__ import annotations
 import enum
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import time
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from compliance.encryption.master import (
     MasterKeyError,
@@ -34,10 +37,44 @@ MIN_HS256_SECRET_BYTES = 32
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 DEFAULT_DB_TIMEOUT_SECONDS = 5.0
 MAX_DB_TIMEOUT_SECONDS = 300.0
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/commlog.db"
+# A bearer token is a credential anyone holding it can replay: a day bounds the damage of
+# one that leaks, and identity providers issue access tokens for minutes to hours.
+DEFAULT_JWT_MAX_LIFETIME = 24 * 3600
+JWT_MAX_LIFETIME_CEILING = 30 * 24 * 3600
 
 
 class ConfigurationError(Exception):
-    """Configuration that cannot work. The message is one line and names the variable."""
+    """Configuration that cannot work: one or more problems, each one line naming its variable.
+
+    ``problems`` lists them all, so an operator fixes a deployment in one round, not one
+    restart per variable; ``str()`` joins them with ``; `` (still one line).
+    """
+
+    def __init__(self, problem: str, *more: str) -> None:
+        self.problems: tuple[str, ...] = (problem, *more)
+        super().__init__("; ".join(self.problems))
+
+
+class _Problems:
+    """Collects every configuration problem found while settings are read."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    @contextmanager
+    def collect(self) -> Iterator[None]:
+        """Run one independent check; a :class:`ConfigurationError` is noted, not raised."""
+        try:
+            yield
+        except ConfigurationError as exc:
+            # Two checks may trip over the same cause (both development secrets live in
+            # COMMLOG_VAR_DIR): say it once.
+            self.found.extend(p for p in exc.problems if p not in self.found)
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise ConfigurationError(*self.found)
 
 
 class Environment(enum.StrEnum):
@@ -49,11 +86,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the service is configured with. Secrets never appear in ``repr``."""
 
     environment: Environment = Environment.DEVELOPMENT
-    database_url: str = "sqlite+aiosqlite:///var/commlog.db"
+    database_url: str = DEFAULT_DATABASE_URL
     jwt_secret: str | None = msgspec.field(default=None)
     jwt_public_key: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    jwt_max_lifetime: int = DEFAULT_JWT_MAX_LIFETIME
     var_dir: Path = PROJECT_ROOT / "var"
     retention_policy: RetentionPolicy = DEFAULT_POLICY
     retention_at: time = time(3, 0)
@@ -85,6 +123,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def database_backend(self) -> str:
         return self.database_url.split(":", 1)[0].split("+", 1)[0]
+
+    @property
+    def database_location(self) -> str:
+        """Where the database is, for an operator's error line: never user or password."""
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            return self.database_backend
+        if self.database_backend == "sqlite":
+            return f"sqlite {url.database or ':memory:'}"
+        host = f"{url.host or 'localhost'}:{url.port or 5432}"
+        return f"{self.database_backend} at {host}/{url.database}"
 
 
 def _read_environment(environ: Mapping[str, str], env_file: Path | None) -> dict[str, str]:
@@ -140,9 +190,17 @@ def _seconds(env: Mapping[str, str], variable: str) -> float:
     return value
 
 
+def _unwritable_var_dir(var_dir: Path, exc: OSError) -> ConfigurationError:
+    return ConfigurationError(
+        f"COMMLOG_VAR_DIR ({var_dir}) cannot hold the development secrets: "
+        f"{type(exc).__name__}; point it at a writable folder, or set the secrets explicitly"
+    )
+
+
 def _load_master_keys(
-    env: Mapping[str, str], environment: Environment, var_dir: Path
-) -> MasterKeyring:
+    env: Mapping[str, str], environment: Environment | None, var_dir: Path
+) -> MasterKeyring | None:
+    """The master keyring; ``None`` only where a problem about the environment is noted."""
     spec = env.get("COMMLOG_MASTER_KEYS") or None
     source = "COMMLOG_MASTER_KEYS"
     key_file = env.get("COMMLOG_MASTER_KEY_FILE") or None
@@ -161,7 +219,12 @@ def _load_master_keys(
             raise ConfigurationError(
                 "COMMLOG_MASTER_KEYS or COMMLOG_MASTER_KEY_FILE must be set in production"
             )
-        spec = development_master_keys(var_dir)
+        if environment is None:
+            return None
+        try:
+            spec = development_master_keys(var_dir)
+        except OSError as exc:
+            raise _unwritable_var_dir(var_dir, exc) from None
         source = f"{var_dir / 'master-keys'}"
     try:
         return parse_master_keys(spec, source=source)
@@ -185,79 +248,170 @@ def _load_text_limits(env: Mapping[str, str]) -> TextLimits:
     return TextLimits(**values)
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env"
-) -> Settings:
-    """Build :class:`Settings` from ``COMMLOG_*`` variables, failing with one clear line."""
-    env = _read_environment(os.environ if environ is None else environ, env_file)
-
-    raw_environment = env.get("COMMLOG_ENV", Environment.DEVELOPMENT.value)
+def _parse_environment(env: Mapping[str, str]) -> Environment:
     try:
-        environment = Environment(raw_environment)
+        return Environment(env.get("COMMLOG_ENV", Environment.DEVELOPMENT.value))
     except ValueError:
         raise ConfigurationError("COMMLOG_ENV must be 'development' or 'production'") from None
 
-    var_dir = Path(env.get("COMMLOG_VAR_DIR", str(PROJECT_ROOT / "var")))
 
-    database_url = env.get("COMMLOG_DATABASE_URL", "sqlite+aiosqlite:///var/commlog.db")
+def _parse_database_url(env: Mapping[str, str], var_dir: Path) -> str:
+    database_url = env.get("COMMLOG_DATABASE_URL", DEFAULT_DATABASE_URL)
     if not database_url.startswith(tuple(driver + ":" for driver in SUPPORTED_DRIVERS)):
         raise ConfigurationError(
             "COMMLOG_DATABASE_URL must start with one of: "
             + ", ".join(driver + "://" for driver in SUPPORTED_DRIVERS)
         )
-    database_url = _resolve_sqlite_path(database_url, var_dir)
+    try:
+        return _resolve_sqlite_path(database_url, var_dir)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"COMMLOG_DATABASE_URL: the SQLite file's folder cannot be created "
+            f"({type(exc).__name__})"
+        ) from None
 
-    public_key_path = env.get("COMMLOG_JWT_PUBLIC_KEY") or None
-    public_key: str | None = None
-    if public_key_path is not None:
-        try:
-            public_key = Path(public_key_path).read_text(encoding="utf-8")
-        except OSError:
-            raise ConfigurationError(
-                "COMMLOG_JWT_PUBLIC_KEY names a file that cannot be read"
-            ) from None
-        if "BEGIN PUBLIC KEY" not in public_key:
-            raise ConfigurationError("COMMLOG_JWT_PUBLIC_KEY is not a PEM public key")
 
-    secret = env.get("COMMLOG_JWT_SECRET") or None
+def _read_public_key(path: str) -> str:
+    try:
+        public_key = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        raise ConfigurationError(
+            "COMMLOG_JWT_PUBLIC_KEY names a file that cannot be read"
+        ) from None
+    if "BEGIN PUBLIC KEY" not in public_key:
+        raise ConfigurationError("COMMLOG_JWT_PUBLIC_KEY is not a PEM public key")
+    return public_key
+
+
+def _check_jwt_secret(secret: str | None) -> None:
     if secret is not None and len(secret.encode()) < MIN_HS256_SECRET_BYTES:
         raise ConfigurationError(
             f"COMMLOG_JWT_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes long"
         )
-    if secret is None and public_key is None:
-        if environment is Environment.PRODUCTION:
-            raise ConfigurationError(
-                "COMMLOG_JWT_SECRET or COMMLOG_JWT_PUBLIC_KEY must be set in production"
-            )
-        secret = _development_secret(var_dir)
 
+
+def _check_production_tokens(env: Mapping[str, str]) -> None:
+    """Production tokens need a verifier; an identity provider's also issuer and audience.
+
+    With a public key, any service the provider issues tokens for could otherwise replay
+    its tokens here: only ``iss`` and ``aud`` say a token was meant for commlog.
+    """
+    problems: list[str] = []
+    public_key = env.get("COMMLOG_JWT_PUBLIC_KEY")
+    if not env.get("COMMLOG_JWT_SECRET") and not public_key:
+        problems.append("COMMLOG_JWT_SECRET or COMMLOG_JWT_PUBLIC_KEY must be set in production")
+    if public_key:
+        problems.extend(
+            f"{variable} must be set in production when COMMLOG_JWT_PUBLIC_KEY is"
+            for variable in ("COMMLOG_JWT_ISSUER", "COMMLOG_JWT_AUDIENCE")
+            if not env.get(variable)
+        )
+    if problems:
+        raise ConfigurationError(*problems)
+
+
+def _parse_jwt_max_lifetime(env: Mapping[str, str]) -> int:
+    raw = env.get("COMMLOG_JWT_MAX_LIFETIME")
+    if raw is None:
+        return DEFAULT_JWT_MAX_LIFETIME
     try:
-        retention_policy = load_policy(env.get("COMMLOG_RETENTION_POLICY_FILE") or None)
-    except PolicyError as exc:
-        raise ConfigurationError(f"COMMLOG_RETENTION_POLICY_FILE: {exc}") from None
-    try:
-        retention_at = parse_daily_time(env.get("COMMLOG_RETENTION_AT", "03:00"))
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from None
+        seconds = int(raw.strip())
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= JWT_MAX_LIFETIME_CEILING:
+        raise ConfigurationError(
+            "COMMLOG_JWT_MAX_LIFETIME must be a whole number of seconds from 1 to "
+            f"{JWT_MAX_LIFETIME_CEILING} (30 days)"
+        )
+    return seconds
 
-    text_limits = _load_text_limits(env)
-    database_timeouts = {
-        "db_connect_timeout": _seconds(env, "COMMLOG_DB_CONNECT_TIMEOUT"),
-        "db_pool_timeout": _seconds(env, "COMMLOG_DB_POOL_TIMEOUT"),
-        "db_statement_timeout": _seconds(env, "COMMLOG_DB_STATEMENT_TIMEOUT"),
-    }
 
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env"
+) -> Settings:
+    """Build :class:`Settings` from ``COMMLOG_*`` variables.
+
+    Every problem is found before any is reported: :class:`ConfigurationError` lists them
+    all, one line each naming its variable.
+    """
+    env = _read_environment(os.environ if environ is None else environ, env_file)
+    problems = _Problems()
+    var_dir = Path(env.get("COMMLOG_VAR_DIR", str(PROJECT_ROOT / "var")))
+
+    environment: Environment | None = None
+    with problems.collect():
+        environment = _parse_environment(env)
+
+    database_url = DEFAULT_DATABASE_URL
+    with problems.collect():
+        database_url = _parse_database_url(env, var_dir)
+
+    public_key: str | None = None
+    public_key_path = env.get("COMMLOG_JWT_PUBLIC_KEY") or None
+    if public_key_path is not None:
+        with problems.collect():
+            public_key = _read_public_key(public_key_path)
+    secret = env.get("COMMLOG_JWT_SECRET") or None
+    with problems.collect():
+        _check_jwt_secret(secret)
+    if environment is Environment.PRODUCTION:
+        with problems.collect():
+            _check_production_tokens(env)
+    elif environment is Environment.DEVELOPMENT and secret is None and public_key_path is None:
+        with problems.collect():
+            try:
+                secret = _development_secret(var_dir)
+            except OSError as exc:
+                raise _unwritable_var_dir(var_dir, exc) from None
+    jwt_max_lifetime = DEFAULT_JWT_MAX_LIFETIME
+    with problems.collect():
+        jwt_max_lifetime = _parse_jwt_max_lifetime(env)
+
+    retention_policy = DEFAULT_POLICY
+    with problems.collect():
+        try:
+            retention_policy = load_policy(env.get("COMMLOG_RETENTION_POLICY_FILE") or None)
+        except PolicyError as exc:
+            raise ConfigurationError(f"COMMLOG_RETENTION_POLICY_FILE: {exc}") from None
+    retention_at = time(3, 0)
+    with problems.collect():
+        try:
+            retention_at = parse_daily_time(env.get("COMMLOG_RETENTION_AT", "03:00"))
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+
+    master_keys: MasterKeyring | None = None
+    with problems.collect():
+        master_keys = _load_master_keys(env, environment, var_dir)
+
+    text_limits = TextLimits()
+    with problems.collect():
+        text_limits = _load_text_limits(env)
+    database_timeouts: dict[str, float] = {}
+    for field, variable in (
+        ("db_connect_timeout", "COMMLOG_DB_CONNECT_TIMEOUT"),
+        ("db_pool_timeout", "COMMLOG_DB_POOL_TIMEOUT"),
+        ("db_statement_timeout", "COMMLOG_DB_STATEMENT_TIMEOUT"),
+    ):
+        with problems.collect():
+            database_timeouts[field] = _seconds(env, variable)
+
+    problems.raise_any()
+    # Where either is missing a problem was noted and raised above.
+    assert environment is not None
+    assert master_keys is not None
     return Settings(
         **database_timeouts,
         text_limits=text_limits,
         retention_policy=retention_policy,
         retention_at=retention_at,
-        master_keys=_load_master_keys(env, environment, var_dir),
+        master_keys=master_keys,
         environment=environment,
         database_url=database_url,
         jwt_secret=secret,
         jwt_public_key=public_key,
         jwt_issuer=env.get("COMMLOG_JWT_ISSUER") or None,
         jwt_audience=env.get("COMMLOG_JWT_AUDIENCE") or None,
+        jwt_max_lifetime=jwt_max_lifetime,
         var_dir=var_dir,
     )

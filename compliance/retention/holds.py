@@ -3,7 +3,8 @@
 GDPR Art. 17(3)(b) (a legal obligation) and 17(3)(e) (legal claims) are the exceptions
 to erasure a hold stands on. A hold covers a whole tenant, or one user's records, or
 one recipient's (matched through the blind index, so the recipient is never stored in
-clear), or both. Every retention stage skips what an active hold covers.
+clear), or both. The whole tenant is never held by omission: it is asked for
+explicitly. Every retention stage skips what an active hold covers.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ class HoldNotFound(HoldError):
 
 class HoldAlreadyReleased(HoldError):
     pass
+
+
+class HoldScopeMissing(HoldError):
+    """Neither a user, a recipient nor the whole tenant was named."""
+
+
+class HoldScopeConflict(HoldError):
+    """The whole tenant was asked for together with a user or a recipient."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,11 +93,17 @@ async def add_hold(
     user_id: str | None = None,
     channel: Channel | None = None,
     recipient: str | None = None,
+    whole_tenant: bool = False,
     expires_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Hold:
-    """Place a hold. A recipient needs its channel (it is normalised as on ingest)."""
+    """Place a hold on a user, a recipient (or both), or with ``whole_tenant`` on every
+    record of the tenant. A recipient needs its channel (it is normalised as on ingest)."""
     moment = now or datetime.now(UTC)
+    if whole_tenant and (user_id is not None or recipient is not None):
+        raise HoldScopeConflict("a whole-tenant hold cannot also name a user or a recipient")
+    if not whole_tenant and user_id is None and recipient is None:
+        raise HoldScopeMissing("a hold must name a user, a recipient, or the whole tenant")
     if not reason.strip():
         raise HoldError("a hold needs a reason")
     if len(reason) > MAX_REASON_CHARS:

@@ -126,3 +126,10 @@ def upgrade_database(database_url: str) -> None:
     from advanced_alchemy.alembic.commands import AlembicCommands
 
     AlembicCommands(sqlalchemy_config=create_database_config(database_url)).upgrade("head")
+
+
+def schema_head() -> str:
+    """The migration revision this code brings a database to (``commlog version``)."""
+    from alembic.script import ScriptDirectory
+
+    return ",".join(sorted(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())) or "none"

@@ -26,11 +26,10 @@ from compliance.retention.runs import list_runs
 from compliance.transactions import begin_write, commit
 from policies.channels import Channel
 from policies.retention import STAGE_ORDER, next_daily_run
-from service.cli import _fail, _run_async, actor_option
+from service.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_USAGE, _fail, _run_async, actor_option
+from service.persistence.failures import database_unusable, describe_database_failure
 from service.settings import Settings
 
-EXIT_FAILED = 1
-EXIT_LOCKED = 3
 logger = logging.getLogger("commlog.retention")
 
 
@@ -40,10 +39,12 @@ def _when(text: str | None, option: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        _fail(f"{option} must be an ISO 8601 timestamp with a time zone, e.g. 2027-01-31T00:00Z")
-        raise  # pragma: no cover
+        _fail(
+            f"{option} must be an ISO 8601 timestamp with a time zone, e.g. 2027-01-31T00:00Z",
+            code=EXIT_USAGE,
+        )
     if moment.tzinfo is None:
-        _fail(f"{option} needs a time zone (e.g. a trailing Z for UTC)")
+        _fail(f"{option} needs a time zone (e.g. a trailing Z for UTC)", code=EXIT_USAGE)
     return moment.astimezone(UTC)
 
 
@@ -70,6 +71,11 @@ def holds_group() -> None:
     default=None,
     help="the recipient's channel (guessed from its shape when omitted)",
 )
+@click.option(
+    "--whole-tenant",
+    is_flag=True,
+    help="hold every record of the tenant (instead of --user/--recipient)",
+)
 @click.option("--reason", required=True)
 @click.option("--expires", default=None, help="ISO 8601 time the hold lapses by itself")
 @actor_option
@@ -79,11 +85,19 @@ def holds_add_command(
     user_id: str | None,
     recipient: str | None,
     channel: str | None,
+    whole_tenant: bool,
     reason: str,
     expires: str | None,
     actor: str,
 ) -> None:
-    """Place a hold; prints its id."""
+    """Place a hold on --user, --recipient (or both), or --whole-tenant; prints its id."""
+    if whole_tenant and (user_id is not None or recipient is not None):
+        _fail("--whole-tenant cannot be combined with --user or --recipient", code=EXIT_USAGE)
+    if not whole_tenant and user_id is None and recipient is None:
+        _fail(
+            "say what the hold keeps: --user, --recipient (or both), or --whole-tenant",
+            code=EXIT_USAGE,
+        )
     settings: Settings = app.state["settings"]
     expires_at = _when(expires, "--expires")
     chosen = None
@@ -103,6 +117,7 @@ def holds_add_command(
                 user_id=user_id,
                 channel=chosen,
                 recipient=recipient,
+                whole_tenant=whole_tenant,
                 expires_at=expires_at,
             )
             await commit(session, operation="holds_add")
@@ -228,8 +243,9 @@ def retention_run_command(
 ) -> None:
     """Apply every due retention stage once. Exit 0 done, 1 failed, 3 another run holds
     the lock."""
+    settings: Settings = app.state["settings"]
     if as_of is not None and not dry_run:
-        _fail("--as-of previews a date and is only allowed with --dry-run")
+        _fail("--as-of previews a date and is only allowed with --dry-run", code=EXIT_USAGE)
     options = RunOptions(
         actor=actor,
         dry_run=dry_run,
@@ -244,6 +260,10 @@ def retention_run_command(
         click.echo(f"commlog: {exc}; nothing was done", err=True)
         sys.exit(EXIT_LOCKED)
     except RetentionFailed as exc:
+        cause = exc.__cause__
+        if cause is not None and database_unusable(cause):
+            # The run could not even be recorded: nothing to see in 'retention runs'.
+            _fail(describe_database_failure(cause, settings.database_location) or str(exc))
         click.echo(f"commlog: retention run failed: {exc} (see 'commlog retention runs')", err=True)
         sys.exit(EXIT_FAILED)
     _print_report(report)

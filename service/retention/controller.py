@@ -18,6 +18,8 @@ from compliance.retention.holds import (
     HoldAlreadyReleased,
     HoldError,
     HoldNotFound,
+    HoldScopeConflict,
+    HoldScopeMissing,
     add_hold,
     list_holds,
     release_hold,
@@ -94,9 +96,11 @@ class ComplianceController(Controller):
         "/legal-holds",
         summary="Place a legal hold (role compliance_officer)",
         description=(
-            "Keeps the tenant's records — or one user's, or one recipient's (matched "
-            "through the blind index), or both — from every retention stage until "
-            "released or expired. GDPR Art. 17(3)(b) and (e)."
+            "Keeps one user's records, or one recipient's (matched through the blind "
+            "index), or both — or, with `whole_tenant: true`, every record of the tenant — "
+            "from every retention stage until released or expired. A hold names its scope: "
+            "without `user_id`, `recipient` or `whole_tenant` it is a 400. "
+            "GDPR Art. 17(3)(b) and (e)."
         ),
         status_code=HTTP_201_CREATED,
         responses=error_responses(400, 401, 403, 500),
@@ -121,8 +125,18 @@ class ComplianceController(Controller):
                 user_id=data.user_id,
                 channel=data.channel,
                 recipient=data.recipient,
+                whole_tenant=data.whole_tenant,
                 expires_at=data.expires_at,
             )
+        except HoldScopeMissing:
+            raise BadRequest(
+                "say what the hold keeps: 'user_id', 'recipient' (with 'channel'), or "
+                "'whole_tenant': true"
+            ) from None
+        except HoldScopeConflict:
+            raise BadRequest(
+                "'whole_tenant': true cannot be combined with 'user_id' or 'recipient'"
+            ) from None
         except HoldError as exc:
             raise BadRequest(str(exc)) from None
         await commit(db_session, operation="place_legal_hold")

@@ -184,6 +184,8 @@ async def test_every_stage_skips_held_records_until_the_hold_is_released(
     kept = await caller.create(user_id="usr_alice", recipient="+8613811112222", created_at=old)
     other = await caller.create(user_id="usr_bob", recipient="+8613833334444", created_at=old)
     body: dict[str, Any] = {"reason": "case 2026-17"}
+    if scope == "tenant":
+        body["whole_tenant"] = True
     if scope == "user":
         body["user_id"] = "usr_alice"
     if scope == "recipient":
@@ -214,7 +216,9 @@ async def test_an_expired_hold_no_longer_protects(
     officer = caller.auth("usr_officer", "compliance_officer")
     expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     await caller.client.post(
-        "/compliance/legal-holds", json={"reason": "short", "expires_at": expires}, headers=officer
+        "/compliance/legal-holds",
+        json={"reason": "short", "whole_tenant": True, "expires_at": expires},
+        headers=officer,
     )
     await _run(database, master_keys, caller)
     assert record["id"] in await _rows(database, caller.tenant_id)
@@ -411,7 +415,9 @@ async def test_a_held_record_with_a_tampered_field_keeps_its_readable_fields(
         row.error = row.error[:-1] + bytes([row.error[-1] ^ 1])
         await session.commit()
     officer = caller.auth("usr_officer", "compliance_officer")
-    await caller.client.post("/compliance/legal-holds", json={"reason": "r"}, headers=officer)
+    await caller.client.post(
+        "/compliance/legal-holds", json={"reason": "r", "whole_tenant": True}, headers=officer
+    )
     now = datetime(2026, 11, 20, tzinfo=UTC)
     await _run(database, master_keys, caller, clock=lambda: now)
     (item,) = (await _items(caller)).values()

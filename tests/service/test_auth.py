@@ -144,3 +144,127 @@ async def test_a_token_signed_for_another_deployment_is_401(settings: Settings) 
             "/communication/logs", headers={"Authorization": f"Bearer {token}"}
         )
     assert response.status_code == 401
+
+
+def _private_key(kind: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    if kind == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _public_pem(private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
+    return (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+@pytest.mark.parametrize(
+    "time_claims",
+    [
+        {"exp": str(int(time.time()) + 300)},
+        {"exp": 1e30},
+        {"exp": float("inf")},
+        {"exp": True},
+        {"exp": int(time.time()) + 300, "nbf": str(int(time.time()) - 10)},
+        {"exp": int(time.time()) + 300, "iat": str(int(time.time()))},
+        {"exp": int(time.time()) + 300, "iat": -1},
+        {"exp": int(time.time()) + 300, "nbf": [int(time.time())]},
+    ],
+    ids=[
+        "exp-string",
+        "exp-1e30",
+        "exp-infinity",
+        "exp-true",
+        "nbf-string",
+        "iat-string",
+        "iat-negative",
+        "nbf-list",
+    ],
+)
+def test_time_claims_must_be_numeric_dates(time_claims: dict[str, object]) -> None:
+    with pytest.raises(Unauthenticated):
+        _codec().verify(jwt.encode(_claims(**time_claims), TEST_JWT_SECRET))
+
+
+@pytest.mark.parametrize(
+    "exp",
+    [str(int(time.time()) + 300), 1e30, 253_402_300_800],
+    ids=["numeric-string", "1e30", "after-year-9999"],
+)
+def test_an_exp_that_pyjwt_would_coerce_is_refused_as_not_a_numeric_date(exp: object) -> None:
+    with pytest.raises(Unauthenticated) as raised:
+        _codec().verify(jwt.encode(_claims(exp=exp), TEST_JWT_SECRET))
+    assert str(raised.value) == "token's 'exp' claim must be a NumericDate (seconds since 1970)"
+
+
+def test_float_numeric_dates_are_accepted() -> None:
+    now = time.time()
+    token = jwt.encode(_claims(iat=now, nbf=now - 1.5, exp=now + 300.25), TEST_JWT_SECRET)
+    assert _codec().verify(token).user_id == "usr_alice"
+
+
+def test_a_token_may_live_no_longer_than_the_configured_maximum() -> None:
+    now = int(time.time())
+    codec = _codec(jwt_max_lifetime=3600)
+    assert codec.verify(jwt.encode(_claims(iat=now, exp=now + 3600), TEST_JWT_SECRET))
+    for claims in (
+        _claims(iat=now, exp=now + 3601),
+        _claims(exp=now + 7200),  # no iat: counted from now
+        _claims(iat=now - 7000, exp=now + 300),  # issued long ago, valid a little longer
+    ):
+        with pytest.raises(Unauthenticated, match="token lifetime exceeds the 3600 seconds"):
+            codec.verify(jwt.encode(claims, TEST_JWT_SECRET))
+
+
+def test_the_default_maximum_lifetime_is_one_day() -> None:
+    now = int(time.time())
+    assert _codec().verify(jwt.encode(_claims(iat=now, exp=now + 86400), TEST_JWT_SECRET))
+    with pytest.raises(Unauthenticated, match="lifetime"):
+        _codec().verify(jwt.encode(_claims(iat=now, exp=now + 86401), TEST_JWT_SECRET))
+
+
+@pytest.mark.parametrize("kind", ["RS256", "ES256"])
+def test_an_identity_providers_long_lived_or_string_dated_token_is_refused(kind: str) -> None:
+    private_key = _private_key(kind)
+    codec = TokenCodec(
+        Settings(
+            jwt_public_key=_public_pem(private_key),
+            jwt_issuer="https://idp.example",
+            jwt_audience="commlog",
+            jwt_max_lifetime=900,
+        )
+    )
+    now = int(time.time())
+    base = {"iss": "https://idp.example", "aud": "commlog", "iat": now}
+    good = jwt.encode(_claims(**base, exp=now + 900), private_key, algorithm=kind)
+    assert codec.verify(good).tenant_id == "tnt_a"
+    year = jwt.encode(_claims(**base, exp=now + 365 * 86400), private_key, algorithm=kind)
+    with pytest.raises(Unauthenticated, match="lifetime exceeds"):
+        codec.verify(year)
+    text = jwt.encode(_claims(**base, exp=str(now + 600)), private_key, algorithm=kind)
+    with pytest.raises(Unauthenticated, match="NumericDate"):
+        codec.verify(text)
+
+
+def test_the_codec_does_not_issue_tokens_beyond_the_maximum_lifetime() -> None:
+    codec = _codec(jwt_max_lifetime=600)
+    token = codec.issue(tenant_id="t", user_id="u", roles=["user"], ttl_seconds=600)
+    assert codec.verify(token).user_id == "u"
+    with pytest.raises(ValueError, match="at most 600 seconds"):
+        codec.issue(tenant_id="t", user_id="u", roles=["user"], ttl_seconds=601)
+
+
+async def test_a_long_lived_token_is_401_through_the_api(caller: Caller) -> None:
+    now = int(time.time())
+    token = jwt.encode(
+        _claims(tenant_id=caller.tenant_id, iat=now, exp=now + 30 * 86400), TEST_JWT_SECRET
+    )
+    response = await caller.client.get(
+        "/communication/logs", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
+    assert response.json()["message"] == (
+        "token lifetime exceeds the 86400 seconds this service accepts"
+    )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib.metadata
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
 import pytest
+from sqlalchemy.engine import make_url
 
 from compliance.encryption.master import new_master_key_entry
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import BACKENDS, TEST_JWT_SECRET, _admin_postgres
 from tests.factories import run_commlog
 
 
@@ -106,3 +111,166 @@ def test_demo_data_is_never_seeded_in_production(tmp_path: Path) -> None:
 def test_the_litestar_cli_is_preset_with_the_app(tmp_path: Path, command: list[str]) -> None:
     result = _run(tmp_path, *command)
     assert result.returncode == 0, result.stderr
+
+
+UNREACHABLE_POSTGRES = "postgresql+asyncpg://commlog:pw-never-printed@127.0.0.1:1/commlog"
+# One of each path to the database: a read, Alembic's upgrade, a write after the master
+# keys are checked, and the retention job (every other command shares one of these).
+COMMANDS_THAT_TOUCH_THE_DATABASE = [
+    ["keys", "status"],
+    ["database", "upgrade", "--no-prompt"],
+    ["tenant", "shred", "--tenant", "tnt_a", "--confirm", "tnt_a"],
+    ["retention", "run"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS_THAT_TOUCH_THE_DATABASE, ids=" ".join)
+def test_an_unreachable_postgresql_is_one_line_naming_no_secret(
+    tmp_path: Path, command: list[str]
+) -> None:
+    result = run_commlog(*command, var_dir=tmp_path, database_url=UNREACHABLE_POSTGRES)
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.splitlines() == [
+        "commlog: database unavailable (ConnectionRefusedError): postgresql at 127.0.0.1:1/commlog"
+    ]
+    assert "pw-never-printed" not in result.stdout + result.stderr
+
+
+def test_an_sqlite_file_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "commlog.db"
+    in_the_way.mkdir()  # a folder where the database file should be
+    result = run_commlog(
+        "database",
+        "upgrade",
+        "--no-prompt",
+        var_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{in_the_way}",
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"commlog: database unavailable (OperationalError): sqlite {in_the_way}"
+    ]
+
+
+@pytest.fixture(params=BACKENDS)
+def unmigrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind: reachable, but without commlog's tables."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    shared: str = request.getfixturevalue("postgresql_url")
+    name = f"commlog_empty_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin_postgres(shared, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(shared).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin_postgres(shared, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_a_database_without_tables_says_to_upgrade_it(
+    unmigrated_database_url: str, tmp_path: Path
+) -> None:
+    result = run_commlog(
+        "holds", "list", "--tenant", "tnt_a", var_dir=tmp_path, database_url=unmigrated_database_url
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("commlog: database has no commlog tables (")
+    assert line.endswith("; run 'commlog database upgrade --no-prompt'")
+
+
+def test_a_var_dir_that_cannot_be_written_is_one_configuration_line(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "var"
+    in_the_way.write_text("not a folder")
+    var_dir = in_the_way / "commlog"
+    result = run_commlog(
+        "keys",
+        "status",
+        var_dir=var_dir,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        COMMLOG_JWT_SECRET="",
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"commlog: configuration error: COMMLOG_VAR_DIR ({var_dir}) ")
+
+
+def test_every_configuration_problem_is_reported_at_once_one_per_line(tmp_path: Path) -> None:
+    result = _run(
+        tmp_path,
+        "run",
+        "--port",
+        "1",
+        COMMLOG_ENV="production",
+        COMMLOG_DATABASE_URL="mysql://commlog:hunter2@db/commlog",
+        COMMLOG_JWT_SECRET="short",
+        COMMLOG_JWT_MAX_LIFETIME="0",
+        COMMLOG_RETENTION_AT="noon",
+    )
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert [line.split()[3] for line in lines] == [
+        "COMMLOG_DATABASE_URL",
+        "COMMLOG_JWT_SECRET",
+        "COMMLOG_JWT_MAX_LIFETIME",
+        "COMMLOG_RETENTION_AT",
+        "COMMLOG_MASTER_KEYS",
+    ]
+    assert all(line.startswith("commlog: configuration error: ") for line in lines)
+    assert "hunter2" not in result.stderr
+
+
+def test_version_names_commlog_and_its_schema_head_even_when_misconfigured(
+    tmp_path: Path,
+) -> None:
+    from service.persistence.database import schema_head
+
+    expected = f"commlog {importlib.metadata.version('commlog')} (database schema {schema_head()})"
+    result = _run(tmp_path, "version", COMMLOG_ENV="staging")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == expected
+    assert lines[1] == f"litestar {importlib.metadata.version('litestar')}"
+
+
+def test_token_ttl_respects_the_maximum_token_lifetime(tmp_path: Path) -> None:
+    refused = _run(
+        tmp_path,
+        "token",
+        "--tenant",
+        "t",
+        "--user",
+        "u",
+        "--ttl",
+        "601",
+        COMMLOG_JWT_MAX_LIFETIME="600",
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        "commlog: --ttl 601 exceeds COMMLOG_JWT_MAX_LIFETIME (600 seconds): "
+        "the service would refuse the token"
+    ]
+    default = _run(
+        tmp_path, "token", "--tenant", "t", "--user", "u", COMMLOG_JWT_MAX_LIFETIME="600"
+    )
+    assert default.returncode == 0, default.stderr
+    claims = jwt.decode(default.stdout.strip(), TEST_JWT_SECRET, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 600
+
+
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ([], "say what the hold keeps: --user, --recipient (or both), or --whole-tenant"),
+        (
+            ["--whole-tenant", "--user", "usr_a"],
+            "--whole-tenant cannot be combined with --user or --recipient",
+        ),
+    ],
+)
+def test_a_hold_names_its_scope_or_is_a_usage_error(
+    tmp_path: Path, scope: list[str], message: str
+) -> None:
+    result = _run(tmp_path, "holds", "add", "--tenant", "tnt_a", "--reason", "r", *scope)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"commlog: {message}"]

@@ -107,6 +107,43 @@ def test_rotate_master_then_reencrypt_then_status_then_shred(
     after = _commlog(database_url, tmp_path, "keys", "status", "--tenant", "tnt_demo", keys=new)
     assert "active" not in after.stdout
     assert "destroyed" in after.stdout
+    again = _commlog(
+        database_url,
+        tmp_path,
+        "tenant",
+        "shred",
+        "--tenant",
+        "tnt_demo",
+        "--confirm",
+        "tnt_demo",
+        keys=new,
+    )
+    assert again.returncode == 1
+    assert again.stderr.splitlines() == [
+        "commlog: no data keys for tenant tnt_demo: nothing to shred"
+    ]
+
+
+def test_shredding_an_unknown_tenant_is_an_error_not_a_success(
+    database_url: str, tmp_path: Path
+) -> None:
+    keys = new_master_key_entry("m1")
+    result = _commlog(
+        database_url,
+        tmp_path,
+        "tenant",
+        "shred",
+        "--tenant",
+        "tnt_typo",
+        "--confirm",
+        "tnt_typo",
+        keys=keys,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "commlog: no data keys for tenant tnt_typo: nothing to shred"
+    ]
+    assert "destroyed" not in result.stdout
 
 
 def test_a_wrong_master_key_stops_the_cli_and_the_server_with_one_line(

@@ -78,8 +78,23 @@ def test_holds_and_a_dry_run_then_a_real_run(database_url: str, tmp_path: Path) 
     released = _commlog(database_url, tmp_path, "holds", "release", hold_id)
     assert released.stdout.strip() == f"released {hold_id}"
     twice = _commlog(database_url, tmp_path, "holds", "release", hold_id)
-    assert twice.returncode == 2
+    assert twice.returncode == 1  # the operation failed; 2 is for a wrong command line
     assert "already released" in twice.stderr
+
+    whole = _commlog(
+        database_url,
+        tmp_path,
+        "holds",
+        "add",
+        "--tenant",
+        "tnt_demo",
+        "--whole-tenant",
+        "--reason",
+        "regulator's inquiry",
+    )
+    assert whole.returncode == 0, whole.stderr
+    listed = _commlog(database_url, tmp_path, "holds", "list", "--tenant", "tnt_demo")
+    assert f"{whole.stdout.strip()}  active  whole tenant  " in listed.stdout
 
 
 def test_a_second_run_exits_with_its_own_code_while_the_lock_is_held(

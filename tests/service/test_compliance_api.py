@@ -84,7 +84,7 @@ async def test_an_officer_places_lists_and_releases_a_hold(caller: Caller) -> No
         ({"reason": "x", "recipient": "+8613812348000"}, "channel"),
         ({"reason": "x", "channel": "sms"}, "recipient"),
         ({"reason": "x", "channel": "sms", "recipient": "not a phone"}, "recipient"),
-        ({"reason": "x", "expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
+        ({"reason": "x", "user_id": "u", "expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
         ({"reason": "x", "tenant_id": "tnt_other"}, "tenant_id"),
     ],
 )
@@ -95,6 +95,48 @@ async def test_invalid_holds_are_400(caller: Caller, body: dict[str, str], fragm
     assert response.status_code == 400
     assert response.json()["code"] == 400
     assert fragment in response.json()["message"]
+
+
+async def test_a_hold_on_the_whole_tenant_is_asked_for_explicitly(caller: Caller) -> None:
+    unscoped = await caller.client.post(
+        "/compliance/legal-holds", json={"reason": "forgot the user"}, headers=_officer(caller)
+    )
+    assert unscoped.status_code == 400
+    assert unscoped.json()["message"] == (
+        "say what the hold keeps: 'user_id', 'recipient' (with 'channel'), or 'whole_tenant': true"
+    )
+    assert (await caller.client.get("/compliance/legal-holds", headers=_officer(caller))).json()[
+        "total"
+    ] == 0
+
+    whole = await caller.client.post(
+        "/compliance/legal-holds",
+        json={"reason": "regulator's inquiry", "whole_tenant": True},
+        headers=_officer(caller),
+    )
+    assert whole.status_code == 201, whole.text
+    assert whole.json()["data"]["user_id"] is None
+    assert whole.json()["data"]["recipient"] is None
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [{"user_id": "usr_alice"}, {"channel": "sms", "recipient": "+8613812348000"}],
+)
+async def test_a_whole_tenant_hold_cannot_also_name_a_user_or_a_recipient(
+    caller: Caller, scope: dict[str, str]
+) -> None:
+    response = await caller.client.post(
+        "/compliance/legal-holds",
+        json={"reason": "x", "whole_tenant": True, **scope},
+        headers=_officer(caller),
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "'whole_tenant': true cannot be combined with 'user_id' or 'recipient'"
+    )
+    listing = await caller.client.get("/compliance/legal-holds", headers=_officer(caller))
+    assert listing.json()["total"] == 0
 
 
 @pytest.mark.parametrize("roles", [("user",), ("ingest",), ("user", "ingest")])
@@ -118,7 +160,9 @@ async def test_only_compliance_officers_reach_these_endpoints(
 
 async def test_another_tenants_hold_is_not_found(caller: Caller) -> None:
     placed = await caller.client.post(
-        "/compliance/legal-holds", json={"reason": "mine"}, headers=_officer(caller)
+        "/compliance/legal-holds",
+        json={"reason": "mine", "whole_tenant": True},
+        headers=_officer(caller),
     )
     other = _officer(caller, tenant_id=caller.tenant_id + "_b")
     hold_id = placed.json()["data"]["id"]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from compliance.encryption.master import new_master_key_entry
-from service.settings import ConfigurationError, Environment, load_settings
+from service.settings import ConfigurationError, Environment, Settings, load_settings
 
 
-def _load(tmp_path: Path, **env: str) -> object:
+def _load(tmp_path: Path, **env: str) -> Settings:
     return load_settings({"COMMLOG_VAR_DIR": str(tmp_path), **env}, env_file=None)
 
 
@@ -157,3 +157,80 @@ def test_a_database_timeout_that_cannot_work_names_the_variable(
 ) -> None:
     with pytest.raises(ConfigurationError, match=variable):
         _load(tmp_path, **{variable: value})
+
+
+def test_every_problem_of_a_production_configuration_is_reported_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        _load(
+            tmp_path,
+            COMMLOG_ENV="production",
+            COMMLOG_DATABASE_URL="mysql://commlog:hunter2@db/commlog",
+            COMMLOG_JWT_SECRET="too-short",
+            COMMLOG_JWT_MAX_LIFETIME="forever",
+            COMMLOG_RETENTION_AT="25:00",
+        )
+    problems = raised.value.problems
+    assert [problem.split()[0] for problem in problems] == [
+        "COMMLOG_DATABASE_URL",
+        "COMMLOG_JWT_SECRET",
+        "COMMLOG_JWT_MAX_LIFETIME",
+        "COMMLOG_RETENTION_AT",
+        "COMMLOG_MASTER_KEYS",
+    ]
+    assert all("\n" not in problem for problem in problems)
+    assert "hunter2" not in str(raised.value)
+    assert "too-short" not in str(raised.value)
+
+
+@pytest.mark.parametrize("missing", ["COMMLOG_JWT_ISSUER", "COMMLOG_JWT_AUDIENCE"])
+def test_production_with_an_identity_providers_key_needs_issuer_and_audience(
+    tmp_path: Path, missing: str
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key_file = tmp_path / "idp.pem"
+    key_file.write_bytes(
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    env = {
+        "COMMLOG_ENV": "production",
+        "COMMLOG_JWT_PUBLIC_KEY": str(key_file),
+        "COMMLOG_JWT_ISSUER": "https://idp.example",
+        "COMMLOG_JWT_AUDIENCE": "commlog",
+        "COMMLOG_MASTER_KEYS": new_master_key_entry("prod-1"),
+    }
+    assert _load(tmp_path, **env)
+    with pytest.raises(ConfigurationError) as raised:
+        _load(tmp_path, **{**env, missing: ""})
+    assert raised.value.problems == (
+        f"{missing} must be set in production when COMMLOG_JWT_PUBLIC_KEY is",
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1.5", "forever", str(31 * 24 * 3600)])
+def test_the_maximum_token_lifetime_is_a_sane_number_of_seconds(tmp_path: Path, value: str) -> None:
+    assert (
+        load_settings(
+            {"COMMLOG_VAR_DIR": str(tmp_path), "COMMLOG_JWT_MAX_LIFETIME": "900"}, env_file=None
+        ).jwt_max_lifetime
+        == 900
+    )
+    assert _load(tmp_path).jwt_max_lifetime == 24 * 3600  # type: ignore[attr-defined]
+    with pytest.raises(ConfigurationError, match="COMMLOG_JWT_MAX_LIFETIME"):
+        _load(tmp_path, COMMLOG_JWT_MAX_LIFETIME=value)
+
+
+@pytest.mark.parametrize("kind", ["a file", "under a file"])
+def test_a_var_dir_that_cannot_hold_the_development_secrets_is_one_problem(
+    tmp_path: Path, kind: str
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    var_dir = blocker if kind == "a file" else blocker / "var"
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings({"COMMLOG_VAR_DIR": str(var_dir)}, env_file=None)
+    (problem,) = raised.value.problems  # the JWT secret and the master keys: said once
+    assert problem.startswith(f"COMMLOG_VAR_DIR ({var_dir}) cannot hold the development secrets")

@@ -46,10 +46,14 @@ def _run(connection: Connection) -> None:
 
 async def run_migrations_online() -> None:
     engine = cast("AsyncEngine", config.engine)
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
-    await engine.dispose()
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        # Also when the database cannot be reached: a driver thread left behind would
+        # print its own traceback at exit under the CLI's one line.
+        await engine.dispose()
 
 
 if context.is_offline_mode():
