@@ -9,7 +9,6 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.datastructures import CacheControlHeader, State
-from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -23,6 +22,7 @@ from service.auth import BearerTokenMiddleware, TokenCodec
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
 from service.health import HealthController
+from service.logging import RequestLogMiddleware, configure_logging
 from service.logs.controller import CommunicationLogController
 from service.persistence.database import create_database_config
 from service.retention.controller import ComplianceController
@@ -114,28 +114,18 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 }
             ),
         )
-        app_config.logging_config = LoggingConfig(
-            configure_root_logger=False,
-            loggers={
-                "commlog": {"level": "INFO", "handlers": ["queue_listener"], "propagate": True},
-                **{name: {"level": "WARNING", "propagate": True} for name in PARAMETER_LOGGERS},
-            },
-            log_exceptions="never",
-        )
+        # Logging is configured by service.logging (JSON lines on stderr), not by
+        # Litestar's queue-listener configuration; unexpected errors are logged by
+        # service.errors.handle_unexpected, without their message.
+        app_config.logging_config = None
         return app_config
-
-
-# Loggers that print SQL with its parameters at DEBUG level: parameters are recipients and
-# content, so these never log below WARNING, whatever the root level is.
-PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg")
-
-
-def silence_parameter_loggers() -> None:
-    for name in PARAMETER_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the service. Without ``settings`` they are read from the environment."""
-    silence_parameter_loggers()
-    return Litestar(plugins=[CommlogPlugin(settings or load_settings())])
+    configure_logging()
+    app = Litestar(plugins=[CommlogPlugin(settings or load_settings())])
+    # Outside the router, unlike Litestar's middleware (which run once a route matched):
+    # the access line and the request id must cover 404s and 405s too.
+    app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
+    return app

@@ -16,6 +16,7 @@ from litestar.cli._utils import LitestarGroup
 from compliance.encryption.master import MasterKeyError
 from compliance.transactions import begin_write
 from service.app import CommlogPlugin
+from service.logging import configure_logging, serve_json_logs_only
 from service.settings import ConfigurationError
 
 if TYPE_CHECKING:
@@ -316,8 +317,11 @@ def main() -> None:
     os.environ.setdefault("LITESTAR_APP", APP_PATH)
     from litestar.cli.main import litestar_group
 
+    configure_logging()
+
     try:
         if sys.argv[1:2] == ["run"]:
+            serve_json_logs_only()
             _preflight_master_keys()
         litestar_group(prog_name="commlog")
     except ConfigurationError as exc:
