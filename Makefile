@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 BENCH_POSTGRES_URL ?= postgresql+asyncpg://commlog:commlog@127.0.0.1:5432/commlog_test
 
-.PHONY: help install run lint types test test-fast postgres bench-crypto bench-retention clean
+.PHONY: help install run lint types test test-fast postgres bench-crypto bench-retention bench-loop clean
 
 help:
 	@echo "make run      serve commlog on http://$(HOST):$(PORT) with demo data (SQLite)"
@@ -55,6 +55,9 @@ bench-crypto: install postgres
 
 bench-retention: install postgres
 	$(BIN)/python -m benchmarks.retention --postgres-url $(BENCH_POSTGRES_URL)
+
+bench-loop: install
+	$(BIN)/python -m benchmarks.event_loop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,17 +14,19 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
-from sqlalchemy.exc import DBAPIError
 
-from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
-from compliance.encryption.master import MasterKeyError
+from compliance.encryption.gate import MasterKeyGate
+from compliance.encryption.keystore import UnwrappedKeyCache
 from service.auth import BearerTokenMiddleware, TokenCodec
+from service.bodies import StrictBodyPlugin
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
+from service.guards import unambiguous_query
 from service.health import HealthController
 from service.logging import RequestLogMiddleware, configure_logging
 from service.logs.controller import CommunicationLogController
-from service.persistence.database import create_database_config
+from service.persistence.database import DatabaseTimeouts, create_database_config
+from service.readiness import Readiness
 from service.retention.controller import ComplianceController
 from service.settings import Settings, load_settings
 
@@ -41,29 +43,32 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.database = create_database_config(settings.database_url)
+        self.database = create_database_config(
+            settings.database_url,
+            DatabaseTimeouts(
+                connect=settings.db_connect_timeout,
+                pool=settings.db_pool_timeout,
+                statement=settings.db_statement_timeout,
+            ),
+        )
         self.tokens = TokenCodec(settings)
         self.key_cache = UnwrappedKeyCache()
+        self.key_gate = MasterKeyGate()
+        self.readiness = Readiness(
+            self.database,
+            settings.master_keys,
+            self.key_cache,
+            self.key_gate,
+            settings.database_url,
+        )
 
     async def verify_master_keys(self) -> None:
-        """Raise :class:`MasterKeyError` unless the master keys open the stored data keys."""
-        try:
-            async with self.database.get_session() as session:
-                keys = KeyStore(session, self.settings.master_keys, self.key_cache)
-                await keys.verify_master_keys()
-        except (DBAPIError, OSError) as exc:
-            # Not migrated yet, or unreachable: readiness reports it; requests will fail.
-            logger.warning(
-                "master keys not verified: database unavailable (%s)", type(exc).__name__
-            )
+        """Raise :class:`MasterKeyError` unless the master keys open the stored data keys.
 
-    async def _refuse_wrong_master_keys(self) -> None:
-        """Start-up hook: never serve with master keys that cannot open the data keys."""
-        try:
-            await self.verify_master_keys()
-        except MasterKeyError as exc:
-            logger.critical("%s", exc)
-            raise
+        An unreachable or unmigrated database leaves them unverified (logged); the
+        service's requests then get 503 until the background verification succeeds.
+        """
+        await self.readiness.verify_once()
 
     def on_cli_init(self, cli: Group) -> None:
         from service.cli import register_commands
@@ -77,10 +82,15 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 "tokens": self.tokens,
                 "database": self.database,
                 "key_cache": self.key_cache,
+                "key_gate": self.key_gate,
+                "readiness": self.readiness,
             }
         )
-        app_config.plugins.append(SQLAlchemyPlugin(config=self.database))
-        app_config.on_startup.append(self._refuse_wrong_master_keys)
+        app_config.plugins.extend([SQLAlchemyPlugin(config=self.database), StrictBodyPlugin()])
+        # A wrong master key stops start-up; an unreachable database does not (the
+        # gate stays closed and verification retries in the background).
+        app_config.on_startup.append(self.readiness.start)
+        app_config.on_shutdown.append(self.readiness.stop)
         app_config.route_handlers.extend(
             [CommunicationLogController, ComplianceController, HealthController]
         )
@@ -92,8 +102,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         )
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.dependencies.update(DEPENDENCIES)
+        app_config.guards.append(unambiguous_query)
         app_config.cache_control = CacheControlHeader(no_store=True)
-        app_config.request_max_body_size = MAX_REQUEST_BODY_BYTES
         app_config.openapi_config = OpenAPIConfig(
             title="commlog",
             version="0.1.0",
@@ -124,7 +134,12 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the service. Without ``settings`` they are read from the environment."""
     configure_logging()
-    app = Litestar(plugins=[CommlogPlugin(settings or load_settings())])
+    # The body limit is a constructor argument: Litestar 2.25 reads it from there, not
+    # from the AppConfig a plugin's on_app_init returns.
+    app = Litestar(
+        plugins=[CommlogPlugin(settings or load_settings())],
+        request_max_body_size=MAX_REQUEST_BODY_BYTES,
+    )
     # Outside the router, unlike Litestar's middleware (which run once a route matched):
     # the access line and the request id must cover 404s and 405s too.
     app.asgi_handler = RequestLogMiddleware(app.asgi_handler)

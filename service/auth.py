@@ -15,6 +15,7 @@ from litestar.middleware.authentication import (
 from litestar.types import ASGIApp
 
 from policies.access import Principal, parse_roles
+from policies.identifiers import is_identifier
 from service.errors import Unauthenticated
 from service.settings import Settings
 
@@ -103,8 +104,9 @@ class TokenCodec:
 
 
 def _claim_text(claims: dict[str, Any], name: str) -> str:
+    """An identifier claim (``policies.identifiers``): no NUL, control character or blank."""
     value = claims.get(name)
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_CLAIM_LENGTH:
+    if not isinstance(value, str) or not is_identifier(value) or len(value) > MAX_CLAIM_LENGTH:
         raise Unauthenticated(f"token lacks a valid '{name}' claim")
     return value
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import os
 import shlex
 import sys
@@ -14,7 +15,7 @@ import click
 from litestar.cli._utils import LitestarGroup
 
 from compliance.encryption.master import MasterKeyError
-from compliance.transactions import begin_write
+from compliance.transactions import CommitFailed, begin_write, commit
 from service.app import CommlogPlugin
 from service.logging import configure_logging, serve_json_logs_only
 from service.settings import ConfigurationError
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 APP_PATH = "service.app:create_app"
 DEVELOPMENT_TOKEN_TTL = 24 * 3600
+EXIT_NOT_STORED = 1
 
 
 def _fail(message: str) -> None:
@@ -123,11 +125,20 @@ def _run_async(app: Litestar, operation: Coroutine[Any, Any, T], *, verify_keys:
             operation.close()
             await plugin.database.get_engine().dispose()
 
+    # A failed commit is reported below in one line; its log line would say it twice.
+    storage_log = logging.getLogger("commlog.storage")
+    storage_log.disabled = True
     try:
         return asyncio.run(run())
     except MasterKeyError as exc:
         _fail(str(exc))
         raise  # pragma: no cover - _fail exits
+    except CommitFailed as exc:
+        # Never a success line for a write the database did not confirm.
+        click.echo(f"commlog: {exc}", err=True)
+        sys.exit(EXIT_NOT_STORED)
+    finally:
+        storage_log.disabled = False
 
 
 @click.group(cls=LitestarGroup, name="keys")
@@ -147,7 +158,7 @@ def rotate_master_command(app: Litestar, actor: str) -> None:
             count = await KeyStore(
                 session, app.state["settings"].master_keys, app.state["key_cache"]
             ).rotate_master(actor)
-            await session.commit()
+            await commit(session, operation="keys_rotate_master")
             return count
 
     count = _run_async(app, operation(), verify_keys=True)
@@ -168,7 +179,7 @@ def rotate_command(app: Litestar, tenant_id: str, actor: str) -> None:
             version = await KeyStore(
                 session, app.state["settings"].master_keys, app.state["key_cache"]
             ).rotate_tenant(tenant_id, actor)
-            await session.commit()
+            await commit(session, operation="keys_rotate")
             return version
 
     version = _run_async(app, operation(), verify_keys=True)
@@ -273,7 +284,7 @@ def shred_command(app: Litestar, tenant_id: str, confirm: str, actor: str) -> No
                 tenant_id=tenant_id,
                 actor=actor,
             )
-            await session.commit()
+            await commit(session, operation="tenant_shred")
             return count
 
     count = _run_async(app, operation(), verify_keys=True)

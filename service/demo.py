@@ -10,6 +10,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.records.repository import SendLogRepository
+from compliance.transactions import commit
 from policies.channels import Channel, DeliveryStatus
 from policies.records import SendRecord
 from service.logs.service import new_log_id
@@ -125,5 +126,5 @@ async def seed_demo(database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring)
             return 0
         records = demo_records()
         await repository.insert_many(records)
-        await session.commit()
+        await commit(session, operation="demo_seed")
     return len(records)

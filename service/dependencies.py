@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from compliance.encryption.gate import MasterKeyGate
 from compliance.encryption.keystore import KeyStore
 from policies.access import Forbidden, OwnerScope, Principal, TenantScope
 from service.errors import AccessDenied
@@ -22,8 +23,14 @@ def provide_principal(request: Request[Principal, Any, Any]) -> Principal:
 
 
 def provide_key_store(db_session: NamedDependency[AsyncSession], state: State) -> KeyStore:
-    """Data keys through the request's session, with the process-wide unwrapped-key cache."""
-    return KeyStore(db_session, state["settings"].master_keys, state["key_cache"])
+    """Data keys through the request's session, with the process-wide unwrapped-key cache.
+
+    Until the master keys were verified against the database, a request that needs keys
+    is refused (503 with Retry-After) before it reads or writes anything.
+    """
+    gate: MasterKeyGate = state["key_gate"]
+    gate.require()
+    return KeyStore(db_session, state["settings"].master_keys, state["key_cache"], gate)
 
 
 def allowed(decision: ScopeT | Forbidden) -> ScopeT:

@@ -21,12 +21,18 @@ from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from compliance.encryption.gate import MasterKeysNotVerified
+from policies.identifiers import IDENTIFIER_RULE
 from policies.recipients import InvalidRecipient
 from service.logging import UNMATCHED_ROUTE, current_request, exception_fields
+from service.persistence.outages import database_unavailable
 from service.schemas import SimpleResponse, utc_timestamp
 
 logger = logging.getLogger("commlog.errors")
@@ -118,10 +124,14 @@ def _describe_validation(exc: ValidationException) -> str:
         if not isinstance(item, dict):
             continue
         key = item.get("key")
-        source = item.get("source")
+        source = getattr(item.get("source"), "value", item.get("source"))  # ParamType or str
         message = str(item.get("message", "is invalid"))
-        if key:
-            where = f"query parameter '{key}'" if source == "query" else f"'{key}'"
+        if "matching regex" in message:  # the only patterns on parameters are identifiers'
+            message = IDENTIFIER_RULE
+        if key == "data" and source == "body":
+            parts.append("a JSON body is required")
+        elif key:
+            where = f"{source} parameter '{key}'" if source in ("query", "path") else f"'{key}'"
             parts.append(f"{where}: {message}")
         else:
             parts.append(message)
@@ -158,6 +168,8 @@ def handle_http_exception(
     status = exc.status_code
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         return simple_response(status, "internal server error")
+    if status == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        return simple_response(status, "request body is larger than 256 KiB")
     response = simple_response(status, exc.detail or "request failed")
     if exc.headers:
         response.headers.update(exc.headers)
@@ -189,7 +201,49 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def handle_database_failure(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[SimpleResponse]:
+    """The database refused, dropped, froze or was locked: 503, nothing was stored.
+
+    Any other database error is a bug and stays a 500. The log line names the failure's
+    type and the route template, never the exception's text (it can quote parameters).
+    """
+    if not database_unavailable(exc):
+        return handle_unexpected(request, exc)
+    logger.warning(
+        "database unavailable: %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        request.scope.get("path_template", "?"),
+    )
+    return handle_commlog_error(
+        request,
+        ServiceUnavailable(
+            "database unavailable, retry later",
+            retry_after=DATABASE_RETRY_AFTER_SECONDS,
+        ),
+    )
+
+
+def handle_keys_not_verified(
+    request: Request[Any, Any, Any], exc: MasterKeysNotVerified
+) -> Response[SimpleResponse]:
+    """No data key is opened or created before the master keys were verified (503)."""
+    return handle_commlog_error(
+        request,
+        ServiceUnavailable("master keys not verified yet", retry_after=exc.retry_after),
+    )
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DBAPIError: handle_database_failure,
+    PoolTimeout: handle_database_failure,
+    OSError: handle_database_failure,  # also TimeoutError, ConnectionError
+    MasterKeysNotVerified: handle_keys_not_verified,
     CommlogError: handle_commlog_error,
     InvalidRecipient: handle_invalid_recipient,
     ValidationException: handle_validation,

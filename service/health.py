@@ -6,11 +6,10 @@ import asyncio
 import logging
 
 from litestar import Controller, Response, get
-from litestar.di import NamedDependency
+from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.readiness import Readiness
 from service.schemas import SimpleResponse, utc_timestamp
 
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -26,21 +25,27 @@ class HealthController(Controller):
     async def live(self) -> SimpleResponse:
         return SimpleResponse(code=HTTP_200_OK, message="alive", timestamp=utc_timestamp())
 
-    @get("/ready", summary="The database answers", responses=None)
-    async def ready(self, db_engine: NamedDependency[AsyncEngine]) -> Response[SimpleResponse]:
+    @get(
+        "/ready",
+        summary="The database answers, its schema is current, the master keys are verified",
+        responses=None,
+    )
+    async def ready(self, state: State) -> Response[SimpleResponse]:
+        """503 names the failed check (never a secret); see ``service.readiness``."""
+        readiness: Readiness = state["readiness"]
         try:
             async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
-                async with db_engine.connect() as connection:
-                    await connection.execute(text("SELECT 1"))
-        except Exception as exc:  # any failure to answer means "not ready"
+                problem = await readiness.problem()
+        except Exception as exc:  # no answer in time, or no answer at all
             logger.warning("readiness check failed: %s", type(exc).__name__)
+            problem = "database unreachable"
+        if problem is not None:
             return Response(
                 SimpleResponse(
-                    code=HTTP_503_SERVICE_UNAVAILABLE,
-                    message="database unreachable",
-                    timestamp=utc_timestamp(),
+                    code=HTTP_503_SERVICE_UNAVAILABLE, message=problem, timestamp=utc_timestamp()
                 ),
                 status_code=HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "5"},
             )
         return Response(
             SimpleResponse(code=HTTP_200_OK, message="ready", timestamp=utc_timestamp())

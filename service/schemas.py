@@ -10,15 +10,33 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
+from litestar.params import PathParameter
 
 from policies.channels import Channel, DeliveryStatus
+from policies.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH, NO_NUL_PATTERN
 from policies.paging import PageInfo as PageWindow
 from policies.records import SendRecord
+from policies.text_limits import CONTENT_CEILING_CHARS, PROVIDER_TEXT_CEILING_CHARS
 
+# The wire accepts up to the ceilings; the configured limits (Settings.text_limits) are
+# checked by the service, with a message naming the field and the limit.
+MAX_CONTENT_CHARS = CONTENT_CEILING_CHARS
+MAX_PROVIDER_TEXT_CHARS = PROVIDER_TEXT_CEILING_CHARS
 UtcDateTime = Annotated[datetime, msgspec.Meta(tz=True)]
-ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-MAX_CONTENT_CHARS = 65_536
-MAX_PROVIDER_TEXT_CHARS = 16_384
+Identifier = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN),
+]
+"""An id chosen by a client (``policies.identifiers``): no control characters, no blank."""
+PathId = Annotated[str, PathParameter(max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN)]
+"""A record or hold id in a path: an identifier too (``log_%00x`` is 400, not a 500)."""
+# Free text never holds NUL (``policies.identifiers``).
+RecipientText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=NO_NUL_PATTERN)]
+ContentText = Annotated[str, msgspec.Meta(max_length=MAX_CONTENT_CHARS, pattern=NO_NUL_PATTERN)]
+ProviderText = Annotated[
+    str, msgspec.Meta(max_length=MAX_PROVIDER_TEXT_CHARS, pattern=NO_NUL_PATTERN)
+]
+ReasonText = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=NO_NUL_PATTERN)]
 
 
 def rfc3339(moment: datetime) -> str:
@@ -121,35 +139,40 @@ class CommunicationLogEnvelope(msgspec.Struct, frozen=True, kw_only=True):
     data: CommunicationLogResponse
 
 
-class RecordSendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class RequestBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of every request body: decoded strictly by :mod:`service.bodies`, never by
+    Litestar's lenient JSON path (no ints for times, no duplicate keys, no unknown keys)."""
+
+
+class RecordSendRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Body of ``POST /communication/logs``: a sending service records one send."""
 
-    user_id: ShortText
+    user_id: Identifier
     channel: Channel
-    recipient: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
-    content: Annotated[str, msgspec.Meta(max_length=MAX_CONTENT_CHARS)]
-    template_id: ShortText | None = None
-    provider: ShortText | None = None
+    recipient: RecipientText
+    content: ContentText
+    template_id: Identifier | None = None
+    provider: Identifier | None = None
     status: DeliveryStatus = DeliveryStatus.PENDING
     created_at: UtcDateTime | None = None
 
 
-class StatusUpdateRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class StatusUpdateRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Body of ``POST /communication/logs/{id}/status``: a delivery outcome arrives."""
 
     status: DeliveryStatus
-    error: Annotated[str, msgspec.Meta(max_length=MAX_PROVIDER_TEXT_CHARS)] | None = None
-    response: Annotated[str, msgspec.Meta(max_length=MAX_PROVIDER_TEXT_CHARS)] | None = None
+    error: ProviderText | None = None
+    response: ProviderText | None = None
     at: UtcDateTime | None = None
 
 
-class LegalHoldRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class LegalHoldRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Body of ``POST /compliance/legal-holds``. No scope field: the whole tenant."""
 
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-    user_id: ShortText | None = None
+    reason: ReasonText
+    user_id: Identifier | None = None
     channel: Channel | None = None
-    recipient: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+    recipient: RecipientText | None = None
     expires_at: UtcDateTime | None = None
 
 

@@ -27,10 +27,13 @@ from policies.retention import (
     load_policy,
     parse_daily_time,
 )
+from policies.text_limits import CONTENT_CEILING_CHARS, PROVIDER_TEXT_CEILING_CHARS, TextLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_HS256_SECRET_BYTES = 32
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+DEFAULT_DB_TIMEOUT_SECONDS = 5.0
+MAX_DB_TIMEOUT_SECONDS = 300.0
 
 
 class ConfigurationError(Exception):
@@ -54,9 +57,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     var_dir: Path = PROJECT_ROOT / "var"
     retention_policy: RetentionPolicy = DEFAULT_POLICY
     retention_at: time = time(3, 0)
+    text_limits: TextLimits = msgspec.field(default_factory=TextLimits)
     master_keys: MasterKeyring = msgspec.field(
         default_factory=lambda: parse_master_keys(new_master_key_entry("ephemeral"), source="-")
     )
+    # How long a request may wait for the database before it is answered 503
+    # (docs/architecture.md, "When the database is slow or gone").
+    db_connect_timeout: float = DEFAULT_DB_TIMEOUT_SECONDS
+    db_pool_timeout: float = DEFAULT_DB_TIMEOUT_SECONDS
+    db_statement_timeout: float = DEFAULT_DB_TIMEOUT_SECONDS
 
     def __repr__(self) -> str:
         verifier = "public key" if self.jwt_public_key else "hs256"
@@ -115,6 +124,22 @@ def _resolve_sqlite_path(url: str, var_dir: Path) -> str:
     return prefix + str(path)
 
 
+def _seconds(env: Mapping[str, str], variable: str) -> float:
+    """A positive number of seconds (fractions allowed), at most five minutes."""
+    raw = env.get(variable)
+    if raw is None:
+        return DEFAULT_DB_TIMEOUT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_DB_TIMEOUT_SECONDS:  # also refuses nan and inf
+        raise ConfigurationError(
+            f"{variable} must be a number of seconds above 0 and at most {MAX_DB_TIMEOUT_SECONDS:g}"
+        )
+    return value
+
+
 def _load_master_keys(
     env: Mapping[str, str], environment: Environment, var_dir: Path
 ) -> MasterKeyring:
@@ -142,6 +167,22 @@ def _load_master_keys(
         return parse_master_keys(spec, source=source)
     except MasterKeyError as exc:
         raise ConfigurationError(str(exc)) from None
+
+
+def _load_text_limits(env: Mapping[str, str]) -> TextLimits:
+    """``COMMLOG_MAX_CONTENT_CHARS`` and ``COMMLOG_MAX_PROVIDER_TEXT_CHARS``."""
+    values: dict[str, int] = {}
+    for variable, name, ceiling in (
+        ("COMMLOG_MAX_CONTENT_CHARS", "content_chars", CONTENT_CEILING_CHARS),
+        ("COMMLOG_MAX_PROVIDER_TEXT_CHARS", "provider_text_chars", PROVIDER_TEXT_CEILING_CHARS),
+    ):
+        raw = env.get(variable)
+        if raw is None:
+            continue
+        if not raw.strip().isdigit() or not 1 <= int(raw) <= ceiling:
+            raise ConfigurationError(f"{variable} must be a whole number from 1 to {ceiling}")
+        values[name] = int(raw)
+    return TextLimits(**values)
 
 
 def load_settings(
@@ -199,7 +240,16 @@ def load_settings(
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
 
+    text_limits = _load_text_limits(env)
+    database_timeouts = {
+        "db_connect_timeout": _seconds(env, "COMMLOG_DB_CONNECT_TIMEOUT"),
+        "db_pool_timeout": _seconds(env, "COMMLOG_DB_POOL_TIMEOUT"),
+        "db_statement_timeout": _seconds(env, "COMMLOG_DB_STATEMENT_TIMEOUT"),
+    }
+
     return Settings(
+        **database_timeouts,
+        text_limits=text_limits,
         retention_policy=retention_policy,
         retention_at=retention_at,
         master_keys=_load_master_keys(env, environment, var_dir),

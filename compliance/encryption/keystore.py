@@ -16,6 +16,7 @@ already erased.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import hashlib
 import os
@@ -44,13 +45,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from compliance.encryption.master import MasterKeyring
+from compliance.encryption.gate import MasterKeyGate
+from compliance.encryption.master import (
+    MasterKeyError,
+    MasterKeyMismatch,
+    MasterKeyMissing,
+    MasterKeyring,
+)
 
 DATA_KEY_BYTES = 32
 BLIND_INDEX_EPOCH = "*"
 HOLD_EPOCH = "hold"
 """Keys of records under legal hold whose month's key retention destroyed."""
 CACHE_SIZE = 4096
+VERIFY_BATCH_SIZE = 1000
 
 
 class KeyPurpose(enum.StrEnum):
@@ -165,15 +173,35 @@ class UnwrappedKeyCache:
         self._entries.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class KeyStoreCheck:
+    """What verifying the master keys against the stored data keys found."""
+
+    opened: int
+    unreadable: frozenset[int]
+    """Keys that failed to open although other keys of their master key opened: corrupt
+    rows (one tenant's problem), not a wrong master key."""
+
+
 class KeyStore:
-    """Data keys of every tenant, read and written through one database session."""
+    """Data keys of every tenant, read and written through one database session.
+
+    With a ``gate`` (the service's requests) nothing is unwrapped or created before the
+    gate says the master keys were verified. Without one the caller verified them itself
+    (the CLI runs :meth:`verify_master_keys` before it writes).
+    """
 
     def __init__(
-        self, session: AsyncSession, master: MasterKeyring, cache: UnwrappedKeyCache
+        self,
+        session: AsyncSession,
+        master: MasterKeyring,
+        cache: UnwrappedKeyCache,
+        gate: MasterKeyGate | None = None,
     ) -> None:
         self.session = session
         self.master = master
         self.cache = cache
+        self.gate = gate
         # Key rows already read in this session's transaction: a row is opened, then
         # resealed, then opened again, and the key state cannot change in between
         # except through this store (which forgets what it changes).
@@ -182,15 +210,22 @@ class KeyStore:
     # -- reading -----------------------------------------------------------------------
 
     def _unwrap(self, row: TenantKey) -> bytes | None:
+        if self.gate is not None:
+            self.gate.require()
         if row.state == KeyState.DESTROYED or row.wrapped_key is None or row.master_key_id is None:
             return None
         raw = self.cache.get(row.id, row.wrapped_key)
         if raw is None:
-            raw = self.master.unwrap(
-                row.master_key_id,
-                row.wrapped_key,
-                _wrap_context(row.tenant_id, row.purpose, row.epoch, row.version),
-            )
+            try:
+                raw = self.master.unwrap(
+                    row.master_key_id,
+                    row.wrapped_key,
+                    _wrap_context(row.tenant_id, row.purpose, row.epoch, row.version),
+                )
+            except MasterKeyMismatch:
+                if self.gate is not None:
+                    self.gate.report_unreadable(row.id)
+                raise
             self.cache.put(row.id, row.wrapped_key, raw)
         return raw
 
@@ -246,6 +281,8 @@ class KeyStore:
         )
 
     async def _create(self, tenant_id: str, purpose: str, epoch: str, version: int) -> None:
+        if self.gate is not None:
+            self.gate.require()  # never wrap a new key under an unproven master key
         raw = os.urandom(DATA_KEY_BYTES)
         master_id, wrapped = self.master.wrap(
             raw, _wrap_context(tenant_id, purpose, epoch, version)
@@ -386,24 +423,67 @@ class KeyStore:
         )
         return count
 
-    async def verify_master_keys(self) -> None:
-        """Fail with one clear line unless every live data key can be unwrapped.
+    async def verify_master_keys(self) -> KeyStoreCheck:
+        """Open every live data key; fail with one clear line if a master key is wrong.
 
-        One key per master key id is unwrapped (the cheapest proof that the configured key
-        is the right one), so start-up stays fast however many tenants there are.
+        A master key is wrong (:class:`MasterKeyMismatch`) when none of the keys it wrapped
+        opens, and missing (:class:`MasterKeyMissing`) when keys name it but it is not
+        configured. Keys that fail while others of the same master key open are corrupt
+        rows: they are reported in the result, not raised. An empty key table verifies.
+        Keys already in the unwrapped-key cache with the same wrapped bytes are not
+        opened again, so a re-check costs one read of the table.
         """
-        sample_ids = (
-            await self.session.execute(
-                select(func.min(TenantKey.id))
-                .where(TenantKey.state == KeyState.ACTIVE)
-                .group_by(TenantKey.master_key_id)
-            )
-        ).scalars()
-        ids = [key_id for key_id in sample_ids if key_id is not None]
-        if not ids:
-            return
-        rows = (
-            await self.session.execute(select(TenantKey).where(TenantKey.id.in_(ids)))
-        ).scalars()
-        for row in rows:
-            self._unwrap(row)
+        opened: dict[str, int] = {}
+        failed: dict[str, list[int]] = {}
+        last_id = 0
+        while True:
+            rows = (
+                await self.session.execute(
+                    select(
+                        TenantKey.id,
+                        TenantKey.tenant_id,
+                        TenantKey.purpose,
+                        TenantKey.epoch,
+                        TenantKey.version,
+                        TenantKey.master_key_id,
+                        TenantKey.wrapped_key,
+                    )
+                    .where(
+                        TenantKey.id > last_id,
+                        TenantKey.state == KeyState.ACTIVE,
+                        TenantKey.wrapped_key.is_not(None),
+                        TenantKey.master_key_id.is_not(None),
+                    )
+                    .order_by(TenantKey.id)
+                    .limit(VERIFY_BATCH_SIZE)
+                )
+            ).all()
+            if not rows:
+                break
+            for key_id, tenant_id, purpose, epoch, version, master_id, wrapped in rows:
+                if master_id is None or wrapped is None:  # pragma: no cover - filtered above
+                    continue
+                if self.cache.get(key_id, wrapped) is not None:
+                    opened[master_id] = opened.get(master_id, 0) + 1
+                    continue
+                try:
+                    raw = self.master.unwrap(
+                        master_id, wrapped, _wrap_context(tenant_id, purpose, epoch, version)
+                    )
+                except MasterKeyMissing:
+                    raise
+                except MasterKeyError:
+                    failed.setdefault(master_id, []).append(key_id)
+                    continue
+                self.cache.put(key_id, wrapped, raw)
+                opened[master_id] = opened.get(master_id, 0) + 1
+            last_id = rows[-1][0]
+            await asyncio.sleep(0)  # a large key table must not stall the event loop
+        for master_id in sorted(failed):
+            if not opened.get(master_id):
+                raise MasterKeyMismatch(
+                    f"master key '{master_id}' does not match the data keys it is said "
+                    "to have wrapped"
+                )
+        unreadable = frozenset(key_id for ids in failed.values() for key_id in ids)
+        return KeyStoreCheck(opened=sum(opened.values()), unreadable=unreadable)

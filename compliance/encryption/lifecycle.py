@@ -24,7 +24,7 @@ from compliance.encryption.keystore import (
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import RecordSealer
-from compliance.transactions import begin_write
+from compliance.transactions import begin_write, commit
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 DEFAULT_BATCH_SIZE = 500
@@ -126,7 +126,7 @@ async def reencrypt(
                     left_unreadable += 1
                 else:
                     rewritten += 1
-            await session.commit()
+            await commit(session, operation="reencrypt_batch")
             last_id = rows[-1].id
             batches += 1
     async with sessions() as session:
@@ -139,7 +139,7 @@ async def reencrypt(
             batches=batches,
             finished=finished,
         )
-        await session.commit()
+        await commit(session, operation="reencrypt_event")
     return ReencryptReport(rewritten, batches, left_unreadable, finished)
 
 

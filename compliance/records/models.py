@@ -56,6 +56,8 @@ class CommunicationLog(DefaultBase):
     template_id: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # policies.idempotency: what a retry under idempotency_key must repeat (migration 0003).
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)

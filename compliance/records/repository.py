@@ -108,12 +108,18 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         row = await self._row_in_tenant(tenant_id, log_id, for_update=for_update)
         return None if row is None else (await self.sealer.open_rows([row]))[0]
 
-    async def find_by_idempotency_key(self, tenant_id: str, key: str) -> SendRecord | None:
+    async def find_by_idempotency_key(
+        self, tenant_id: str, key: str
+    ) -> tuple[SendRecord, str | None] | None:
+        """The record stored under ``key`` and its request fingerprint (``None`` for
+        records stored before fingerprints were kept)."""
         statement = select(CommunicationLog).where(
             CommunicationLog.tenant_id == tenant_id, CommunicationLog.idempotency_key == key
         )
         row = (await self.session.execute(statement)).scalar_one_or_none()
-        return None if row is None else (await self.sealer.open_rows([row]))[0]
+        if row is None:
+            return None
+        return (await self.sealer.open_rows([row]))[0], row.request_fingerprint
 
     async def find_by_recipient(
         self, tenant_id: str, channel: Channel, recipient: str
@@ -140,11 +146,18 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         opened = await self.sealer.open_rows(list(rows))
         return [record for record in opened if record.recipient == recipient]
 
-    async def insert(self, record: SendRecord, *, idempotency_key: str | None) -> SendRecord | None:
+    async def insert(
+        self,
+        record: SendRecord,
+        *,
+        idempotency_key: str | None,
+        request_fingerprint: str | None = None,
+    ) -> SendRecord | None:
         """Store a new record and return it as stored (fields of a destroyed key epoch are
         erased on arrival). ``None`` when another request already used ``idempotency_key``.
         """
         row = _plain_row(record, idempotency_key)
+        row.request_fingerprint = request_fingerprint
         await self.sealer.seal_new(record, row)
         try:
             async with self.session.begin_nested():

@@ -44,7 +44,7 @@ from compliance.records.sealing import RecordSealer
 from compliance.retention.holds import held, not_held
 from compliance.retention.models import RetentionLock, RetentionRun
 from compliance.retention.runs import TenantFailure
-from compliance.transactions import begin_write
+from compliance.transactions import begin_write, commit
 from policies.channels import Channel
 from policies.retention import RetentionPolicy, Stage, cutoff, month_wholly_past
 
@@ -179,7 +179,7 @@ async def _sqlite_lock(
             await session.flush()
         session.add(RetentionLock(name=LOCK_NAME, run_id=run_id, acquired_at=now, heartbeat_at=now))
         try:
-            await session.commit()
+            await commit(session, operation="retention_lock")
         except IntegrityError:
             raise RetentionLocked("another retention run is in progress on this database") from None
 
@@ -187,7 +187,7 @@ async def _sqlite_lock(
         async with sessions() as session:
             await begin_write(session)
             await touch_sqlite_lock(session, run_id)
-            await session.commit()
+            await commit(session, operation="retention_lock")
 
     try:
         yield still_held
@@ -199,7 +199,7 @@ async def _sqlite_lock(
                     RetentionLock.name == LOCK_NAME, RetentionLock.run_id == run_id
                 )
             )
-            await session.commit()
+            await commit(session, operation="retention_lock")
 
 
 def run_lock(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], run_id: str) -> Any:
@@ -331,7 +331,7 @@ class RetentionJob:
                     policy=msgspec.json.encode(self.policy.describe()).decode(),
                 )
             )
-            await session.commit()
+            await commit(session, operation="retention_run_record")
 
     async def _close_run_record(self) -> None:
         async with self.sessions() as session:
@@ -348,7 +348,7 @@ class RetentionJob:
                     tenant_outcomes=msgspec.json.encode(self.report.outcomes).decode(),
                 )
             )
-            await session.commit()
+            await commit(session, operation="retention_run_record")
 
     async def _tenants(self) -> list[str]:
         if self.options.tenant_id is not None:
@@ -413,7 +413,7 @@ class RetentionJob:
                     statement.execution_options(synchronize_session=False)
                 )
                 await self._heartbeat(session)
-                await session.commit()
+                await commit(session, operation="retention_batch")
             done += int(getattr(result, "rowcount", 0) or 0)
             if self.options.after_batch is not None:
                 await self.options.after_batch()
@@ -485,7 +485,7 @@ class RetentionJob:
                         epoch=epoch,
                         reason=f"retention run {self.report.run_id}: {stage.value} window passed",
                     )
-                    await session.commit()
+                    await commit(session, operation="retention_destroy_keys")
             self.report.keys_destroyed.append(
                 {
                     "tenant_id": tenant_id,
@@ -555,7 +555,7 @@ class RetentionJob:
                         stage = Stage.CONTENT if purpose is KeyPurpose.CONTENT else Stage.RECIPIENT
                         for name, value in _ERASE[stage].items():
                             setattr(row, name, value)
-                await session.commit()
+                await commit(session, operation="retention_batch")
                 last_id = rows[-1].id
 
 

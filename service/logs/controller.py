@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
+import anyio.to_thread
 from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,16 +23,19 @@ from policies.access import (
 )
 from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose
+from policies.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH
 from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
 from policies.records import SendRecord
 from service.dependencies import allowed
 from service.errors import BadRequest, error_responses
+from service.guards import ingest_only
 from service.logs.service import SendLogService
 from service.schemas import (
     CommunicationLogEnvelope,
     CommunicationLogListResponse,
     CommunicationLogResponse,
     PageInfo,
+    PathId,
     RecordSendRequest,
     StatusUpdateRequest,
     utc_timestamp,
@@ -40,13 +45,39 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 async def provide_send_log_service(
-    db_session: NamedDependency[AsyncSession], keys: NamedDependency[KeyStore]
+    db_session: NamedDependency[AsyncSession], keys: NamedDependency[KeyStore], state: State
 ) -> SendLogService:
-    return SendLogService(SendLogRepository(session=db_session, keys=keys))
+    return SendLogService(
+        SendLogRepository(session=db_session, keys=keys), limits=state["settings"].text_limits
+    )
 
 
 def _view(record: SendRecord) -> CommunicationLogResponse:
     return CommunicationLogResponse.of(disclose(record))
+
+
+OFF_LOOP_TEXT_CHARS = 32_768
+"""Pages with more free text than this are masked in a worker thread.
+
+Masking is pure Python and costs about a microsecond per character; a full page of the
+largest allowed records is a second of work, which on the event loop would stall every
+other request (health probes included) for that long. In a thread, the interpreter hands
+the loop its turn every few milliseconds. Small pages stay on the loop: a thread hop
+costs more than masking them."""
+
+
+def _page_text_chars(records: list[SendRecord]) -> int:
+    return sum(
+        len(record.content or "") + len(record.error or "") + len(record.response or "")
+        for record in records
+    )
+
+
+async def _views(records: list[SendRecord]) -> list[CommunicationLogResponse]:
+    """The page's records, masked and shaped, without holding the event loop for long."""
+    if _page_text_chars(records) <= OFF_LOOP_TEXT_CHARS:
+        return [_view(record) for record in records]
+    return await anyio.to_thread.run_sync(lambda: [_view(record) for record in records])
 
 
 class CommunicationLogController(Controller):
@@ -83,6 +114,8 @@ class CommunicationLogController(Controller):
             Parameter(
                 description="用户ID(按当前登录用户自动过滤) — must be your own user id",
                 min_length=1,
+                max_length=MAX_IDENTIFIER_LENGTH,
+                pattern=IDENTIFIER_PATTERN,
             ),
         ] = None,
         channel: Annotated[
@@ -109,7 +142,7 @@ class CommunicationLogController(Controller):
             code=HTTP_200_OK,
             message="success",
             timestamp=utc_timestamp(),
-            items=[_view(record) for record in records],
+            items=await _views(records),
             total=total,
             pagination=PageInfo.of(page_info(request, total)),
         )
@@ -120,9 +153,12 @@ class CommunicationLogController(Controller):
         description=(
             "A sending service records a message it sent for its tenant. The recipient is "
             "validated for its channel. Send the same `Idempotency-Key` when retrying: the "
-            "first record is returned and nothing is stored twice."
+            "first record is returned and nothing is stored twice. A request under a used "
+            "key that differs from the first in any field (including `status` and "
+            "`created_at`) is 409."
         ),
         status_code=HTTP_201_CREATED,
+        guards=[ingest_only],
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=CommunicationLogEnvelope,
@@ -165,10 +201,14 @@ class CommunicationLogController(Controller):
         summary="Record a delivery outcome (role ingest)",
         description=(
             "Allowed: pending→sent, pending→delivered, pending→failed, sent→delivered, "
-            "sent→failed. Repeating the current status changes nothing; any other change "
-            "is 409."
+            "sent→failed. Any other change is 409. Repeating the current status changes "
+            "nothing, except that an `error` / `response` the record does not hold yet is "
+            "stored; one that differs from the stored one is 409, and `at` is checked as "
+            "for any outcome (400 if more than 5 minutes ahead). The first report's time "
+            "is kept."
         ),
         status_code=HTTP_200_OK,
+        guards=[ingest_only],
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=CommunicationLogEnvelope,
@@ -182,7 +222,7 @@ class CommunicationLogController(Controller):
         principal: NamedDependency[Principal],
         send_logs: NamedDependency[SendLogService],
         data: JSONBody[StatusUpdateRequest],
-        log_id: FromPath[str],
+        log_id: PathId,
     ) -> CommunicationLogEnvelope:
         scope = allowed(scope_for_recording(principal))
         record = await send_logs.record_outcome(scope, log_id, data)

@@ -10,10 +10,13 @@ from datetime import UTC, datetime, timedelta
 from compliance.records.repository import SendLogRepository
 from policies.access import OwnerScope, TenantScope
 from policies.channels import Channel, DeliveryStatus, TransitionOutcome, transition
+from policies.idempotency import send_fingerprint
 from policies.paging import PageRequest
 from policies.recipients import normalize_recipient
 from policies.records import SendRecord
+from policies.text_limits import TextLimits
 from service.errors import BadRequest, IdempotencyConflict, RecordNotFound, TransitionRejected
+from service.persistence.unit_of_work import commit
 from service.schemas import RecordSendRequest, StatusUpdateRequest
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -41,10 +44,20 @@ class SendLogService:
     """Carries out the send log's rules against its repository."""
 
     def __init__(
-        self, repository: SendLogRepository, clock: Callable[[], datetime] = utc_now
+        self,
+        repository: SendLogRepository,
+        clock: Callable[[], datetime] = utc_now,
+        limits: TextLimits | None = None,
     ) -> None:
         self.repository = repository
         self._clock = clock
+        self._limits = limits or TextLimits()
+
+    def _within_limits(self, fields: dict[str, str | None]) -> None:
+        oversized = self._limits.first_oversized(fields)
+        if oversized is not None:
+            name, limit = oversized
+            raise BadRequest(f"'{name}' is longer than the {limit} characters this service stores")
 
     async def list_own(
         self,
@@ -69,15 +82,34 @@ class SendLogService:
         self, scope: TenantScope, request: RecordSendRequest, *, idempotency_key: str | None
     ) -> Recorded:
         """Store one send. A retried request with the same idempotency key returns the
-        record the first attempt stored, and stores nothing twice."""
+        record the first attempt stored, and stores nothing twice. Returns only once the
+        database confirmed it (a data key created on the way is committed with it)."""
+        recorded = await self._record_send(scope, request, idempotency_key=idempotency_key)
+        await commit(self.repository.session, operation="record_send")
+        return recorded
+
+    async def _record_send(
+        self, scope: TenantScope, request: RecordSendRequest, *, idempotency_key: str | None
+    ) -> Recorded:
+        self._within_limits({"content": request.content})
         recipient = normalize_recipient(request.channel, request.recipient)
         await self.repository.begin_write()
+        fingerprint = send_fingerprint(
+            user_id=request.user_id,
+            channel=request.channel,
+            template_id=request.template_id,
+            provider=request.provider,
+            status=request.status,
+            created_at=request.created_at,
+        )
         if idempotency_key is not None:
             existing = await self.repository.find_by_idempotency_key(
                 scope.tenant_id, idempotency_key
             )
             if existing is not None:
-                return Recorded(self._same_send(existing, request, recipient), created=False)
+                return Recorded(
+                    self._same_send(*existing, request, recipient, fingerprint), created=False
+                )
 
         now = self._clock()
         created_at = (
@@ -101,7 +133,9 @@ class SendLogService:
             sent_at=created_at if request.status in REACHES_RECIPIENT else None,
             updated_at=now,
         )
-        stored = await self.repository.insert(record, idempotency_key=idempotency_key)
+        stored = await self.repository.insert(
+            record, idempotency_key=idempotency_key, request_fingerprint=fingerprint
+        )
         if stored is not None:
             return Recorded(stored, created=True)
         # A concurrent request with the same key won the race: answer with its record.
@@ -109,20 +143,31 @@ class SendLogService:
         winner = await self.repository.find_by_idempotency_key(scope.tenant_id, idempotency_key)
         if winner is None:  # pragma: no cover - the unique constraint just said it exists
             raise IdempotencyConflict("Idempotency-Key is in use by a request still in flight")
-        return Recorded(self._same_send(winner, request, recipient), created=False)
+        return Recorded(self._same_send(*winner, request, recipient, fingerprint), created=False)
 
     @staticmethod
-    def _same_send(existing: SendRecord, request: RecordSendRequest, recipient: str) -> SendRecord:
-        """Whether a retry asks for the send that is stored. Fields stored erased (their
-        key epoch destroyed, or retention) or unreadable cannot differ: they are not
-        compared."""
+    def _same_send(
+        existing: SendRecord,
+        stored_fingerprint: str | None,
+        request: RecordSendRequest,
+        recipient: str,
+        fingerprint: str,
+    ) -> SendRecord:
+        """Whether a retry asks for exactly the send that is stored (any difference is 409).
+
+        The fingerprint (``policies.idempotency``) covers every field but recipient and
+        content, including the requested ``status`` and ``created_at``; records stored
+        before fingerprints were kept have none and are compared field by field.
+        Recipient and content stored erased (their key epoch destroyed, or retention) or
+        unreadable cannot differ: they are not compared."""
 
         def differs(name: str, wanted: str) -> bool:
             stored = getattr(existing, name)
             return stored is not None and name not in existing.unreadable and stored != wanted
 
         if (
-            existing.user_id != request.user_id
+            (stored_fingerprint is not None and stored_fingerprint != fingerprint)
+            or existing.user_id != request.user_id
             or existing.channel is not request.channel
             or differs("recipient", recipient)
             or differs("content", request.content)
@@ -141,15 +186,22 @@ class SendLogService:
 
         Repeating the current status changes nothing (providers retry their callbacks);
         a transition the machine forbids, such as a late ``sent`` after ``delivered``, is
-        refused so the record keeps its final outcome.
+        refused so the record keeps its final outcome. Returns only once the database
+        confirmed the change.
         """
+        record = await self._record_outcome(scope, log_id, request)
+        await commit(self.repository.session, operation="record_outcome")
+        return record
+
+    async def _record_outcome(
+        self, scope: TenantScope, log_id: str, request: StatusUpdateRequest
+    ) -> SendRecord:
+        self._within_limits({"error": request.error, "response": request.response})
         await self.repository.begin_write()
         current = await self.repository.get_in_tenant(scope.tenant_id, log_id, for_update=True)
         if current is None:
             raise RecordNotFound("no send record with this id in your tenant")
         outcome = transition(current.status, request.status)
-        if outcome is TransitionOutcome.UNCHANGED:
-            return current
         if outcome is TransitionOutcome.REJECTED:
             raise TransitionRejected(
                 f"status cannot change from {current.status.value} to {request.status.value}"
@@ -158,6 +210,8 @@ class SendLogService:
         at = now if request.at is None else self._not_in_future(request.at, "at", now)
         if at < current.created_at:
             raise BadRequest("'at' must not be earlier than the record's created_at")
+        if outcome is TransitionOutcome.UNCHANGED:
+            return await self._repeated_outcome(scope, current, request, now)
         sent_at = current.sent_at
         if sent_at is None and request.status in REACHES_RECIPIENT:
             sent_at = at
@@ -168,5 +222,39 @@ class SendLogService:
             error=request.error,  # None keeps what is stored
             response=request.response,
             sent_at=sent_at,
+            updated_at=now,
+        )
+
+    async def _repeated_outcome(
+        self, scope: TenantScope, current: SendRecord, request: StatusUpdateRequest, now: datetime
+    ) -> SendRecord:
+        """A provider repeats the current status (callbacks are retried).
+
+        Nothing changes, except that an ``error`` / ``response`` the record does not hold
+        yet is stored. One that differs from what is stored is 409: the record keeps its
+        first account of the outcome rather than silently dropping the second. (Stored
+        fields that are unreadable cannot be compared and are kept; a field whose key
+        epoch is destroyed is erased again on arrival.) The first report's time is kept.
+        """
+        added: dict[str, str] = {}
+        for name in ("error", "response"):
+            wanted: str | None = getattr(request, name)
+            stored: str | None = getattr(current, name)
+            if wanted is None or name in current.unreadable or stored == wanted:
+                continue
+            if stored is not None:
+                raise TransitionRejected(
+                    f"status is already {current.status.value} with a different '{name}'"
+                )
+            added[name] = wanted
+        if not added:
+            return current
+        return await self.repository.save_outcome(
+            scope.tenant_id,
+            current.id,
+            status=current.status,
+            error=added.get("error"),
+            response=added.get("response"),
+            sent_at=current.sent_at,
             updated_at=now,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,32 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from compliance.transactions import WRITE_TRANSACTION
+from service.persistence.unit_of_work import rollback_before_send
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""The lock wait of engines without :class:`DatabaseTimeouts` (migrations, tests' own)."""
+CLIENT_TIMEOUT_GRACE_SECONDS = 1.0
+"""asyncpg's own deadline comes this long after the server's ``statement_timeout``: the
+server cancels a slow statement cleanly; the client deadline only fires when the server
+cannot answer at all (frozen, partitioned)."""
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+@dataclass(frozen=True, slots=True)
+class DatabaseTimeouts:
+    """How long the service waits for the database before it answers 503 instead.
+
+    ``connect``: opening a connection (TCP, TLS, authentication); ``pool``: waiting for a
+    free connection of the pool; ``statement``: one statement (on SQLite: waiting for the
+    write lock, ``busy_timeout``). Seconds.
+    """
+
+    connect: float
+    pool: float
+    statement: float
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     """Make SQLite behave like a database that can be trusted with a compliance log.
 
     The stdlib driver does not emit ``BEGIN`` before a SELECT, so two reads in one session
@@ -30,7 +51,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -44,23 +65,49 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An async engine that never echoes SQL parameters (they carry personal data)."""
+def create_engine(
+    database_url: str, *, pool_size: int = 10, timeouts: DatabaseTimeouts | None = None
+) -> AsyncEngine:
+    """An async engine that never echoes SQL parameters (they carry personal data).
+
+    With ``timeouts`` (the service's engine) no wait on the database is unbounded: a
+    frozen or unreachable database becomes an error the service answers with 503.
+    Without (migrations), statements may run as long as they need.
+    """
     options: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
-    if database_url.startswith("postgresql"):
+    postgres = database_url.startswith("postgresql")
+    if postgres:
         options.update(pool_size=pool_size, max_overflow=pool_size)
+    busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
+    if timeouts is not None:
+        options["pool_timeout"] = timeouts.pool
+        if postgres:
+            options["connect_args"] = {
+                "timeout": timeouts.connect,
+                "command_timeout": timeouts.statement + CLIENT_TIMEOUT_GRACE_SECONDS,
+                "server_settings": {"statement_timeout": str(round(timeouts.statement * 1000))},
+            }
+        else:
+            busy_timeout_ms = round(timeouts.statement * 1000)
+            options["connect_args"] = {"timeout": timeouts.statement}
     engine = create_async_engine(database_url, **options)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms)
     return engine
 
 
-def create_database_config(database_url: str) -> SQLAlchemyAsyncConfig:
-    """The advanced-alchemy configuration: sessions per request, Alembic migrations."""
-    return SQLAlchemyAsyncConfig(
-        engine_instance=create_engine(database_url),
+def create_database_config(
+    database_url: str, timeouts: DatabaseTimeouts | None = None
+) -> SQLAlchemyAsyncConfig:
+    """The advanced-alchemy configuration: sessions per request, Alembic migrations.
+
+    Write handlers commit themselves, before their response is built
+    (:func:`service.persistence.unit_of_work.commit`); whatever is still open when the
+    response starts is rolled back, never committed.
+    """
+    config = SQLAlchemyAsyncConfig(
+        engine_instance=create_engine(database_url, timeouts=timeouts),
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit",
         enable_touch_updated_timestamp_listener=False,
         alembic_config=AlembicAsyncConfig(
             script_location=str(MIGRATIONS_DIR),
@@ -68,6 +115,9 @@ def create_database_config(database_url: str) -> SQLAlchemyAsyncConfig:
             version_table_name="alembic_versions",
         ),
     )
+    # The scope key is made unique per configuration only once it exists.
+    config.before_send_handler = rollback_before_send(config.session_scope_key)
+    return config
 
 
 def upgrade_database(database_url: str) -> None:

@@ -23,7 +23,7 @@ from compliance.retention.job import (
     run_retention,
 )
 from compliance.retention.runs import list_runs
-from compliance.transactions import begin_write
+from compliance.transactions import begin_write, commit
 from policies.channels import Channel
 from policies.retention import STAGE_ORDER, next_daily_run
 from service.cli import _fail, _run_async, actor_option
@@ -105,7 +105,7 @@ def holds_add_command(
                 recipient=recipient,
                 expires_at=expires_at,
             )
-            await session.commit()
+            await commit(session, operation="holds_add")
             return hold.id
 
     try:
@@ -155,7 +155,7 @@ def holds_release_command(app: Litestar, hold_id: str, actor: str) -> None:
         async with app.state["database"].get_session() as session:
             await begin_write(session)
             hold = await release_hold(session, hold_id, actor=actor)
-            await session.commit()
+            await commit(session, operation="holds_release")
             return hold.id
 
     try:

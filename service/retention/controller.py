@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,8 @@ from policies.access import Principal, scope_for_compliance
 from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
 from service.dependencies import allowed
 from service.errors import BadRequest, Conflict, RecordNotFound, error_responses
+from service.guards import compliance_officers_only
+from service.persistence.unit_of_work import commit
 from service.schemas import (
     DestroyedKey,
     LegalHoldEnvelope,
@@ -35,6 +37,7 @@ from service.schemas import (
     LegalHoldRequest,
     LegalHoldResponse,
     PageInfo,
+    PathId,
     RetentionRunListResponse,
     RetentionRunResponse,
     rfc3339,
@@ -85,6 +88,7 @@ class ComplianceController(Controller):
     path = "/compliance"
     tags = ["compliance"]
     security = [{"BearerToken": []}]
+    guards = [compliance_officers_only]
 
     @post(
         "/legal-holds",
@@ -121,6 +125,7 @@ class ComplianceController(Controller):
             )
         except HoldError as exc:
             raise BadRequest(str(exc)) from None
+        await commit(db_session, operation="place_legal_hold")
         return LegalHoldEnvelope(
             code=HTTP_201_CREATED,
             message="legal hold placed",
@@ -160,7 +165,7 @@ class ComplianceController(Controller):
         self,
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        hold_id: FromPath[str],
+        hold_id: PathId,
     ) -> Response[LegalHoldEnvelope]:
         scope = allowed(scope_for_compliance(principal))
         await begin_write(db_session)
@@ -172,6 +177,7 @@ class ComplianceController(Controller):
             raise RecordNotFound(str(exc)) from None
         except HoldAlreadyReleased as exc:
             raise Conflict(str(exc)) from None
+        await commit(db_session, operation="release_legal_hold")
         return Response(
             LegalHoldEnvelope(
                 code=HTTP_200_OK,

@@ -151,6 +151,43 @@ async def test_a_retry_with_the_same_idempotency_key_returns_the_original(caller
     assert listing["total"] == 1
 
 
+@pytest.mark.parametrize(
+    "difference",
+    [
+        {"status": "delivered"},
+        {"created_at": "2026-01-20T00:00:01Z"},
+        {"created_at": ...},
+        {"template_id": ...},
+        {"provider": "twilio"},
+        {"user_id": "usr_bob"},
+        {"channel": "email", "recipient": "alice@example.com"},
+        {"recipient": "+8613812348001"},
+        {"content": "您的验证码是654321"},
+    ],
+)
+async def test_a_retry_that_differs_from_the_first_request_in_any_field_is_409(
+    caller: Caller, difference: dict[str, object]
+) -> None:
+    first = await caller.record(idempotency_key="k-exact", created_at="2026-01-20T00:00:00Z")
+    assert first.status_code == 201
+    retry = await caller.record(
+        idempotency_key="k-exact", **{"created_at": "2026-01-20T00:00:00Z", **difference}
+    )
+    assert retry.status_code == 409, retry.text
+    same = await caller.record(idempotency_key="k-exact", created_at="2026-01-20T01:00:00+01:00")
+    assert same.status_code == 200  # the same instant, written with another offset
+    assert (await caller.list_logs()).json()["total"] == 1
+
+
+async def test_a_retry_after_an_outcome_still_matches_the_first_request(caller: Caller) -> None:
+    first = (await caller.record(idempotency_key="k-later")).json()["data"]
+    await caller.set_status(first["id"], status="delivered")
+    retry = await caller.record(idempotency_key="k-later")
+    assert retry.status_code == 200
+    assert retry.json()["data"]["status"] == "delivered"
+    assert (await caller.record(idempotency_key="k-later", status="delivered")).status_code == 409
+
+
 async def test_reusing_an_idempotency_key_for_a_different_send_is_409(caller: Caller) -> None:
     await caller.record(idempotency_key="send-43")
     response = await caller.record(idempotency_key="send-43", content="another message")
@@ -223,10 +260,45 @@ async def test_forbidden_status_transitions_are_409_and_change_nothing(
 
 async def test_repeating_the_current_status_is_an_idempotent_200(caller: Caller) -> None:
     created = await caller.create()
-    first = (await caller.set_status(created["id"], status="sent")).json()["data"]
-    again = await caller.set_status(created["id"], status="sent", error="ignored")
+    first = (await caller.set_status(created["id"], status="failed", error="timeout")).json()
+    again = await caller.set_status(created["id"], status="failed", error="timeout")
     assert again.status_code == 200
-    assert again.json()["data"] == first
+    assert again.json()["data"] == first["data"]
+    bare = await caller.set_status(created["id"], status="failed")
+    assert bare.status_code == 200
+    assert bare.json()["data"] == first["data"]
+
+
+async def test_repeating_the_status_with_a_different_error_or_response_is_409(
+    caller: Caller,
+) -> None:
+    created = await caller.create()
+    await caller.set_status(created["id"], status="failed", error="timeout", response="r1")
+    for details in ({"error": "rejected"}, {"response": "r2"}):
+        response = await caller.set_status(created["id"], status="failed", **details)
+        assert response.status_code == 409, response.text
+        (name,) = details
+        assert f"'{name}'" in response.json()["message"]
+    (item,) = (await caller.list_logs()).json()["items"]
+    assert (item["error"], item["response"]) == ("timeout", "r1")
+
+
+async def test_a_repeated_status_stores_details_the_record_lacked(caller: Caller) -> None:
+    created = await caller.create()
+    await caller.set_status(created["id"], status="failed")
+    response = await caller.set_status(created["id"], status="failed", error="timeout")
+    assert response.status_code == 200
+    assert response.json()["data"]["error"] == "timeout"
+    (item,) = (await caller.list_logs()).json()["items"]
+    assert item["error"] == "timeout"
+
+
+async def test_a_repeated_status_with_a_future_time_is_400(caller: Caller) -> None:
+    created = await caller.create()
+    await caller.set_status(created["id"], status="sent")
+    response = await caller.set_status(created["id"], status="sent", at=_iso(timedelta(hours=1)))
+    assert response.status_code == 400
+    assert "'at'" in response.json()["message"]
 
 
 async def test_sent_at_is_set_once_and_updated_at_on_every_change(caller: Caller) -> None:
@@ -350,3 +422,23 @@ async def test_times_outside_the_representable_range_are_400(
     response = await caller.record(**overrides)
     assert response.status_code == 400, response.text
     assert named in response.json()["message"]
+
+
+async def test_a_record_stored_before_fingerprints_is_compared_field_by_field(
+    caller: Caller, database: SQLAlchemyAsyncConfig
+) -> None:
+    from sqlalchemy import update
+
+    from compliance.records.models import CommunicationLog
+
+    first = (await caller.record(idempotency_key="k-old", status="sent")).json()["data"]
+    async with database.get_session() as session:
+        await session.execute(
+            update(CommunicationLog)
+            .where(CommunicationLog.id == first["id"])
+            .values(request_fingerprint=None)
+        )
+        await session.commit()
+    retry = await caller.record(idempotency_key="k-old", status="sent")
+    assert retry.status_code == 200
+    assert (await caller.record(idempotency_key="k-old", provider="twilio")).status_code == 409

@@ -122,3 +122,38 @@ def test_an_empty_variable_counts_as_unset(tmp_path: Path, monkeypatch: pytest.M
     assert settings.var_dir.name == "var"
     assert not (tmp_path / "master-keys").exists()
     assert not (tmp_path / "jwt-secret").exists()
+
+
+def test_database_timeouts_default_to_five_seconds_and_accept_fractions(tmp_path: Path) -> None:
+    defaults = load_settings({"COMMLOG_VAR_DIR": str(tmp_path)}, env_file=None)
+    assert (
+        defaults.db_connect_timeout,
+        defaults.db_pool_timeout,
+        defaults.db_statement_timeout,
+    ) == (5.0, 5.0, 5.0)
+    tuned = load_settings(
+        {
+            "COMMLOG_VAR_DIR": str(tmp_path),
+            "COMMLOG_DB_CONNECT_TIMEOUT": "1.5",
+            "COMMLOG_DB_POOL_TIMEOUT": "2",
+            "COMMLOG_DB_STATEMENT_TIMEOUT": "30",
+        },
+        env_file=None,
+    )
+    assert (tuned.db_connect_timeout, tuned.db_pool_timeout, tuned.db_statement_timeout) == (
+        1.5,
+        2.0,
+        30.0,
+    )
+
+
+@pytest.mark.parametrize(
+    "variable",
+    ["COMMLOG_DB_CONNECT_TIMEOUT", "COMMLOG_DB_POOL_TIMEOUT", "COMMLOG_DB_STATEMENT_TIMEOUT"],
+)
+@pytest.mark.parametrize("value", ["0", "-1", "five", "nan", "inf", "301"])
+def test_a_database_timeout_that_cannot_work_names_the_variable(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=variable):
+        _load(tmp_path, **{variable: value})

@@ -1,0 +1,101 @@
+"""What an identifier may contain: the function and the wire pattern state one rule."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policies.identifiers import (
+    IDENTIFIER_PATTERN,
+    MAX_IDENTIFIER_LENGTH,
+    NO_NUL_PATTERN,
+    has_nul,
+    identifier_problem,
+    is_identifier,
+)
+
+CONTROL = [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)]
+control_characters = st.sampled_from(CONTROL)
+identifiers = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cc", "Zl", "Zp", "Zs", "Cs"), blacklist_characters="\ufeff"
+    ),
+    min_size=1,
+    max_size=MAX_IDENTIFIER_LENGTH,
+)
+
+
+def _pattern_accepts(value: str) -> bool:
+    """As msgspec applies a pattern: ``re.search``, plus the length bounds next to it."""
+    return (
+        1 <= len(value) <= MAX_IDENTIFIER_LENGTH
+        and re.search(IDENTIFIER_PATTERN, value) is not None
+    )
+
+
+@given(st.text(max_size=MAX_IDENTIFIER_LENGTH + 2))
+def test_the_wire_pattern_and_the_function_agree_on_any_text(value: str) -> None:
+    assert _pattern_accepts(value) == is_identifier(value)
+
+
+@given(identifiers, st.sampled_from([*CONTROL, " ", "\u3000", "\xa0"]), st.booleans())
+def test_the_wire_pattern_and_the_function_agree_at_the_edges(
+    value: str, extra: str, at_end: bool
+) -> None:
+    edged = value + extra if at_end else extra + value
+    assert _pattern_accepts(edged) == is_identifier(edged)
+    assert not is_identifier(edged)
+
+
+@given(identifiers, control_characters, st.integers(min_value=0))
+def test_a_control_character_anywhere_makes_an_identifier_invalid(
+    value: str, control: str, position: int
+) -> None:
+    at = position % (len(value) + 1)
+    spoiled = value[:at] + control + value[at:]
+    assert not is_identifier(spoiled)
+    assert identifier_problem(spoiled) is not None
+
+
+@given(st.text(alphabet=" \t\n\r\xa0\u2000\u3000\ufeff", max_size=20))
+def test_blank_text_is_never_an_identifier(value: str) -> None:
+    assert not is_identifier(value)
+
+
+@given(identifiers)
+def test_printable_text_without_edge_whitespace_is_an_identifier(value: str) -> None:
+    assert is_identifier(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["usr_alice", "svc-sender.eu", "auth0|5f7c8ec7", "alice@example.com", "模板 7", "a b"]
+)
+def test_ordinary_ids_are_identifiers(value: str) -> None:
+    assert is_identifier(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "empty"),
+        ("x" * (MAX_IDENTIFIER_LENGTH + 1), "at most"),
+        ("usr\x00a", "control"),
+        ("usr_a\n", "control"),
+        ("usr\u2028a", "control"),
+        (" usr_a", "whitespace"),
+        ("usr_a\u3000", "whitespace"),
+    ],
+)
+def test_the_reason_names_the_rule_not_the_value(value: str, reason: str) -> None:
+    problem = identifier_problem(value)
+    assert problem is not None
+    assert reason in problem
+    assert value.strip() not in problem or not value.strip()
+
+
+@given(st.text())
+def test_free_text_refuses_nul_and_nothing_else(value: str) -> None:
+    assert (re.search(NO_NUL_PATTERN, value) is None) == has_nul(value)
