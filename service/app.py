@@ -9,7 +9,6 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.datastructures import CacheControlHeader, State
-from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -24,6 +23,7 @@ from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
 from service.guards import unambiguous_query
 from service.health import HealthController
+from service.logging import RequestLogMiddleware, configure_logging
 from service.logs.controller import CommunicationLogController
 from service.persistence.database import DatabaseTimeouts, create_database_config
 from service.readiness import Readiness
@@ -138,33 +138,23 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 }
             ),
         )
-        app_config.logging_config = LoggingConfig(
-            configure_root_logger=False,
-            loggers={
-                "commlog": {"level": "INFO", "handlers": ["queue_listener"], "propagate": True},
-                **{name: {"level": "WARNING", "propagate": True} for name in PARAMETER_LOGGERS},
-            },
-            log_exceptions="never",
-        )
+        # Logging is configured by service.logging (JSON lines on stderr), not by
+        # Litestar's queue-listener configuration; unexpected errors are logged by
+        # service.errors.handle_unexpected, without their message.
+        app_config.logging_config = None
         return app_config
-
-
-# Loggers that print SQL with its parameters at DEBUG level: parameters are recipients and
-# content, so these never log below WARNING, whatever the root level is.
-PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg")
-
-
-def silence_parameter_loggers() -> None:
-    for name in PARAMETER_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the service. Without ``settings`` they are read from the environment."""
-    silence_parameter_loggers()
+    configure_logging()
     # The body limit is a constructor argument: Litestar 2.25 reads it from there, not
     # from the AppConfig a plugin's on_app_init returns.
-    return Litestar(
+    app = Litestar(
         plugins=[CommlogPlugin(settings or load_settings())],
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
     )
+    # Outside the router, unlike Litestar's middleware (which run once a route matched):
+    # the access line and the request id must cover 404s and 405s too.
+    app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
+    return app

@@ -20,8 +20,9 @@ from litestar.cli._utils import LitestarGroup
 from sqlalchemy.exc import DBAPIError
 
 from compliance.encryption.master import MasterKeyError
-from compliance.transactions import begin_write, commit
+from compliance.transactions import CommitFailed, begin_write, commit
 from service.app import CommlogPlugin
+from service.logging import configure_logging, serve_json_logs_only
 from service.persistence.failures import describe_database_failure
 from service.settings import ConfigurationError, Settings
 
@@ -203,6 +204,11 @@ def _run_async(app: Litestar, operation: Coroutine[Any, Any, T], *, verify_keys:
             return asyncio.run(run())
     except MasterKeyError as exc:
         _fail(str(exc), code=EXIT_CONFIGURATION)
+    except CommitFailed as exc:
+        # Never a success line for a write the database did not confirm.
+        _fail(str(exc))
+    finally:
+        storage_log.disabled = False
 
 
 @click.group(cls=LitestarGroup, name="keys")
@@ -434,8 +440,11 @@ def main() -> None:
     os.environ.setdefault("LITESTAR_APP", APP_PATH)
     from litestar.cli.main import litestar_group
 
+    configure_logging()
+
     try:
         if sys.argv[1:2] == ["run"]:
+            serve_json_logs_only()
             _preflight_master_keys()
         litestar_group(prog_name="commlog")
     except ConfigurationError as exc:

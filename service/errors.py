@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import traceback
 from typing import Any
 
 from litestar import Request, Response
@@ -32,6 +31,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from compliance.encryption.gate import MasterKeysNotVerified
 from policies.identifiers import IDENTIFIER_RULE
 from policies.recipients import InvalidRecipient
+from service.logging import UNMATCHED_ROUTE, current_request, exception_fields
 from service.persistence.outages import database_unavailable
 from service.schemas import SimpleResponse, utc_timestamp
 
@@ -177,16 +177,24 @@ def handle_http_exception(
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[SimpleResponse]:
-    """Log the failure's type and stack, never its message (it may quote stored data)."""
+    """Log the failure's type, route template and stack, never its message (it may quote
+    stored data) nor the raw path (it is the caller's text)."""
     reference = "err_" + secrets.token_hex(6)
-    stack = "".join(traceback.format_tb(exc.__traceback__))
+    context = current_request.get()
+    if context is not None:
+        context.error_reference = reference
+    exception = exception_fields(exc)
     logger.error(
-        "unhandled %s on %s %s (reference %s)\n%s",
-        type(exc).__name__,
-        request.method,
-        request.url.path,
+        "unhandled %s (reference %s)",
+        exception["type"],
         reference,
-        stack,
+        extra={
+            "fields": {
+                "reference": reference,
+                "route": request.scope.get("path_template") or UNMATCHED_ROUTE,
+                **exception,
+            }
+        },
     )
     return simple_response(
         HTTP_500_INTERNAL_SERVER_ERROR, f"internal server error (reference {reference})"

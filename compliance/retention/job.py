@@ -25,9 +25,10 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from compliance.encryption.envelope import EnvelopeError
 from compliance.encryption.keystore import (
     BLIND_INDEX_EPOCH,
     HOLD_EPOCH,
@@ -37,11 +38,12 @@ from compliance.encryption.keystore import (
     TenantKey,
     UnwrappedKeyCache,
 )
-from compliance.encryption.master import MasterKeyring
+from compliance.encryption.master import MasterKeyError, MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import RecordSealer
 from compliance.retention.holds import held, not_held
 from compliance.retention.models import RetentionLock, RetentionRun
+from compliance.retention.runs import TenantFailure
 from compliance.transactions import begin_write, commit
 from policies.channels import Channel
 from policies.retention import RetentionPolicy, Stage, cutoff, month_wholly_past
@@ -96,8 +98,16 @@ class RunReport:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     keys_destroyed: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    outcomes: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per tenant: ``{"status": "succeeded"|"failed", "error": <TenantFailure kind>}``."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall-clock time spent per stage (and on keys), for operators and benchmarks."""
+
+    def tenant_done(self, tenant_id: str, failure: TenantFailure | None = None) -> None:
+        if failure is None:
+            self.outcomes[tenant_id] = {"status": "succeeded"}
+        else:
+            self.outcomes[tenant_id] = {"status": "failed", "error": failure.value}
 
     def add(self, tenant_id: str, stage: str, count: int) -> None:
         stages = self.counts.setdefault(tenant_id, {s.value: 0 for s in Stage})
@@ -271,7 +281,7 @@ class RetentionJob:
                 tenants = await self._tenants()
             except Exception as exc:
                 tenants, failures = [], [_describe(exc)]
-            for tenant_id in tenants:
+            for index, tenant_id in enumerate(tenants):
                 # One tenant's failure must not keep the others from their erasure.
                 try:
                     await self._beat()
@@ -279,10 +289,16 @@ class RetentionJob:
                 except RetentionLockLost as exc:
                     failures.append(str(exc))
                     lock_lost = True
+                    self.report.tenant_done(tenant_id, TenantFailure.INTERRUPTED)
+                    for later in tenants[index + 1 :]:
+                        self.report.tenant_done(later, TenantFailure.NOT_REACHED)
                     break
                 except Exception as exc:
                     logger.error("retention failed for tenant %s: %s", tenant_id, _describe(exc))
                     failures.append(f"tenant {tenant_id}: {_describe(exc)}")
+                    self.report.tenant_done(tenant_id, _failure_kind(exc))
+                else:
+                    self.report.tenant_done(tenant_id)
             self.report.status = "failed" if failures else "succeeded"
             self.report.error = "; ".join(failures) or None
             await self._close_run_record()
@@ -329,6 +345,7 @@ class RetentionJob:
                     counts=msgspec.json.encode(self.report.counts).decode(),
                     keys_destroyed=msgspec.json.encode(self.report.keys_destroyed).decode(),
                     error=self.report.error,
+                    tenant_outcomes=msgspec.json.encode(self.report.outcomes).decode(),
                 )
             )
             await commit(session, operation="retention_run_record")
@@ -540,6 +557,15 @@ class RetentionJob:
                             setattr(row, name, value)
                 await commit(session, operation="retention_batch")
                 last_id = rows[-1].id
+
+
+def _failure_kind(exc: Exception) -> TenantFailure:
+    """What an officer of the failed tenant may learn: a kind, never the exception's text."""
+    if isinstance(exc, MasterKeyError | EnvelopeError):
+        return TenantFailure.KEY_UNAVAILABLE
+    if isinstance(exc, DBAPIError | OSError | TimeoutError):
+        return TenantFailure.DATABASE
+    return TenantFailure.INTERNAL
 
 
 def _describe(exc: Exception) -> str:

@@ -49,6 +49,10 @@ class RetentionRun(DefaultBase):
     counts: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
     keys_destroyed: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
     error: Mapped[str | None] = mapped_column(Text)
+    tenant_outcomes: Mapped[str] = mapped_column(
+        Text, nullable=False, default="{}", server_default="{}"
+    )
+    """``{tenant_id: {"status": …, "error": <TenantFailure kind>}}``: no exception text."""
 
 
 class RetentionLock(DefaultBase):

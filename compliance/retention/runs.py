@@ -1,7 +1,14 @@
-"""Reading the record of retention runs: the proof that the policy was applied."""
+"""Reading the record of retention runs: the proof that the policy was applied.
+
+A run over every tenant records, besides its operator-facing ``error`` text, one outcome
+per tenant: a status and a failure *kind* from a fixed vocabulary, never an exception's
+words. An officer sees only their tenant's outcome, phrased from that vocabulary, so a
+run report never tells one tenant anything about another (not even that it exists).
+"""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +18,39 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.retention.models import RetentionRun
+
+
+class TenantFailure(enum.StrEnum):
+    """Why a run did not finish one tenant: what is stored per tenant, nothing more."""
+
+    KEY_UNAVAILABLE = "key_unavailable"
+    DATABASE = "database"
+    INTERRUPTED = "interrupted"
+    NOT_REACHED = "not_reached"
+    INTERNAL = "internal"
+
+
+TENANT_FAILURE_TEXT = {
+    TenantFailure.KEY_UNAVAILABLE: (
+        "a data key of your tenant could not be opened with the configured master keys; "
+        "the operator has been alerted"
+    ),
+    TenantFailure.DATABASE: "the database failed during your tenant's retention",
+    TenantFailure.INTERRUPTED: "the run was interrupted before it finished your tenant",
+    TenantFailure.NOT_REACHED: "the run stopped before it reached your tenant",
+    TenantFailure.INTERNAL: "retention failed for your tenant; the operator has the details",
+}
+"""What an officer reads for each kind. A later run finishes what a failed one left."""
+
+RUN_INCOMPLETE_TEXT = "the run did not complete for your tenant"
+"""For a failed run that recorded no outcome for the tenant (it failed before listing
+tenants, was interrupted, or was recorded before per-tenant outcomes existed)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenantOutcome:
+    status: str
+    error: TenantFailure | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,14 +67,30 @@ class RunSummary:
     counts: dict[str, dict[str, int]]
     keys_destroyed: list[dict[str, Any]]
     error: str | None
+    """For operators: may name tenants and quote our own errors. Never shown to officers."""
+    outcomes: dict[str, TenantOutcome]
+
+    def outcome_for(self, tenant_id: str) -> TenantOutcome:
+        """The run as it concerns one tenant."""
+        recorded = self.outcomes.get(tenant_id)
+        if recorded is not None:
+            return recorded
+        if self.status == "failed":
+            return TenantOutcome(status="failed")
+        return TenantOutcome(status=self.status)
 
     def for_tenant(self, tenant_id: str) -> RunSummary:
-        """What this run did to one tenant, and nothing about any other."""
+        """What this run did to one tenant, and nothing about any other: its status and
+        error are that tenant's outcome, the error a fixed phrase."""
+        outcome = self.outcome_for(tenant_id)
+        error = None
+        if outcome.status == "failed":
+            error = TENANT_FAILURE_TEXT[outcome.error] if outcome.error else RUN_INCOMPLETE_TEXT
         return RunSummary(
             id=self.id,
             started_at=self.started_at,
             finished_at=self.finished_at,
-            status=self.status,
+            status=outcome.status,
             dry_run=self.dry_run,
             as_of=self.as_of,
             tenant_filter=self.tenant_filter if self.tenant_filter == tenant_id else None,
@@ -42,7 +98,8 @@ class RunSummary:
             policy_digest=self.policy_digest,
             counts={tenant_id: self.counts.get(tenant_id, {})},
             keys_destroyed=[k for k in self.keys_destroyed if k.get("tenant_id") == tenant_id],
-            error=self.error,
+            error=error,
+            outcomes={tenant_id: outcome},
         )
 
 
@@ -60,7 +117,22 @@ def _summary(row: RetentionRun) -> RunSummary:
         counts=msgspec.json.decode(row.counts or "{}"),
         keys_destroyed=msgspec.json.decode(row.keys_destroyed or "[]"),
         error=row.error,
+        outcomes=_outcomes(row.tenant_outcomes),
     )
+
+
+_KINDS = frozenset(kind.value for kind in TenantFailure)
+
+
+def _outcomes(stored: str | None) -> dict[str, TenantOutcome]:
+    outcomes: dict[str, TenantOutcome] = {}
+    for tenant_id, value in msgspec.json.decode(stored or "{}").items():
+        kind = value.get("error")
+        outcomes[tenant_id] = TenantOutcome(
+            status=str(value.get("status", "failed")),
+            error=TenantFailure(kind) if kind in _KINDS else None,
+        )
+    return outcomes
 
 
 async def list_runs(
