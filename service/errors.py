@@ -30,6 +30,7 @@ from policies.recipients import InvalidRecipient
 from service.schemas import SimpleResponse, utc_timestamp
 
 logger = logging.getLogger("commlog.errors")
+REALM = "commlog"
 
 
 class CommlogError(Exception):
@@ -43,7 +44,14 @@ class BadRequest(CommlogError):
 
 
 class Unauthenticated(CommlogError):
+    """401. ``invalid_token`` is False only when no bearer token was presented at all, so the
+    challenge carries no error code then (RFC 6750, section 3.1)."""
+
     status_code = HTTP_401_UNAUTHORIZED
+
+    def __init__(self, message: str, *, invalid_token: bool = True) -> None:
+        super().__init__(message)
+        self.invalid_token = invalid_token
 
 
 class AccessDenied(CommlogError):
@@ -133,10 +141,19 @@ def _describe_validation(exc: ValidationException) -> str:
     return f"invalid request: {detail}"
 
 
+def bearer_challenge(exc: Unauthenticated) -> str:
+    """The ``WWW-Authenticate`` value of a 401 (RFC 6750, section 3)."""
+    if exc.invalid_token:
+        return f'Bearer realm="{REALM}", error="invalid_token"'
+    return f'Bearer realm="{REALM}"'
+
+
 def handle_commlog_error(_: Request[Any, Any, Any], exc: CommlogError) -> Response[SimpleResponse]:
     response = simple_response(exc.status_code, str(exc))
     if isinstance(exc, ServiceUnavailable):
         response.headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthenticated):
+        response.headers["WWW-Authenticate"] = bearer_challenge(exc)
     return response
 
 
