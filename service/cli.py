@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
 import os
 import shlex
@@ -311,6 +312,16 @@ def _preflight_master_keys() -> None:
         _fail(str(exc))
 
 
+def _serve_without_server_header() -> None:
+    """uvicorn answers with ``server: uvicorn`` unless told not to, and Litestar's ``run`` has
+    no option for it: it calls ``uvicorn.run`` in this process, or with ``--wc``/``--reload``
+    starts ``python -m uvicorn``, which reads ``UVICORN_*`` variables."""
+    import uvicorn
+
+    os.environ.setdefault("UVICORN_SERVER_HEADER", "false")
+    uvicorn.run = functools.partial(uvicorn.run, server_header=False)
+
+
 def main() -> None:
     """Entry point of the ``commlog`` console script."""
     os.environ.setdefault("LITESTAR_APP", APP_PATH)
@@ -319,6 +330,7 @@ def main() -> None:
     try:
         if sys.argv[1:2] == ["run"]:
             _preflight_master_keys()
+            _serve_without_server_header()
         litestar_group(prog_name="commlog")
     except ConfigurationError as exc:
         _fail(f"configuration error: {exc}")
