@@ -11,9 +11,6 @@ from litestar.config.app import AppConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
-from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 from sqlalchemy.exc import DBAPIError
 
@@ -24,6 +21,7 @@ from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
 from service.health import HealthController
 from service.logs.controller import CommunicationLogController
+from service.openapi import openapi_config, swagger_ui_file, use_struct_schema_plugin
 from service.persistence.database import create_database_config
 from service.retention.controller import ComplianceController
 from service.settings import Settings, load_settings
@@ -82,7 +80,12 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         app_config.plugins.append(SQLAlchemyPlugin(config=self.database))
         app_config.on_startup.append(self._refuse_wrong_master_keys)
         app_config.route_handlers.extend(
-            [CommunicationLogController, ComplianceController, HealthController]
+            [
+                CommunicationLogController,
+                ComplianceController,
+                HealthController,
+                swagger_ui_file,
+            ]
         )
         app_config.middleware.insert(
             0,
@@ -94,26 +97,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         app_config.dependencies.update(DEPENDENCIES)
         app_config.cache_control = CacheControlHeader(no_store=True)
         app_config.request_max_body_size = MAX_REQUEST_BODY_BYTES
-        app_config.openapi_config = OpenAPIConfig(
-            title="commlog",
-            version="0.1.0",
-            description=(
-                "A compliance-grade log of every message a regulated tenant sends. "
-                "Recipients and content are always masked before they leave."
-            ),
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-            components=Components(
-                security_schemes={
-                    "BearerToken": SecurityScheme(
-                        type="http",
-                        scheme="bearer",
-                        bearer_format="JWT",
-                        description="JWT with `sub` (user id), `tenant_id`, `roles`, `exp`.",
-                    )
-                }
-            ),
-        )
+        app_config.openapi_config = openapi_config()
+        use_struct_schema_plugin(app_config.plugins)
         app_config.logging_config = LoggingConfig(
             configure_root_logger=False,
             loggers={

@@ -16,6 +16,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
@@ -102,10 +103,41 @@ _RESPONSE_DESCRIPTIONS = {
 }
 
 
+# What each error says, as the service says it: the docs page shows these, and a generated
+# client's tests can use them.
+_EXAMPLE_MESSAGES = {
+    400: "invalid request: query parameter 'page_size': Expected `int` <= 100",
+    401: "missing bearer token",
+    403: "send records of other users are not accessible",
+    404: "no send record with this id in your tenant",
+    405: "Method Not Allowed",
+    409: "status 'delivered' is final: it cannot become 'sent'",
+    413: "Request Entity Too Large",
+    415: "request body must be application/json",
+    500: "internal server error (reference err_5f3c9a1b2d4e)",
+    503: "database unavailable: nothing was stored, retry later",
+}
+EXAMPLE_TIMESTAMP = "2026-04-15T10:00:00Z"
+
+
 def error_responses(*codes: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the ``SimpleResponse`` errors a route can return."""
     return {
-        code: ResponseSpec(data_container=SimpleResponse, description=_RESPONSE_DESCRIPTIONS[code])
+        code: ResponseSpec(
+            data_container=SimpleResponse,
+            description=_RESPONSE_DESCRIPTIONS[code],
+            generate_examples=False,
+            examples=[
+                Example(
+                    summary=_RESPONSE_DESCRIPTIONS[code],
+                    value={
+                        "code": code,
+                        "message": _EXAMPLE_MESSAGES[code],
+                        "timestamp": EXAMPLE_TIMESTAMP,
+                    },
+                )
+            ],
+        )
         for code in codes
     }
 

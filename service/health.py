@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.errors import error_responses
 from service.schemas import SimpleResponse, utc_timestamp
 
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -22,11 +23,16 @@ class HealthController(Controller):
     tags = ["health"]
     opt = {"exclude_from_auth": True}
 
-    @get("/live", summary="The process is up")
+    @get("/live", summary="The process is up", operation_id="getLiveness")
     async def live(self) -> SimpleResponse:
         return SimpleResponse(code=HTTP_200_OK, message="alive", timestamp=utc_timestamp())
 
-    @get("/ready", summary="The database answers", responses=None)
+    @get(
+        "/ready",
+        summary="The database answers",
+        operation_id="getReadiness",
+        responses=error_responses(503),
+    )
     async def ready(self, db_engine: NamedDependency[AsyncEngine]) -> Response[SimpleResponse]:
         try:
             async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):

@@ -17,6 +17,16 @@ from policies.records import SendRecord
 
 UtcDateTime = Annotated[datetime, msgspec.Meta(tz=True)]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+# Every time a response carries: RFC 3339 in UTC with a ``Z`` (see :func:`rfc3339`).
+Timestamp = Annotated[
+    str, msgspec.Meta(extra_json_schema={"format": "date-time"}, examples=["2026-04-15T10:00:00Z"])
+]
+
+
+def _example(value: str) -> msgspec.Meta:
+    return msgspec.Meta(examples=[value])
+
+
 MAX_CONTENT_CHARS = 65_536
 MAX_PROVIDER_TEXT_CHARS = 16_384
 
@@ -37,7 +47,7 @@ class SimpleResponse(msgspec.Struct, frozen=True, kw_only=True):
 
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
 
 
 class PageInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,20 +75,28 @@ class PageInfo(msgspec.Struct, frozen=True, kw_only=True):
 class CommunicationLogResponse(msgspec.Struct, frozen=True, kw_only=True):
     """The seed's ``dto.CommunicationLogResponse``: one send record, already masked."""
 
-    id: str
-    tenant_id: str
-    user_id: str
-    channel: str
-    provider: str | None
-    template_id: str | None
-    recipient: str | None
-    content: str | None
-    status: str
-    error: str | None
-    response: str | None
-    created_at: str
-    sent_at: str | None
-    updated_at: str
+    id: Annotated[str, _example("log_abc123")]
+    tenant_id: Annotated[str, _example("tnt_xyz789")]
+    user_id: Annotated[str, _example("usr_abc123")]
+    channel: Channel
+    provider: Annotated[str, _example("aliyun")] | None
+    template_id: Annotated[str, _example("tpl_abc123")] | None
+    recipient: Annotated[str, _example("138****8000")] | None
+    content: Annotated[str, _example("您的验证码是******")] | None
+    status: DeliveryStatus
+    error: Annotated[str, _example("发送超时")] | None
+    response: Annotated[str, _example('{"Code":"OK","BizId":"9006197469364984^0"}')] | None
+    created_at: Timestamp
+    sent_at: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                extra_json_schema={"format": "date-time"}, examples=["2026-04-15T10:01:00Z"]
+            ),
+        ]
+        | None
+    )
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, record: SendRecord) -> CommunicationLogResponse:
@@ -87,12 +105,12 @@ class CommunicationLogResponse(msgspec.Struct, frozen=True, kw_only=True):
             id=record.id,
             tenant_id=record.tenant_id,
             user_id=record.user_id,
-            channel=record.channel.value,
+            channel=record.channel,
             provider=record.provider,
             template_id=record.template_id,
             recipient=record.recipient,
             content=record.content,
-            status=record.status.value,
+            status=record.status,
             error=record.error,
             response=record.response,
             created_at=rfc3339(record.created_at),
@@ -106,7 +124,7 @@ class CommunicationLogListResponse(msgspec.Struct, frozen=True, kw_only=True):
 
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
     items: list[CommunicationLogResponse]
     total: int
     pagination: PageInfo
@@ -117,7 +135,7 @@ class CommunicationLogEnvelope(msgspec.Struct, frozen=True, kw_only=True):
 
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
     data: CommunicationLogResponse
 
 
@@ -154,16 +172,16 @@ class LegalHoldRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 
 
 class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    tenant_id: str
-    user_id: str | None
-    channel: str | None
-    recipient: str | None
-    reason: str
-    created_by: str
-    created_at: str
-    expires_at: str | None
-    released_at: str | None
+    id: Annotated[str, _example("hold_3f2a9c1d7b4e")]
+    tenant_id: Annotated[str, _example("tnt_xyz789")]
+    user_id: Annotated[str, _example("usr_abc123")] | None
+    channel: Channel | None
+    recipient: Annotated[str, _example("138****8000")] | None
+    reason: Annotated[str, _example("litigation 2026-117")]
+    created_by: Annotated[str, _example("usr_officer")]
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    released_at: Timestamp | None
     released_by: str | None
     active: bool
 
@@ -171,14 +189,14 @@ class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
 class LegalHoldEnvelope(msgspec.Struct, frozen=True, kw_only=True):
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
     data: LegalHoldResponse
 
 
 class LegalHoldListResponse(msgspec.Struct, frozen=True, kw_only=True):
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
     items: list[LegalHoldResponse]
     total: int
 
@@ -193,11 +211,11 @@ class RetentionRunResponse(msgspec.Struct, frozen=True, kw_only=True):
     """One retention run as a compliance officer of one tenant sees it."""
 
     id: str
-    started_at: str
-    finished_at: str | None
+    started_at: Timestamp
+    finished_at: Timestamp | None
     status: str
     dry_run: bool
-    as_of: str
+    as_of: Timestamp
     policy_digest: str
     counts: dict[str, int]
     keys_destroyed: list[DestroyedKey]
@@ -207,7 +225,7 @@ class RetentionRunResponse(msgspec.Struct, frozen=True, kw_only=True):
 class RetentionRunListResponse(msgspec.Struct, frozen=True, kw_only=True):
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
     items: list[RetentionRunResponse]
     total: int
     pagination: PageInfo
