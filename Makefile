@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 BENCH_POSTGRES_URL ?= postgresql+asyncpg://commlog:commlog@127.0.0.1:5432/commlog_test
 
-.PHONY: help install run lint types test test-fast postgres bench-crypto bench-retention bench-loop clean
+.PHONY: help install run lint types test test-fast schemathesis postgres bench-crypto bench-retention bench-loop clean
 
 help:
 	@echo "make run      serve commlog on http://$(HOST):$(PORT) with demo data (SQLite)"
@@ -49,6 +49,11 @@ test: lint types postgres
 
 test-fast: install
 	$(BIN)/pytest -x -q
+
+# Part of `make test` too: every operation of the service's own OpenAPI document, as every
+# role, through all of schemathesis' checks (SQLite, in process, fixed seed).
+schemathesis: install
+	$(BIN)/pytest -q tests/contract/test_schemathesis.py
 
 bench-crypto: install postgres
 	$(BIN)/python -m benchmarks.crypto --postgres-url $(BENCH_POSTGRES_URL)

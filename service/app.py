@@ -10,9 +10,6 @@ from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.middleware import DefineMiddleware
-from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 
 from compliance.encryption.gate import MasterKeyGate
@@ -25,6 +22,7 @@ from service.guards import unambiguous_query
 from service.health import HealthController
 from service.logging import RequestLogMiddleware, configure_logging
 from service.logs.controller import CommunicationLogController
+from service.openapi import openapi_config, swagger_ui_file, use_struct_schema_plugin
 from service.persistence.database import DatabaseTimeouts, create_database_config
 from service.readiness import Readiness
 from service.retention.controller import ComplianceController
@@ -106,7 +104,12 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         app_config.on_shutdown.append(self.readiness.stop)
         app_config.on_shutdown.append(self._close_connections)
         app_config.route_handlers.extend(
-            [CommunicationLogController, ComplianceController, HealthController]
+            [
+                CommunicationLogController,
+                ComplianceController,
+                HealthController,
+                swagger_ui_file,
+            ]
         )
         app_config.middleware.insert(
             0,
@@ -118,26 +121,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         app_config.dependencies.update(DEPENDENCIES)
         app_config.guards.append(unambiguous_query)
         app_config.cache_control = CacheControlHeader(no_store=True)
-        app_config.openapi_config = OpenAPIConfig(
-            title="commlog",
-            version="0.1.0",
-            description=(
-                "A compliance-grade log of every message a regulated tenant sends. "
-                "Recipients and content are always masked before they leave."
-            ),
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-            components=Components(
-                security_schemes={
-                    "BearerToken": SecurityScheme(
-                        type="http",
-                        scheme="bearer",
-                        bearer_format="JWT",
-                        description="JWT with `sub` (user id), `tenant_id`, `roles`, `exp`.",
-                    )
-                }
-            ),
-        )
+        app_config.openapi_config = openapi_config()
+        use_struct_schema_plugin(app_config.plugins)
         # Logging is configured by service.logging (JSON lines on stderr), not by
         # Litestar's queue-listener configuration; unexpected errors are logged by
         # service.errors.handle_unexpected, without their message.

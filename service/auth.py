@@ -172,9 +172,11 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     ) -> AuthenticationResult:
         header = connection.headers.get("authorization")
         if not header:
-            raise Unauthenticated("missing bearer token")
+            raise Unauthenticated("missing bearer token", invalid_token=False)
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("authorization header must be 'Bearer <token>'")
+            raise Unauthenticated(
+                "authorization header must be 'Bearer <token>'", invalid_token=False
+            )
         principal = self._codec.verify(token.strip())
         return AuthenticationResult(user=principal, auth=None)

@@ -430,6 +430,16 @@ def _quiet_driver_threads_after_a_failed_connect() -> None:
     threading.excepthook = hook
 
 
+def _serve_without_server_header() -> None:
+    """uvicorn answers with ``server: uvicorn`` unless told not to, and Litestar's ``run`` has
+    no option for it: it calls ``uvicorn.run`` in this process, or with ``--wc``/``--reload``
+    starts ``python -m uvicorn``, which reads ``UVICORN_*`` variables."""
+    import uvicorn
+
+    os.environ.setdefault("UVICORN_SERVER_HEADER", "false")
+    uvicorn.run = functools.partial(uvicorn.run, server_header=False)
+
+
 def main() -> None:
     """Entry point of the ``commlog`` console script."""
     _quiet_driver_threads_after_a_failed_connect()
@@ -446,6 +456,7 @@ def main() -> None:
         if sys.argv[1:2] == ["run"]:
             serve_json_logs_only()
             _preflight_master_keys()
+            _serve_without_server_header()
         litestar_group(prog_name="commlog")
     except ConfigurationError as exc:
         for problem in exc.problems:  # all of them, one line each

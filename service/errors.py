@@ -15,6 +15,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
@@ -36,6 +37,7 @@ from service.persistence.outages import database_unavailable
 from service.schemas import SimpleResponse, utc_timestamp
 
 logger = logging.getLogger("commlog.errors")
+REALM = "commlog"
 
 
 class CommlogError(Exception):
@@ -49,7 +51,14 @@ class BadRequest(CommlogError):
 
 
 class Unauthenticated(CommlogError):
+    """401. ``invalid_token`` is False only when no bearer token was presented at all, so the
+    challenge carries no error code then (RFC 6750, section 3.1)."""
+
     status_code = HTTP_401_UNAUTHORIZED
+
+    def __init__(self, message: str, *, invalid_token: bool = True) -> None:
+        super().__init__(message)
+        self.invalid_token = invalid_token
 
 
 class AccessDenied(CommlogError):
@@ -100,10 +109,41 @@ _RESPONSE_DESCRIPTIONS = {
 }
 
 
+# What each error says, as the service says it: the docs page shows these, and a generated
+# client's tests can use them.
+_EXAMPLE_MESSAGES = {
+    400: "invalid request: query parameter 'page_size': Expected `int` <= 100",
+    401: "missing bearer token",
+    403: "send records of other users are not accessible",
+    404: "no send record with this id in your tenant",
+    405: "Method Not Allowed",
+    409: "status 'delivered' is final: it cannot become 'sent'",
+    413: "Request Entity Too Large",
+    415: "request body must be application/json",
+    500: "internal server error (reference err_5f3c9a1b2d4e)",
+    503: "database unavailable: nothing was stored, retry later",
+}
+EXAMPLE_TIMESTAMP = "2026-04-15T10:00:00Z"
+
+
 def error_responses(*codes: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the ``SimpleResponse`` errors a route can return."""
     return {
-        code: ResponseSpec(data_container=SimpleResponse, description=_RESPONSE_DESCRIPTIONS[code])
+        code: ResponseSpec(
+            data_container=SimpleResponse,
+            description=_RESPONSE_DESCRIPTIONS[code],
+            generate_examples=False,
+            examples=[
+                Example(
+                    summary=_RESPONSE_DESCRIPTIONS[code],
+                    value={
+                        "code": code,
+                        "message": _EXAMPLE_MESSAGES[code],
+                        "timestamp": EXAMPLE_TIMESTAMP,
+                    },
+                )
+            ],
+        )
         for code in codes
     }
 
@@ -143,10 +183,19 @@ def _describe_validation(exc: ValidationException) -> str:
     return f"invalid request: {detail}"
 
 
+def bearer_challenge(exc: Unauthenticated) -> str:
+    """The ``WWW-Authenticate`` value of a 401 (RFC 6750, section 3)."""
+    if exc.invalid_token:
+        return f'Bearer realm="{REALM}", error="invalid_token"'
+    return f'Bearer realm="{REALM}"'
+
+
 def handle_commlog_error(_: Request[Any, Any, Any], exc: CommlogError) -> Response[SimpleResponse]:
     response = simple_response(exc.status_code, str(exc))
     if isinstance(exc, ServiceUnavailable):
         response.headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthenticated):
+        response.headers["WWW-Authenticate"] = bearer_challenge(exc)
     return response
 
 

@@ -9,6 +9,7 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from service.errors import error_responses
 from service.readiness import Readiness
 from service.schemas import SimpleResponse, utc_timestamp
 
@@ -21,14 +22,15 @@ class HealthController(Controller):
     tags = ["health"]
     opt = {"exclude_from_auth": True}
 
-    @get("/live", summary="The process is up")
+    @get("/live", summary="The process is up", operation_id="getLiveness")
     async def live(self) -> SimpleResponse:
         return SimpleResponse(code=HTTP_200_OK, message="alive", timestamp=utc_timestamp())
 
     @get(
         "/ready",
         summary="The database answers, its schema is current, the master keys are verified",
-        responses=None,
+        operation_id="getReadiness",
+        responses=error_responses(503),
     )
     async def ready(self, state: State) -> Response[SimpleResponse]:
         """503 names the failed check (never a secret); see ``service.readiness``."""

@@ -37,6 +37,14 @@ ProviderText = Annotated[
     str, msgspec.Meta(max_length=MAX_PROVIDER_TEXT_CHARS, pattern=NO_NUL_PATTERN)
 ]
 ReasonText = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=NO_NUL_PATTERN)]
+# Every time a response carries: RFC 3339 in UTC with a ``Z`` (see :func:`rfc3339`).
+Timestamp = Annotated[
+    str, msgspec.Meta(extra_json_schema={"format": "date-time"}, examples=["2026-04-15T10:00:00Z"])
+]
+
+
+def _example(value: str) -> msgspec.Meta:
+    return msgspec.Meta(examples=[value])
 
 
 def rfc3339(moment: datetime) -> str:
@@ -55,7 +63,7 @@ class SimpleResponse(msgspec.Struct, frozen=True, kw_only=True):
 
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
 
 
 class PageInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,20 +91,28 @@ class PageInfo(msgspec.Struct, frozen=True, kw_only=True):
 class CommunicationLogResponse(msgspec.Struct, frozen=True, kw_only=True):
     """The seed's ``dto.CommunicationLogResponse``: one send record, already masked."""
 
-    id: str
-    tenant_id: str
-    user_id: str
-    channel: str
-    provider: str | None
-    template_id: str | None
-    recipient: str | None
-    content: str | None
-    status: str
-    error: str | None
-    response: str | None
-    created_at: str
-    sent_at: str | None
-    updated_at: str
+    id: Annotated[str, _example("log_abc123")]
+    tenant_id: Annotated[str, _example("tnt_xyz789")]
+    user_id: Annotated[str, _example("usr_abc123")]
+    channel: Channel
+    provider: Annotated[str, _example("aliyun")] | None
+    template_id: Annotated[str, _example("tpl_abc123")] | None
+    recipient: Annotated[str, _example("138****8000")] | None
+    content: Annotated[str, _example("您的验证码是******")] | None
+    status: DeliveryStatus
+    error: Annotated[str, _example("发送超时")] | None
+    response: Annotated[str, _example('{"Code":"OK","BizId":"9006197469364984^0"}')] | None
+    created_at: Timestamp
+    sent_at: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                extra_json_schema={"format": "date-time"}, examples=["2026-04-15T10:01:00Z"]
+            ),
+        ]
+        | None
+    )
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, record: SendRecord) -> CommunicationLogResponse:
@@ -105,12 +121,12 @@ class CommunicationLogResponse(msgspec.Struct, frozen=True, kw_only=True):
             id=record.id,
             tenant_id=record.tenant_id,
             user_id=record.user_id,
-            channel=record.channel.value,
+            channel=record.channel,
             provider=record.provider,
             template_id=record.template_id,
             recipient=record.recipient,
             content=record.content,
-            status=record.status.value,
+            status=record.status,
             error=record.error,
             response=record.response,
             created_at=rfc3339(record.created_at),
@@ -124,7 +140,7 @@ class CommunicationLogListResponse(msgspec.Struct, frozen=True, kw_only=True):
 
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
     items: list[CommunicationLogResponse]
     total: int
     pagination: PageInfo
@@ -135,7 +151,7 @@ class CommunicationLogEnvelope(msgspec.Struct, frozen=True, kw_only=True):
 
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
     data: CommunicationLogResponse
 
 
@@ -179,16 +195,16 @@ class LegalHoldRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_fi
 
 
 class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    tenant_id: str
-    user_id: str | None
-    channel: str | None
-    recipient: str | None
-    reason: str
-    created_by: str
-    created_at: str
-    expires_at: str | None
-    released_at: str | None
+    id: Annotated[str, _example("hold_3f2a9c1d7b4e")]
+    tenant_id: Annotated[str, _example("tnt_xyz789")]
+    user_id: Annotated[str, _example("usr_abc123")] | None
+    channel: Channel | None
+    recipient: Annotated[str, _example("138****8000")] | None
+    reason: Annotated[str, _example("litigation 2026-117")]
+    created_by: Annotated[str, _example("usr_officer")]
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    released_at: Timestamp | None
     released_by: str | None
     active: bool
 
@@ -196,14 +212,14 @@ class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
 class LegalHoldEnvelope(msgspec.Struct, frozen=True, kw_only=True):
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
     data: LegalHoldResponse
 
 
 class LegalHoldListResponse(msgspec.Struct, frozen=True, kw_only=True):
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
     items: list[LegalHoldResponse]
     total: int
 
@@ -218,11 +234,11 @@ class RetentionRunResponse(msgspec.Struct, frozen=True, kw_only=True):
     """One retention run as a compliance officer of one tenant sees it."""
 
     id: str
-    started_at: str
-    finished_at: str | None
+    started_at: Timestamp
+    finished_at: Timestamp | None
     status: str
     dry_run: bool
-    as_of: str
+    as_of: Timestamp
     policy_digest: str
     counts: dict[str, int]
     keys_destroyed: list[DestroyedKey]
@@ -232,7 +248,7 @@ class RetentionRunResponse(msgspec.Struct, frozen=True, kw_only=True):
 class RetentionRunListResponse(msgspec.Struct, frozen=True, kw_only=True):
     code: int
     message: str
-    timestamp: str
+    timestamp: Timestamp
     items: list[RetentionRunResponse]
     total: int
     pagination: PageInfo

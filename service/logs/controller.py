@@ -97,12 +97,14 @@ class CommunicationLogController(Controller):
             "logged-in user (only the caller's own records). Newest first. Recipients and "
             "content are always masked."
         ),
+        operation_id="listCommunicationLogs",
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=CommunicationLogListResponse,
                 description="分页查询成功,返回发送日志摘要列表 — page of send-log summaries",
+                generate_examples=False,
             ),
-            **error_responses(400, 401, 403, 500),
+            **error_responses(400, 401, 403, 500, 503),
         },
     )
     async def list_logs(
@@ -159,12 +161,14 @@ class CommunicationLogController(Controller):
         ),
         status_code=HTTP_201_CREATED,
         guards=[ingest_only],
+        operation_id="recordCommunicationLog",
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=CommunicationLogEnvelope,
                 description="a retry with the same Idempotency-Key: the original record",
+                generate_examples=False,
             ),
-            **error_responses(400, 401, 403, 409, 500),
+            **error_responses(400, 401, 403, 409, 413, 415, 500, 503),
         },
     )
     async def record_send(
@@ -209,12 +213,14 @@ class CommunicationLogController(Controller):
         ),
         status_code=HTTP_200_OK,
         guards=[ingest_only],
+        operation_id="recordDeliveryOutcome",
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=CommunicationLogEnvelope,
                 description="the record after the change",
+                generate_examples=False,
             ),
-            **error_responses(400, 401, 403, 404, 409, 500),
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 500, 503),
         },
     )
     async def record_outcome(

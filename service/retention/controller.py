@@ -52,7 +52,7 @@ def _hold_view(hold: Hold, now: datetime) -> LegalHoldResponse:
         id=hold.id,
         tenant_id=hold.tenant_id,
         user_id=hold.user_id,
-        channel=hold.channel.value if hold.channel else None,
+        channel=hold.channel,
         recipient=hold.recipient,
         reason=hold.reason,
         created_by=hold.created_by,
@@ -103,7 +103,8 @@ class ComplianceController(Controller):
             "GDPR Art. 17(3)(b) and (e)."
         ),
         status_code=HTTP_201_CREATED,
-        responses=error_responses(400, 401, 403, 500),
+        operation_id="placeLegalHold",
+        responses=error_responses(400, 401, 403, 413, 415, 500, 503),
     )
     async def place_hold(
         self,
@@ -150,7 +151,8 @@ class ComplianceController(Controller):
     @get(
         "/legal-holds",
         summary="List your tenant's legal holds (role compliance_officer)",
-        responses=error_responses(400, 401, 403, 500),
+        operation_id="listLegalHolds",
+        responses=error_responses(400, 401, 403, 500, 503),
     )
     async def list_legal_holds(
         self,
@@ -173,7 +175,8 @@ class ComplianceController(Controller):
         "/legal-holds/{hold_id:str}",
         summary="Release a legal hold (role compliance_officer)",
         status_code=HTTP_200_OK,
-        responses=error_responses(401, 403, 404, 409, 500),
+        operation_id="releaseLegalHold",
+        responses=error_responses(400, 401, 403, 404, 409, 500, 503),
     )
     async def release_legal_hold(
         self,
@@ -205,7 +208,8 @@ class ComplianceController(Controller):
     @get(
         "/retention-runs",
         summary="Retention runs and what they did to your tenant (role compliance_officer)",
-        responses=error_responses(400, 401, 403, 500),
+        operation_id="listRetentionRuns",
+        responses=error_responses(400, 401, 403, 500, 503),
     )
     async def retention_runs(
         self,

@@ -9,6 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from policies.access import Role
@@ -268,3 +269,38 @@ async def test_a_long_lived_token_is_401_through_the_api(caller: Caller) -> None
     assert response.json()["message"] == (
         "token lifetime exceeds the 86400 seconds this service accepts"
     )
+
+
+@pytest.mark.parametrize(
+    "authorization", [None, "Basic dXNlcjpwYXNz", "Bearer ", "token-without-scheme"]
+)
+async def test_a_request_without_a_bearer_token_is_challenged_without_an_error_code(
+    client: AsyncTestClient[Litestar], authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = await client.get("/communication/logs", headers=headers)
+    assert response.status_code == 401
+    # RFC 6750, section 3.1: no error code when the request carried no bearer token at all.
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="commlog"'
+
+
+async def test_a_malformed_or_expired_bearer_token_is_challenged_as_invalid_token(
+    caller: Caller,
+) -> None:
+    expired = caller.tokens.issue(
+        tenant_id=caller.tenant_id, user_id="u", roles=["user"], now=int(time.time()) - 7200
+    )
+    for token in ("not-a-jwt", expired):
+        response = await caller.client.get(
+            "/communication/logs", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == (
+            'Bearer realm="commlog", error="invalid_token"'
+        )
+
+
+async def test_answers_other_than_401_carry_no_bearer_challenge(caller: Caller) -> None:
+    response = await caller.list_logs(user_id="usr_someone_else")
+    assert response.status_code == 403
+    assert "WWW-Authenticate" not in response.headers
