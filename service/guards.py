@@ -25,16 +25,24 @@ _DECIMAL = re.compile(r"[0-9]+")
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
+def _is_preflight(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """``OPTIONS`` answers with the allowed methods only, and is not authenticated
+    (Litestar's authentication middleware passes it through): there is no caller."""
+    return connection.scope.get("method") == "OPTIONS"
+
+
 def ingest_only(connection: ASGIConnection[Any, Principal, Any, Any], _: BaseRouteHandler) -> None:
     """Recording sends and outcomes: the ``ingest`` role (``policies.access``)."""
-    allowed(scope_for_recording(connection.user))
+    if not _is_preflight(connection):
+        allowed(scope_for_recording(connection.user))
 
 
 def compliance_officers_only(
     connection: ASGIConnection[Any, Principal, Any, Any], _: BaseRouteHandler
 ) -> None:
     """Legal holds and retention reports: the ``compliance_officer`` role."""
-    allowed(scope_for_compliance(connection.user))
+    if not _is_preflight(connection):
+        allowed(scope_for_compliance(connection.user))
 
 
 @functools.cache

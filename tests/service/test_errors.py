@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
@@ -124,3 +125,22 @@ async def test_nothing_private_reaches_the_log_on_any_path(
     await caller.list_logs()
     for secret in (SMS_RECIPIENT, "918273", "token=zz9", "bad-address-zz"):
         assert secret not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/communication/logs",
+        "/communication/logs/log_x/status",
+        "/compliance/legal-holds",
+        "/compliance/legal-holds/hold_x",
+        "/compliance/retention-runs",
+    ],
+)
+async def test_options_needs_no_token_and_discloses_only_the_allowed_methods(
+    client: AsyncTestClient[Litestar], path: str
+) -> None:
+    response = await client.options(path)
+    assert response.status_code == 204
+    assert "Allow" in response.headers
+    assert response.content == b""
