@@ -122,7 +122,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         app_config.guards.append(unambiguous_query)
         app_config.cache_control = CacheControlHeader(no_store=True)
         app_config.openapi_config = openapi_config()
-        use_struct_schema_plugin(app_config.plugins)
+        use_struct_schema_plugin(app_config.plugins, self.settings.text_limits)
         # Logging is configured by service.logging (JSON lines on stderr), not by
         # Litestar's queue-listener configuration; unexpected errors are logged by
         # service.errors.handle_unexpected, without their message.

@@ -36,6 +36,9 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.response import File
 from litestar.typing import FieldDefinition
 
+from policies.text_limits import TextLimits
+from service.schemas import TEXT_LIMIT_KEY
+
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
 
@@ -49,8 +52,9 @@ SWAGGER_UI_PATH = f"{OPENAPI_PATH}/static/swagger-ui-{SWAGGER_UI_VERSION}"
 class StructSchemaPlugin(OpenAPISchemaPlugin):
     """msgspec structs as Litestar documents them, corrected as the module docstring says."""
 
-    def __init__(self) -> None:
+    def __init__(self, text_limits: TextLimits) -> None:
         self._litestar = LitestarStructSchemaPlugin()
+        self._text_limits = text_limits
 
     def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
         return self._litestar.is_plugin_supported_field(field_definition)
@@ -81,16 +85,16 @@ class StructSchemaPlugin(OpenAPISchemaPlugin):
                     prop, enum_defaults[field.encode_name]
                 )
                 continue
-            _apply_meta(prop, field)
+            _apply_meta(prop, field, self._text_limits)
         return schema
 
 
-def use_struct_schema_plugin(plugins: list[Any]) -> None:
+def use_struct_schema_plugin(plugins: list[Any], text_limits: TextLimits) -> None:
     """Put :class:`StructSchemaPlugin` in the place of Litestar's own, in place: Litestar is
     iterating this list while plugins initialise, so nothing in it may shift."""
     for index, plugin in enumerate(plugins):
         if type(plugin) is LitestarStructSchemaPlugin:
-            plugins[index] = StructSchemaPlugin()
+            plugins[index] = StructSchemaPlugin(text_limits)
 
 
 def _enum_of(field_type: msgspec.inspect.Type) -> type[Any] | None:
@@ -142,12 +146,20 @@ def _value_schema(prop: Schema | Reference) -> Schema | None:
     return prop
 
 
-def _apply_meta(prop: Schema | Reference, field: msgspec.inspect.Field) -> None:
-    """Examples and format from ``msgspec.Meta``, on the schema of a present value."""
+def _apply_meta(
+    prop: Schema | Reference, field: msgspec.inspect.Field, text_limits: TextLimits
+) -> None:
+    """Examples, format and the configured free-text limit from ``msgspec.Meta``, on the
+    schema of a present value."""
     meta = _metadata(field)
     target = _value_schema(prop)
     if meta is None or target is None or not meta.extra_json_schema:
         return
+    if meta.extra_json_schema.get(TEXT_LIMIT_KEY):
+        limit = text_limits.limit_for(field.encode_name)
+        target.max_length = limit
+        if isinstance(prop, Schema) and prop.max_length is not None:
+            prop.max_length = limit
     if examples := meta.extra_json_schema.get("examples"):
         target.examples = list(examples)
         if target is not prop and isinstance(prop, Schema):

@@ -14,6 +14,7 @@ from litestar.params import PathParameter
 
 from policies.channels import Channel, DeliveryStatus
 from policies.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH, NO_NUL_PATTERN
+from policies.instants import RANGE_TEXT
 from policies.paging import PageInfo as PageWindow
 from policies.records import SendRecord
 from policies.text_limits import CONTENT_CEILING_CHARS, PROVIDER_TEXT_CEILING_CHARS
@@ -22,7 +23,16 @@ from policies.text_limits import CONTENT_CEILING_CHARS, PROVIDER_TEXT_CEILING_CH
 # checked by the service, with a message naming the field and the limit.
 MAX_CONTENT_CHARS = CONTENT_CEILING_CHARS
 MAX_PROVIDER_TEXT_CHARS = PROVIDER_TEXT_CEILING_CHARS
-UtcDateTime = Annotated[datetime, msgspec.Meta(tz=True)]
+TEXT_LIMIT_KEY = "x-commlog-text-limit"
+"""Marks a free-text field whose documented ``maxLength`` is the configured limit
+(``service.openapi`` writes it in), not the ceiling the decoder enforces."""
+UtcDateTime = Annotated[
+    datetime,
+    msgspec.Meta(
+        tz=True,
+        description=f"RFC 3339 with a UTC offset; its instant {RANGE_TEXT} (else 400)",
+    ),
+]
 Identifier = Annotated[
     str,
     msgspec.Meta(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN),
@@ -32,9 +42,21 @@ PathId = Annotated[str, PathParameter(max_length=MAX_IDENTIFIER_LENGTH, pattern=
 """A record or hold id in a path: an identifier too (``log_%00x`` is 400, not a 500)."""
 # Free text never holds NUL (``policies.identifiers``).
 RecipientText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=NO_NUL_PATTERN)]
-ContentText = Annotated[str, msgspec.Meta(max_length=MAX_CONTENT_CHARS, pattern=NO_NUL_PATTERN)]
+ContentText = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_CONTENT_CHARS,
+        pattern=NO_NUL_PATTERN,
+        extra_json_schema={TEXT_LIMIT_KEY: True},
+    ),
+]
 ProviderText = Annotated[
-    str, msgspec.Meta(max_length=MAX_PROVIDER_TEXT_CHARS, pattern=NO_NUL_PATTERN)
+    str,
+    msgspec.Meta(
+        max_length=MAX_PROVIDER_TEXT_CHARS,
+        pattern=NO_NUL_PATTERN,
+        extra_json_schema={TEXT_LIMIT_KEY: True},
+    ),
 ]
 ReasonText = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=NO_NUL_PATTERN)]
 # Every time a response carries: RFC 3339 in UTC with a ``Z`` (see :func:`rfc3339`).

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
+from policies.text_limits import TextLimits
+from service.app import create_app
+from service.settings import Settings
 
 OPERATION_IDS = {
     ("get", "/communication/logs"): "listCommunicationLogs",
@@ -148,3 +153,24 @@ async def test_only_the_swagger_ui_files_are_served_from_the_static_path(
     for name in ("README.md", "LICENSE", "..%2F..%2Fopenapi.py", "nothing.js"):
         response = await client.get(f"{SWAGGER_UI_PATH}/{name}")
         assert response.status_code == 404, name
+
+
+def test_free_text_fields_document_the_configured_limits_not_the_ceilings(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        jwt_secret="openapi-" + "t" * 40,
+        var_dir=tmp_path,
+        text_limits=TextLimits(content_chars=1_000, provider_text_chars=300),
+    )
+    schemas = create_app(settings).openapi_schema.to_schema()["components"]["schemas"]
+
+    def limits(schema: dict[str, Any]) -> set[int]:
+        found = {schema["maxLength"]} if "maxLength" in schema else set()
+        for branch in schema.get("oneOf", []):
+            found |= limits(branch)
+        return found
+
+    assert limits(schemas["RecordSendRequest"]["properties"]["content"]) == {1_000}
+    for field in ("error", "response"):
+        assert limits(schemas["StatusUpdateRequest"]["properties"][field]) == {300}
