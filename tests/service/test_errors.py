@@ -48,7 +48,7 @@ async def test_the_body_limit_is_256_kib_on_every_body(caller: Caller) -> None:
     padding = "x" * (limit - len(b'{"reason":""}'))
     fits = await caller.client.post(
         "/compliance/legal-holds",
-        content=b'{"reason":"' + padding.encode()[:1000] + b'"}',
+        content=b'{"whole_tenant":true,"reason":"' + padding.encode()[:1000] + b'"}',
         headers={
             **caller.auth("officer", "compliance_officer"),
             "Content-Type": "application/json",
