@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import os
-from pathlib import Path
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from alembic.script import ScriptDirectory
@@ -36,6 +35,7 @@ from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyError, MasterKeyring
 from service.persistence.database import MIGRATIONS_DIR
 from service.persistence.outages import database_unavailable
+from service.settings import sqlite_file
 
 logger = logging.getLogger("commlog.readiness")
 
@@ -51,16 +51,6 @@ def migration_head() -> str:
     if head is None:  # pragma: no cover - the package always ships migrations
         raise RuntimeError("no migrations found")
     return head
-
-
-def sqlite_file(database_url: str) -> Path | None:
-    prefix = "sqlite+aiosqlite:///"
-    if not database_url.startswith(prefix):
-        return None
-    raw = database_url[len(prefix) :]
-    if raw in ("", ":memory:") or raw.startswith("file:"):
-        return None
-    return Path(raw)
 
 
 class Readiness:

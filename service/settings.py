@@ -159,19 +159,29 @@ def _development_secret(var_dir: Path) -> str:
     return secret
 
 
+SQLITE_URL_PREFIX = "sqlite+aiosqlite:///"
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file an embedded-database URL names (as written); ``None`` for PostgreSQL, an
+    in-memory database or a ``file:`` URI."""
+    if not database_url.startswith(SQLITE_URL_PREFIX):
+        return None
+    raw = database_url[len(SQLITE_URL_PREFIX) :]
+    if raw in ("", ":memory:") or raw.startswith("file:"):
+        return None
+    return Path(raw)
+
+
 def _resolve_sqlite_path(url: str, var_dir: Path) -> str:
     """Make a relative SQLite path relative to the project, and create its folder."""
-    prefix = "sqlite+aiosqlite:///"
-    if not url.startswith(prefix):
+    path = sqlite_file(url)
+    if path is None:
         return url
-    raw = url[len(prefix) :]
-    if raw in ("", ":memory:") or raw.startswith("file:"):
-        return url
-    path = Path(raw)
     if not path.is_absolute():
         path = PROJECT_ROOT / path
     path.parent.mkdir(parents=True, exist_ok=True)
-    return prefix + str(path)
+    return SQLITE_URL_PREFIX + str(path)
 
 
 def _seconds(env: Mapping[str, str], variable: str) -> float:

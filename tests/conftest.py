@@ -42,7 +42,9 @@ def _require_postgres() -> bool:
 migrate = upgrade_database
 
 
-async def _admin_postgres(url: str, statement: str) -> None:
+async def admin_fetchval(url: str, query: str) -> object:
+    """Run one statement on its own asyncpg connection (outside any app) and return the
+    first column of its first row, if any."""
     parsed = make_url(url)
     connection = await asyncpg.connect(
         host=parsed.host,
@@ -53,9 +55,13 @@ async def _admin_postgres(url: str, statement: str) -> None:
         timeout=5,
     )
     try:
-        await connection.execute(statement)
+        return await connection.fetchval(query)
     finally:
         await connection.close()
+
+
+async def _admin_postgres(url: str, statement: str) -> None:
+    await admin_fetchval(url, statement)
 
 
 @contextmanager

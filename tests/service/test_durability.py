@@ -14,14 +14,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from litestar import Litestar, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.testing import AsyncTestClient
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from compliance.encryption.master import MasterKeyring
@@ -30,7 +28,7 @@ from compliance.transactions import begin_write
 from service.app import create_app
 from service.auth import TokenCodec
 from service.settings import Settings
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_JWT_SECRET, admin_fetchval
 from tests.factories import Caller
 
 RECIPIENT = "+8613812348000"
@@ -279,19 +277,10 @@ async def test_a_stopped_app_holds_no_postgres_connection(
 
 
 async def _connections(url: str) -> int:
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
+    count = await admin_fetchval(
+        url,
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
     )
-    try:
-        count = await connection.fetchval(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return int(count)
-    finally:
-        await connection.close()
+    assert isinstance(count, int)
+    return count
