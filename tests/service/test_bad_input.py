@@ -323,7 +323,9 @@ async def test_numbers_are_not_coerced_anywhere_in_a_body(caller: Caller) -> Non
 
 async def test_the_earliest_and_a_far_future_time_are_accepted(caller: Caller) -> None:
     assert (await caller.record(created_at="1970-01-01T00:00:00Z")).status_code == 201
-    response = await _hold(caller, reason="r", expires_at="9998-12-31T22:59:59-01:00")
+    response = await _hold(
+        caller, reason="r", user_id="usr_held", expires_at="9998-12-31T22:59:59-01:00"
+    )
     assert response.status_code == 201, response.text
 
 
