@@ -450,7 +450,8 @@ def main() -> None:
     os.environ.setdefault("LITESTAR_APP", APP_PATH)
     from litestar.cli.main import litestar_group
 
-    configure_logging()
+    serving = sys.argv[1:2] == ["run"] or sys.argv[1:3] == ["retention", "schedule"]
+    configure_logging(logging.INFO if serving else logging.WARNING)
 
     try:
         if sys.argv[1:2] == ["run"]:

@@ -106,19 +106,26 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         return sys.stderr
 
 
-def configure_logging(level: int | str = logging.INFO) -> None:
+_process_level: int | str = logging.INFO
+
+
+def configure_logging(level: int | str | None = None) -> None:
     """JSON lines on stderr for every logger; no uvicorn access log; SQL parameters never.
 
     Idempotent: the app factory calls it (after uvicorn configured its own loggers, so
-    this wins) and so does the CLI.
+    this wins) and so does the CLI, first, with the level for the whole process (one-shot
+    commands keep stderr to their one line unless something is wrong: WARNING).
     """
+    global _process_level
+    if level is not None:
+        _process_level = level
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, StderrHandler)]:
         root.removeHandler(handler)
     handler = StderrHandler()
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
-    logging.getLogger("commlog").setLevel(level)
+    logging.getLogger("commlog").setLevel(_process_level)
     for name in ("uvicorn", "uvicorn.error", "litestar"):
         # Their own handlers print plain text: route them through the root's JSON handler.
         named = logging.getLogger(name)
