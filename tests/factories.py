@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -107,3 +113,67 @@ def run_commlog(
     return subprocess.run(  # noqa: S603 - our own console script
         [COMMLOG, *args], capture_output=True, text=True, env=environment, timeout=120, check=False
     )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Served:
+    """A real ``commlog run`` in a process group of its own; ``err`` is its stderr once
+    it stopped (when captured)."""
+
+    base_url: str
+    process: subprocess.Popen[str]
+    err: str = ""
+
+
+@contextmanager
+def served_commlog(
+    tmp_path: Path, *run_args: str, capture_stderr: bool = False, start_seconds: float = 180
+) -> Iterator[Served]:
+    """Migrate a SQLite file, serve it with ``commlog run`` on a free port, wait until
+    ``/health/live`` answers (a loaded CI machine starts slowly), stop the whole process
+    group afterwards (with ``--wc``, uvicorn serves from child processes)."""
+    from tests.conftest import TEST_JWT_SECRET
+
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"
+    upgrade = run_commlog(
+        "database", "upgrade", "--no-prompt", var_dir=tmp_path, database_url=database_url
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    port = free_port()
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("COMMLOG_", "UVICORN_"))},
+        "COMMLOG_VAR_DIR": str(tmp_path),
+        "COMMLOG_DATABASE_URL": database_url,
+        "COMMLOG_JWT_SECRET": TEST_JWT_SECRET,
+    }
+    process = subprocess.Popen(  # noqa: S603 - our own console script
+        [COMMLOG, "run", "--host", "127.0.0.1", "--port", str(port), *run_args],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if capture_stderr else subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    served = Served(base_url=f"http://127.0.0.1:{port}", process=process)
+    try:
+        deadline = time.monotonic() + start_seconds
+        while True:
+            try:
+                httpx.get(f"{served.base_url}/health/live", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, "commlog run exited"
+                assert time.monotonic() < deadline, "commlog run did not start"
+                time.sleep(0.2)
+        yield served
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+        served.err = err or ""

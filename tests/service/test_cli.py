@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
-import os
-import signal
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from compliance.encryption.master import new_master_key_entry
 from tests.conftest import BACKENDS, TEST_JWT_SECRET, _admin_postgres
-from tests.factories import COMMLOG, run_commlog
+from tests.factories import run_commlog, served_commlog
 
 
 def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -281,49 +277,11 @@ def test_a_hold_names_its_scope_or_is_a_usage_error(
     assert result.stderr.splitlines() == [f"commlog: {message}"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_the_served_api_does_not_announce_its_server_software(tmp_path: Path, workers: str) -> None:
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"
-    assert (
-        run_commlog(
-            "database", "upgrade", "--no-prompt", var_dir=tmp_path, database_url=database_url
-        ).returncode
-        == 0
-    )
-    port = _free_port()
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("COMMLOG_", "UVICORN_"))},
-        "COMMLOG_VAR_DIR": str(tmp_path),
-        "COMMLOG_DATABASE_URL": database_url,
-        "COMMLOG_JWT_SECRET": TEST_JWT_SECRET,
-    }
-    server = subprocess.Popen(  # noqa: S603 - our own console script
-        [COMMLOG, "run", "--host", "127.0.0.1", "--port", str(port), "--wc", workers],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # with --wc, uvicorn runs in a child process: stop the group
-    )
-    try:
-        for _ in range(300):  # up to 30 s for the server to come up
-            try:
-                live = httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("commlog run did not start")
-        unauthenticated = httpx.get(f"http://127.0.0.1:{port}/communication/logs", timeout=5)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    with served_commlog(tmp_path, "--wc", workers) as served:
+        live = httpx.get(f"{served.base_url}/health/live", timeout=5)
+        unauthenticated = httpx.get(f"{served.base_url}/communication/logs", timeout=5)
     assert live.status_code == 200
     assert "server" not in live.headers
     assert unauthenticated.status_code == 401

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import socket
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -26,10 +22,9 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.logging import JsonFormatter
-from service.persistence.database import upgrade_database
 from service.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, TEST_MASTER_KEY_ENTRY
-from tests.factories import COMMLOG, Caller
+from tests.factories import Caller, served_commlog
 
 PHONE = "+8613812345678"
 EMAIL = "zelda.quux@example.org"
@@ -342,49 +337,13 @@ async def test_a_request_id_that_is_not_1_to_128_printable_ascii_characters_is_r
     assert "tenant_id" not in access[-1]  # the token is checked only once a route matched
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_commlog_run_writes_only_json_lines_and_no_uvicorn_access_line(tmp_path: Path) -> None:
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"
-    upgrade_database(database_url)
-    port = _free_port()
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("COMMLOG_", "UVICORN_"))},
-        "COMMLOG_VAR_DIR": str(tmp_path),
-        "COMMLOG_DATABASE_URL": database_url,
-        "COMMLOG_JWT_SECRET": TEST_JWT_SECRET,
-    }
-    server = subprocess.Popen(  # noqa: S603 - our own console script
-        [COMMLOG, "run", "--port", str(port)],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, stopped as a whole
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180  # a loaded CI machine starts slowly
-        while True:
-            try:
-                httpx.get(f"{base}/health/live", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "commlog run exited"
-                assert time.monotonic() < deadline, "commlog run did not start"
-                time.sleep(0.5)
-        forged = httpx.get(base + FORGED_PATH.replace(" ", "%20"), timeout=10)
+    with served_commlog(tmp_path, capture_stderr=True) as served:
+        forged = httpx.get(served.base_url + FORGED_PATH.replace(" ", "%20"), timeout=10)
         assert forged.status_code == 405
         assert forged.headers["x-request-id"]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        out, err = server.communicate(timeout=60)
-    assert "FORGED" not in out + err
+    err = served.err
+    assert "FORGED" not in err
     lines = _json_lines(err)
     assert not any(line.startswith("CRITICAL") for line in err.splitlines())
     assert not [e for e in lines if e["logger"] == "uvicorn.access"]
