@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from compliance.encryption.gate import MasterKeysNotVerified
+from compliance.encryption.master import MasterKeyError
 from policies.identifiers import IDENTIFIER_RULE
 from policies.recipients import InvalidRecipient
 from service.logging import UNMATCHED_ROUTE, current_request, exception_fields
@@ -288,11 +289,34 @@ def handle_keys_not_verified(
     )
 
 
+def handle_tenant_keys_unavailable(
+    request: Request[Any, Any, Any], exc: MasterKeyError
+) -> Response[SimpleResponse]:
+    """A data key of the caller's tenant does not open under verified master keys: its
+    stored row is damaged (the key store reported it, readiness says so). Nothing is read
+    or written for the tenant until the row is restored; an operator is alerted by the
+    CRITICAL line, which names the failure's type and the route, never key material."""
+    logger.critical(
+        "tenant data key cannot be opened: %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        request.scope.get("path_template", "?"),
+    )
+    return handle_commlog_error(
+        request,
+        ServiceUnavailable(
+            "this tenant's data keys cannot be opened right now; retry later",
+            retry_after=DATABASE_RETRY_AFTER_SECONDS,
+        ),
+    )
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DBAPIError: handle_database_failure,
     PoolTimeout: handle_database_failure,
     OSError: handle_database_failure,  # also TimeoutError, ConnectionError
     MasterKeysNotVerified: handle_keys_not_verified,
+    MasterKeyError: handle_tenant_keys_unavailable,
     CommlogError: handle_commlog_error,
     InvalidRecipient: handle_invalid_recipient,
     ValidationException: handle_validation,

@@ -144,9 +144,18 @@ class Readiness:
             self.gate.mark_refused("the configured master keys do not open the stored data keys")
             raise
         except Exception as exc:
+            unavailable = database_unavailable(exc)
+            if unavailable and self.gate.state is GateState.VERIFIED:
+                # Keys proven once stay proven: a dropped connection during a re-check
+                # must not refuse every tenant; the next re-check tries again.
+                logger.warning(
+                    "master key re-check postponed: database unavailable (%s)",
+                    type(exc).__name__,
+                )
+                return
             reason = (
                 "database unavailable"
-                if database_unavailable(exc)
+                if unavailable
                 else f"verification failed ({type(exc).__name__})"
             )
             self.gate.mark_pending(reason)

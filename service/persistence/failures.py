@@ -11,10 +11,11 @@ import sqlite3
 
 from sqlalchemy.exc import DBAPIError
 
-# PostgreSQL SQLSTATE classes that mean "cannot use the server now", not "bad statement":
-# connection exception, insufficient resources, operator intervention (shutdown, starting
-# up), invalid authorization, and a database that does not exist.
-_UNAVAILABLE_SQLSTATES = ("08", "53", "57", "28", "3D")
+from service.persistence.outages import database_unavailable
+
+# Beyond what makes a request's answer 503 (``service.persistence.outages``), an operator
+# cannot use a server that refuses the role (invalid authorization) or lacks the database.
+_UNUSABLE_SQLSTATES = ("28", "3D")
 _UNDEFINED_TABLE_SQLSTATE = "42P01"
 
 
@@ -45,12 +46,7 @@ def classify_database_failure(exc: BaseException) -> tuple[DatabaseFailure, str]
         isinstance(root, sqlite3.OperationalError) and str(root).startswith("no such table")
     ):
         return DatabaseFailure.NOT_MIGRATED, name
-    if (
-        isinstance(root, OSError)
-        or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
-        or isinstance(root, sqlite3.OperationalError)  # cannot open, locked, disk I/O
-        or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
-    ):
+    if database_unavailable(exc) or sqlstate.startswith(_UNUSABLE_SQLSTATES):
         return DatabaseFailure.UNAVAILABLE, name
     return DatabaseFailure.ERROR, name
 

@@ -16,6 +16,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 
+from compliance.encryption.gate import GateState
 from service.app import create_app
 from service.auth import TokenCodec
 from service.settings import Settings
@@ -115,6 +116,26 @@ async def test_postgresql_refusing_connections_gets_503_not_500(
         assert_unavailable(listed)
         assert_unavailable(recorded)
         assert (await caller.record()).status_code == 201
+
+
+@pytest.mark.postgres
+async def test_keys_once_verified_stay_verified_when_a_recheck_loses_the_database(
+    proxy: ControllableProxy, postgresql_url: str, tmp_path: Path, tenant_id: str
+) -> None:
+    settings = short_timeouts(through(proxy, postgresql_url), tmp_path)
+    app = create_app(settings)
+    async with AsyncTestClient(app=app) as client:
+        caller = Caller(client=client, tokens=TokenCodec(settings), tenant_id=tenant_id)
+        await caller.create()
+        proxy.refuse()
+        proxy.drop_connections()
+        await app.state["readiness"].verify_once()  # a re-check while the database is gone
+        state_during_outage = app.state["key_gate"].state
+        proxy.resume()
+        listed = await caller.list_logs()
+    # One dropped connection must not refuse every tenant until the next re-check.
+    assert state_during_outage is GateState.VERIFIED
+    assert listed.status_code == 200, listed.text
 
 
 @pytest.fixture
