@@ -23,7 +23,12 @@ WRITE_PENDING = "commlog_write_pending"
 """``session.info`` key: set by :func:`begin_write`, cleared by :func:`commit`. A session
 that still carries it when a response is sent wrote something nobody committed."""
 
-NOT_STORED = "not stored: the database did not confirm the write; retry"
+NOT_CONFIRMED = (
+    "not confirmed: the database did not confirm the write, so it is not acknowledged; retry"
+)
+"""A failed COMMIT may have reached the database or not (a connection lost after it was
+sent): either way nothing is acknowledged. A retry of a send with the same
+``Idempotency-Key`` stores it exactly once."""
 
 storage_logger = logging.getLogger("commlog.storage")
 
@@ -36,7 +41,7 @@ class CommitFailed(Exception):
     """
 
     def __init__(self, operation: str, cause: str) -> None:
-        super().__init__(f"{operation}: {NOT_STORED} ({cause})")
+        super().__init__(f"{operation}: {NOT_CONFIRMED} ({cause})")
         self.operation = operation
         self.cause = cause
 
@@ -99,7 +104,7 @@ async def commit(session: Session, *, operation: str) -> None:
         if not is_storage_failure(exc):
             raise
         storage_logger.error(
-            "commit failed for %s: %s; nothing was stored", operation, type(exc).__name__
+            "commit failed for %s: %s; not acknowledged", operation, type(exc).__name__
         )
         raise CommitFailed(operation, type(exc).__name__) from None
     session.info.pop(WRITE_PENDING, None)

@@ -19,7 +19,7 @@ from advanced_alchemy.extensions.litestar.plugins.init.config.common import (
 )
 from litestar.constants import HTTP_RESPONSE_START
 
-from compliance.transactions import NOT_STORED, CommitFailed, Session, write_pending
+from compliance.transactions import NOT_CONFIRMED, CommitFailed, Session, write_pending
 from compliance.transactions import commit as commit_transaction
 from service.errors import ServiceUnavailable
 
@@ -36,7 +36,7 @@ async def commit(session: Session, *, operation: str) -> None:
     try:
         await commit_transaction(session, operation=operation)
     except CommitFailed:
-        raise ServiceUnavailable(NOT_STORED, retry_after=COMMIT_RETRY_AFTER_SECONDS) from None
+        raise ServiceUnavailable(NOT_CONFIRMED, retry_after=COMMIT_RETRY_AFTER_SECONDS) from None
 
 
 def _route(scope: Scope) -> str:

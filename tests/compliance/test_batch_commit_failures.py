@@ -80,7 +80,7 @@ async def test_a_retention_run_whose_batch_commit_fails_is_a_failed_run_that_del
         await caller.create(created_at=old)
     before = await _key_ids(database, caller.tenant_id)
 
-    with pytest.raises(RetentionFailed, match="CommitFailed: retention_batch: not stored"):
+    with pytest.raises(RetentionFailed, match="CommitFailed: retention_batch: not confirmed"):
         await run_retention(
             database.get_engine(),
             master_keys,
@@ -124,7 +124,7 @@ async def test_reencryption_whose_batch_commit_fails_raises_and_rewrites_nothing
         await commit(session, operation="test_rotate")
     before = await _key_ids(database, caller.tenant_id)
 
-    with pytest.raises(CommitFailed, match="reencrypt_batch: not stored"):
+    with pytest.raises(CommitFailed, match="reencrypt_batch: not confirmed"):
         await reencrypt(
             database.get_session,
             master_keys,

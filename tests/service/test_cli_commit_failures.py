@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from compliance.encryption.master import new_master_key_entry
+from compliance.transactions import NOT_CONFIRMED
 from tests.conftest import migrate
 from tests.factories import run_commlog
 from tests.faults import fill, small_filesystem
 
 KEYS = new_master_key_entry("m1")
 TENANT = "tnt_cli_full"
-NOT_STORED = "not stored: the database did not confirm the write; retry"
+NOT_STORED = NOT_CONFIRMED
 INFORMATIONAL_LOG = re.compile(r"^(DEBUG|INFO) - ")
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from compliance.encryption.master import MasterKeyring
 from compliance.retention.models import RetentionLock
-from compliance.transactions import begin_write
+from compliance.transactions import NOT_CONFIRMED, begin_write
 from service.app import create_app
 from service.auth import TokenCodec
 from service.settings import Settings
@@ -103,7 +103,7 @@ def _assert_not_stored_answer(response: Any) -> None:
     assert response.headers["Retry-After"].isdigit()
     body = response.json()
     assert body["code"] == 503
-    assert body["message"] == "not stored: the database did not confirm the write; retry"
+    assert body["message"] == NOT_CONFIRMED
 
 
 async def test_a_send_whose_commit_fails_is_503_and_a_retry_stores_it_once(
