@@ -126,6 +126,16 @@ class Readiness:
 
     # -- verifying the master keys ------------------------------------------------------
 
+    def _not_verified(self, reason: str) -> None:
+        """An attempt that proved nothing. Keys proven once stay proven: only master keys
+        that fail to open the data keys close the gate again, never a connection dropped
+        (or a probe that failed) during a re-check; the next re-check tries again."""
+        if self.gate.state is GateState.VERIFIED:
+            logger.warning("master key re-check postponed: %s", reason)
+            return
+        self.gate.mark_pending(reason)
+        logger.warning("master keys not verified: %s", reason)
+
     async def verify_once(self) -> None:
         """One verification attempt; the gate says how it went.
 
@@ -136,30 +146,19 @@ class Readiness:
             async with self.database.get_session() as session:
                 schema = await self._schema_problem(session)
                 if schema is not None:
-                    self.gate.mark_pending(schema)
-                    logger.warning("master keys not verified: %s", schema)
+                    self._not_verified(schema)
                     return
                 check = await KeyStore(session, self.master, self.cache).verify_master_keys()
         except MasterKeyError:
             self.gate.mark_refused("the configured master keys do not open the stored data keys")
             raise
         except Exception as exc:
-            unavailable = database_unavailable(exc)
-            if unavailable and self.gate.state is GateState.VERIFIED:
-                # Keys proven once stay proven: a dropped connection during a re-check
-                # must not refuse every tenant; the next re-check tries again.
-                logger.warning(
-                    "master key re-check postponed: database unavailable (%s)",
-                    type(exc).__name__,
-                )
-                return
             reason = (
                 "database unavailable"
-                if unavailable
+                if database_unavailable(exc)
                 else f"verification failed ({type(exc).__name__})"
             )
-            self.gate.mark_pending(reason)
-            logger.warning("master keys not verified: %s (%s)", reason, type(exc).__name__)
+            self._not_verified(f"{reason} ({type(exc).__name__})")
             return
         if check.unreadable and check.unreadable != self._reported_unreadable:
             logger.critical(
