@@ -37,7 +37,7 @@ from litestar.typing import FieldDefinition
 
 from policies.identifiers import IDENTIFIER_PATTERN, IDENTIFIER_RULE, NO_NUL_PATTERN, NO_NUL_RULE
 from policies.instants import RANGE_TEXT, accepted_instant
-from service.errors import BadRequest
+from service.errors import BadRequest, without_values
 from service.schemas import RequestBody
 
 JSON_MEDIA_TYPE = "application/json"
@@ -87,7 +87,7 @@ def _describe(error: msgspec.ValidationError, body_type: type[RequestBody]) -> s
         return f"invalid request: body has {named}, which is not a field of this request"
     located = _AT_PATH.search(message)
     field = located["field"] if located else None
-    reason = message[: located.start()] if located else message
+    reason = without_values(message[: located.start()] if located else message)
     if "matching regex" in reason and field in _pattern_rules(body_type):
         reason = _pattern_rules(body_type)[field]
     if field is None:

@@ -9,6 +9,7 @@ recipients or content, so a 500 says only that something failed and gives a refe
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from typing import Any
 
@@ -157,6 +158,15 @@ def simple_response(status_code: int, message: str) -> Response[SimpleResponse]:
     )
 
 
+_ECHOED_ENUM_VALUE = re.compile(r"Invalid enum value '.*'", re.DOTALL)
+
+
+def without_values(reason: str) -> str:
+    """A validator's reason with any value it quoted taken out: the value came from the
+    client, may be personal data (a recipient in the wrong field) and may be huge."""
+    return _ECHOED_ENUM_VALUE.sub("is not one of the allowed values", reason)
+
+
 def _describe_validation(exc: ValidationException) -> str:
     """Name the parameter or field that failed, from Litestar's structured details."""
     extra = exc.extra if isinstance(exc.extra, list) else []
@@ -166,7 +176,7 @@ def _describe_validation(exc: ValidationException) -> str:
             continue
         key = item.get("key")
         source = getattr(item.get("source"), "value", item.get("source"))  # ParamType or str
-        message = str(item.get("message", "is invalid"))
+        message = without_values(str(item.get("message", "is invalid")))
         if "matching regex" in message:  # the only patterns on parameters are identifiers'
             message = IDENTIFIER_RULE
         if key == "data" and source == "body":

@@ -423,3 +423,19 @@ async def test_the_openapi_document_states_the_identifier_and_text_rules(caller:
     assert post["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/RecordSendRequest"
     }
+
+
+async def test_a_value_outside_an_enum_is_400_without_echoing_it(caller: Caller) -> None:
+    sent = "+8613899998888 <script>alert(1)</script>" + "x" * 10_000
+    responses = [
+        await caller.record(channel=sent),
+        await caller.record(status=sent),
+        await caller.list_logs(status=sent),
+        await caller.list_logs(channel=sent),
+    ]
+    for response in responses:
+        assert response.status_code == 400, response.text
+        assert "+86138" not in response.text
+        assert "<script>" not in response.text
+        assert len(response.content) < 400
+        assert "is not one of the allowed values" in response.json()["message"]
