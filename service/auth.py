@@ -170,7 +170,17 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        header = connection.headers.get("authorization")
+        # Repeated headers may arrive separately or joined with commas (RFC 9110 §5.3); a
+        # token never holds a comma. Which one counts would depend on who reads them (a
+        # gateway may take the last): refuse rather than pick.
+        headers = [
+            value
+            for joined in connection.headers.getall("authorization", [])
+            for value in joined.split(",")
+        ]
+        if len(headers) > 1:
+            raise Unauthenticated("send exactly one Authorization header", invalid_token=False)
+        header = headers[0] if headers else None
         if not header:
             raise Unauthenticated("missing bearer token", invalid_token=False)
         scheme, _, token = header.partition(" ")

@@ -304,3 +304,14 @@ async def test_answers_other_than_401_carry_no_bearer_challenge(caller: Caller) 
     response = await caller.list_logs(user_id="usr_someone_else")
     assert response.status_code == 403
     assert "WWW-Authenticate" not in response.headers
+
+
+async def test_two_authorization_headers_are_401_whatever_their_order(caller: Caller) -> None:
+    officer, user = caller.token("officer", "compliance_officer"), caller.token("usr_alice")
+    for first, second in ((officer, user), (user, officer)):
+        response = await caller.client.get(
+            "/compliance/legal-holds",
+            headers=[("Authorization", f"Bearer {first}"), ("Authorization", f"Bearer {second}")],
+        )
+        assert response.status_code == 401, response.text
+        assert response.json()["message"] == "send exactly one Authorization header"
