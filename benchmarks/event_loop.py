@@ -6,8 +6,8 @@ content limit, provider error and response at the provider-text limit, text chos
 make masking work hard), then measures ``/health/live`` twice in the same run:
 
 - ceiling: probes alone, one every 20 ms;
-- loaded: the same probes while another client fetches that user's 100-record page
-  (``page_size=100``) back to back.
+- loaded: the same probes while ``--parallel`` other clients (default 1) fetch that
+  user's 100-record page (``page_size=100``) back to back.
 
 Reports the probes' median and p99 in both phases, their ratio, and the page's median
 time. The target (issue 7, item 8): p99 of ``/health/live`` under 100 ms while the worst
@@ -128,6 +128,9 @@ def main() -> None:
     parser.add_argument("--content-chars", type=int, default=DEFAULT_CONTENT_CHARS)
     parser.add_argument("--provider-chars", type=int, default=DEFAULT_PROVIDER_TEXT_CHARS)
     parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
+    parser.add_argument(
+        "--parallel", type=int, default=1, help="clients fetching the page at the same time"
+    )
     args = parser.parse_args()
 
     codec = TokenCodec(Settings(jwt_secret=SECRET))
@@ -169,12 +172,17 @@ def main() -> None:
             ceiling = probe(args.seconds)
             stop = threading.Event()
             page_times: list[float] = []
-            fetcher = threading.Thread(target=fetch_pages, args=(reader, stop, page_times))
-            fetcher.start()
+            fetchers = [
+                threading.Thread(target=fetch_pages, args=(reader, stop, page_times))
+                for _ in range(args.parallel)
+            ]
+            for fetcher in fetchers:
+                fetcher.start()
             time.sleep(1.0)
             loaded = probe(args.seconds)
             stop.set()
-            fetcher.join()
+            for fetcher in fetchers:
+                fetcher.join()
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -182,7 +190,8 @@ def main() -> None:
     page_chars = RECORDS * (args.content_chars + 2 * args.provider_chars)
     print(
         f"page: {RECORDS} records, content {args.content_chars} + error and response "
-        f"{args.provider_chars} characters each ({page_chars:,} characters per page)"
+        f"{args.provider_chars} characters each ({page_chars:,} characters per page), "
+        f"{args.parallel} client(s) fetching it"
     )
     print("| /health/live | probes | median ms | p99 ms |")
     print("|---|---|---|---|")
