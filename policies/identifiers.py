@@ -7,8 +7,10 @@ identifier:
 
 - is 1 to ``MAX_IDENTIFIER_LENGTH`` characters long (the width of the id columns);
 - contains no control character: C0 (U+0000–U+001F), DEL (U+007F), C1 (U+0080–U+009F),
-  and the Unicode line and paragraph separators (U+2028, U+2029), which break lines in
-  log viewers as a newline does;
+  the Unicode line and paragraph separators (U+2028, U+2029), which break lines in
+  log viewers as a newline does, and the bidirectional marks, embeddings, overrides and
+  isolates (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which make an id print as
+  another (``"\u202eevil"`` shows as ``live``);
 - neither begins nor ends with whitespace (so an id is never blank, and ``"usr_a "`` is
   not a second ``usr_a``).
 
@@ -26,7 +28,7 @@ import re
 
 MAX_IDENTIFIER_LENGTH = 128
 
-_CONTROL = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029"
+_CONTROL = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
 _EDGE_SPACE = "\\x20\\xa0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000\\ufeff"
 
 IDENTIFIER_PATTERN = (

@@ -17,11 +17,13 @@ from policies.identifiers import (
     is_identifier,
 )
 
-CONTROL = [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)]
+BIDI = [chr(c) for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+CONTROL = [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)] + BIDI
 control_characters = st.sampled_from(CONTROL)
 identifiers = st.text(
     alphabet=st.characters(
-        blacklist_categories=("Cc", "Zl", "Zp", "Zs", "Cs"), blacklist_characters="\ufeff"
+        blacklist_categories=("Cc", "Zl", "Zp", "Zs", "Cs"),
+        blacklist_characters="\ufeff" + "".join(BIDI),
     ),
     min_size=1,
     max_size=MAX_IDENTIFIER_LENGTH,
@@ -58,6 +60,11 @@ def test_a_control_character_anywhere_makes_an_identifier_invalid(
     spoiled = value[:at] + control + value[at:]
     assert not is_identifier(spoiled)
     assert identifier_problem(spoiled) is not None
+
+
+def test_a_bidirectional_override_cannot_make_one_id_print_as_another() -> None:
+    assert not is_identifier("\u202eevil")  # shows as "live"
+    assert not is_identifier("usr_\u2066admin\u2069")
 
 
 @given(st.text(alphabet=" \t\n\r\xa0\u2000\u3000\ufeff", max_size=20))
