@@ -264,28 +264,39 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
-def handle_database_failure(
-    request: Request[Any, Any, Any], exc: Exception
+def _unavailable(
+    request: Request[Any, Any, Any], exc: Exception, *, level: int, what: str, message: str
 ) -> Response[SimpleResponse]:
-    """The database refused, dropped, froze or was locked: 503, nothing was stored.
-
-    Any other database error is a bug and stays a 500. The log line names the failure's
-    type and the route template, never the exception's text (it can quote parameters).
-    """
-    if not database_unavailable(exc):
-        return handle_unexpected(request, exc)
-    logger.warning(
-        "database unavailable: %s on %s %s",
+    """503 with ``Retry-After``, and one log line naming the failure's type and the route
+    template, never the exception's text (it can quote parameters or key ids)."""
+    logger.log(
+        level,
+        "%s: %s on %s %s",
+        what,
         type(exc).__name__,
         request.method,
         request.scope.get("path_template", "?"),
     )
     return handle_commlog_error(
+        request, ServiceUnavailable(message, retry_after=DATABASE_RETRY_AFTER_SECONDS)
+    )
+
+
+def handle_database_failure(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[SimpleResponse]:
+    """The database refused, dropped, froze or was locked: 503, nothing was stored.
+
+    Any other database error is a bug and stays a 500.
+    """
+    if not database_unavailable(exc):
+        return handle_unexpected(request, exc)
+    return _unavailable(
         request,
-        ServiceUnavailable(
-            "database unavailable, retry later",
-            retry_after=DATABASE_RETRY_AFTER_SECONDS,
-        ),
+        exc,
+        level=logging.WARNING,
+        what="database unavailable",
+        message="database unavailable, retry later",
     )
 
 
@@ -304,20 +315,14 @@ def handle_tenant_keys_unavailable(
 ) -> Response[SimpleResponse]:
     """A data key of the caller's tenant does not open under verified master keys: its
     stored row is damaged (the key store reported it, readiness says so). Nothing is read
-    or written for the tenant until the row is restored; an operator is alerted by the
-    CRITICAL line, which names the failure's type and the route, never key material."""
-    logger.critical(
-        "tenant data key cannot be opened: %s on %s %s",
-        type(exc).__name__,
-        request.method,
-        request.scope.get("path_template", "?"),
-    )
-    return handle_commlog_error(
+    or written for the tenant until the row is restored; the CRITICAL line alerts an
+    operator."""
+    return _unavailable(
         request,
-        ServiceUnavailable(
-            "this tenant's data keys cannot be opened right now; retry later",
-            retry_after=DATABASE_RETRY_AFTER_SECONDS,
-        ),
+        exc,
+        level=logging.CRITICAL,
+        what="tenant data key cannot be opened",
+        message="this tenant's data keys cannot be opened right now; retry later",
     )
 
 
