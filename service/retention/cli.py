@@ -25,6 +25,8 @@ from compliance.retention.job import (
 from compliance.retention.runs import list_runs
 from compliance.transactions import begin_write, commit
 from policies.channels import Channel
+from policies.identifiers import NO_NUL_RULE, has_nul, identifier_problem
+from policies.instants import RANGE_TEXT, accepted_instant
 from policies.retention import STAGE_ORDER, next_daily_run
 from service.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_USAGE, _fail, _run_async, actor_option
 from service.persistence.failures import database_unusable, describe_database_failure
@@ -45,7 +47,23 @@ def _when(text: str | None, option: str) -> datetime | None:
         )
     if moment.tzinfo is None:
         _fail(f"{option} needs a time zone (e.g. a trailing Z for UTC)", code=EXIT_USAGE)
-    return moment.astimezone(UTC)
+    accepted = accepted_instant(moment)
+    if accepted is None:
+        _fail(f"{option} must be {RANGE_TEXT}", code=EXIT_USAGE)
+    return accepted
+
+
+def _check_identifiers(**options: str | None) -> None:
+    """The API's rules for ids and free text (``policies.identifiers``), option by option."""
+    for option, value in options.items():
+        if value is None:
+            continue
+        if option in ("reason", "recipient"):
+            problem = NO_NUL_RULE if has_nul(value) else None
+        else:
+            problem = identifier_problem(value)
+        if problem is not None:
+            _fail(f"--{option} {problem}", code=EXIT_USAGE)
 
 
 def _guess_channel(recipient: str) -> Channel:
@@ -91,6 +109,7 @@ def holds_add_command(
     actor: str,
 ) -> None:
     """Place a hold on --user, --recipient (or both), or --whole-tenant; prints its id."""
+    _check_identifiers(tenant=tenant_id, user=user_id, recipient=recipient, reason=reason)
     if whole_tenant and (user_id is not None or recipient is not None):
         _fail("--whole-tenant cannot be combined with --user or --recipient", code=EXIT_USAGE)
     if not whole_tenant and user_id is None and recipient is None:

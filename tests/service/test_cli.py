@@ -277,6 +277,25 @@ def test_a_hold_names_its_scope_or_is_a_usage_error(
     assert result.stderr.splitlines() == [f"commlog: {message}"]
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--user", "usr_a\u202e"], "--user must not contain control characters"),
+        (["--user", " "], "--user must"),
+        (["--user", "usr_a", "--tenant", "tnt\tb"], "--tenant must"),
+        (["--user", "usr_a", "--expires", "9999-12-31T23:59:59-01:00"], "--expires must be"),
+        (["--user", "usr_a", "--expires", "0001-01-01T00:00:00+01:00"], "--expires must be"),
+    ],
+)
+def test_a_hold_from_the_cli_follows_the_apis_rules_in_one_line(
+    tmp_path: Path, options: list[str], message: str
+) -> None:
+    result = _run(tmp_path, "holds", "add", "--tenant", "tnt_a", "--reason", "r", *options)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"commlog: {message}"), line
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_the_served_api_does_not_announce_its_server_software(tmp_path: Path, workers: str) -> None:
     with served_commlog(tmp_path, "--wc", workers) as served:
