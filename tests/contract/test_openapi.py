@@ -141,7 +141,9 @@ async def test_the_docs_page_loads_every_asset_from_the_service_itself(
         asset = await client.get(url)
         assert asset.status_code == 200, url
         suffix = url[url.rindex(".") :]
-        assert asset.headers["content-type"].startswith(expected_types[suffix]), url
+        media_type, *parameters = asset.headers["content-type"].split(";")
+        assert media_type == expected_types[suffix], url
+        assert len(parameters) == len(set(parameters)) <= 1, url  # one charset, never two
         assert len(asset.content) > 0
 
 
