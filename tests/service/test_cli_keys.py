@@ -23,6 +23,22 @@ def _commlog(
     return run_commlog(*args, var_dir=tmp_path, database_url=database_url, COMMLOG_MASTER_KEYS=keys)
 
 
+def _shred(
+    database_url: str, tmp_path: Path, tenant: str, *, confirm: str, keys: str
+) -> subprocess.CompletedProcess[str]:
+    return _commlog(
+        database_url,
+        tmp_path,
+        "tenant",
+        "shred",
+        "--tenant",
+        tenant,
+        "--confirm",
+        confirm,
+        keys=keys,
+    )
+
+
 def test_rotate_master_then_reencrypt_then_status_then_shred(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -79,45 +95,15 @@ def test_rotate_master_then_reencrypt_then_status_then_shred(
     assert old.split(":", 1)[1] not in status.stdout + status.stderr
     assert new.split(":", 1)[1] not in status.stdout + status.stderr
 
-    refused = _commlog(
-        database_url,
-        tmp_path,
-        "tenant",
-        "shred",
-        "--tenant",
-        "tnt_demo",
-        "--confirm",
-        "tnt_dem",
-        keys=new,
-    )
+    refused = _shred(database_url, tmp_path, "tnt_demo", confirm="tnt_dem", keys=new)
     assert refused.returncode != 0
     assert "nothing was destroyed" in refused.stderr
-    shredded = _commlog(
-        database_url,
-        tmp_path,
-        "tenant",
-        "shred",
-        "--tenant",
-        "tnt_demo",
-        "--confirm",
-        "tnt_demo",
-        keys=new,
-    )
+    shredded = _shred(database_url, tmp_path, "tnt_demo", confirm="tnt_demo", keys=new)
     assert shredded.returncode == 0, shredded.stderr
     after = _commlog(database_url, tmp_path, "keys", "status", "--tenant", "tnt_demo", keys=new)
     assert "active" not in after.stdout
     assert "destroyed" in after.stdout
-    again = _commlog(
-        database_url,
-        tmp_path,
-        "tenant",
-        "shred",
-        "--tenant",
-        "tnt_demo",
-        "--confirm",
-        "tnt_demo",
-        keys=new,
-    )
+    again = _shred(database_url, tmp_path, "tnt_demo", confirm="tnt_demo", keys=new)
     assert again.returncode == 1
     assert again.stderr.splitlines() == [
         "commlog: no data keys for tenant tnt_demo: nothing to shred"
@@ -128,17 +114,7 @@ def test_shredding_an_unknown_tenant_is_an_error_not_a_success(
     database_url: str, tmp_path: Path
 ) -> None:
     keys = new_master_key_entry("m1")
-    result = _commlog(
-        database_url,
-        tmp_path,
-        "tenant",
-        "shred",
-        "--tenant",
-        "tnt_typo",
-        "--confirm",
-        "tnt_typo",
-        keys=keys,
-    )
+    result = _shred(database_url, tmp_path, "tnt_typo", confirm="tnt_typo", keys=keys)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "commlog: no data keys for tenant tnt_typo: nothing to shred"
