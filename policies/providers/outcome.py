@@ -38,13 +38,15 @@ MAX_REDUCED_CHARS = 6_144
 MAX_MARKER_CHARS = 48
 """The longest truncation marker :func:`capped_free_text` appends."""
 
-TOKEN_MARK = "[token]"
+TOKEN_MARK = "[token]"  # noqa: S105 - a placeholder, not a secret
 """What a device token, JWT or other long opaque key inside a provider's text becomes."""
 
 # A run of 32 or more characters of the alphabets tokens are written in (base64url, hex,
-# FCM's "instance:APA91…" form). Such a run in an error message is a device token, a
-# session or magic-link key, or a JWT segment; none is needed to understand the error.
+# FCM's "instance:APA91…" form) that mixes letters and digits. Such a run in an error
+# message is a device token, a session or magic-link key, or a JWT segment; none is needed
+# to understand the error.
 _TOKEN = re.compile(r"[A-Za-z0-9_\-:+/=]{32,}")
+_UUID = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
 _MARKER = re.compile(r"\N{HORIZONTAL ELLIPSIS}\[(\d{1,9}) more characters dropped\]\Z")
 # Labels name a state or a class (``delivered``, ``Permanent``, ``Invalid Address``): letters
 # with single spaces, dots, hyphens and underscores; no digits, so no number hides in one.
@@ -191,13 +193,24 @@ def china_time(value: object) -> str | None:
 
 
 def _scrubbed(text: str) -> str:
-    return _TOKEN.sub(TOKEN_MARK, text)
+    return _TOKEN.sub(_token_mark, text)
+
+
+def _token_mark(match: re.Match[str]) -> str:
+    # A token mixes letters and digits; a long word of letters only is kept.
+    run = match.group()
+    if _UUID.fullmatch(run):  # a request or message id, not a credential
+        return run
+    if any(char.isdigit() for char in run) and any(char.isalpha() for char in run):
+        return TOKEN_MARK
+    return run
 
 
 def _masked(text: str) -> str:
     """``mask_content`` and the token scrub, repeated until neither changes anything."""
     for _ in range(4):
-        masked = _scrubbed(mask_content(text) or "")
+        # Scrub first: masking turns a token's digit runs into '*' and would split it.
+        masked = _scrubbed(mask_content(_scrubbed(text)) or "")
         if masked == text:
             return text
         text = masked
