@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from policies.masking import mask_content, mask_recipient
+from policies.providers import reduced_or_none
 from policies.records import SendRecord
 
 UNREADABLE = "[unreadable: integrity check failed]"
@@ -31,6 +32,6 @@ def disclose(record: SendRecord) -> SendRecord:
         record,
         recipient=shown("recipient", mask_recipient(record.channel, record.recipient)),
         content=shown("content", mask_content(record.content)),
-        error=shown("error", mask_content(record.error)),
-        response=shown("response", mask_content(record.response)),
+        error=shown("error", reduced_or_none(record.error, record.provider)),
+        response=shown("response", reduced_or_none(record.response, record.provider)),
     )

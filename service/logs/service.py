@@ -12,6 +12,7 @@ from policies.access import OwnerScope, TenantScope
 from policies.channels import Channel, DeliveryStatus, TransitionOutcome, transition
 from policies.idempotency import send_fingerprint
 from policies.paging import PageRequest
+from policies.providers import reduced_or_none
 from policies.recipients import normalize_recipient
 from policies.records import SendRecord
 from policies.text_limits import TextLimits
@@ -210,8 +211,13 @@ class SendLogService:
         at = now if request.at is None else self._not_in_future(request.at, "at", now)
         if at < current.created_at:
             raise BadRequest("'at' must not be earlier than the record's created_at")
+        # Only what the provider's allow-list keeps is stored (policies.providers).
+        reported = {
+            "error": reduced_or_none(request.error, current.provider),
+            "response": reduced_or_none(request.response, current.provider),
+        }
         if outcome is TransitionOutcome.UNCHANGED:
-            return await self._repeated_outcome(scope, current, request, now)
+            return await self._repeated_outcome(scope, current, reported, now)
         sent_at = current.sent_at
         if sent_at is None and request.status in REACHES_RECIPIENT:
             sent_at = at
@@ -219,14 +225,18 @@ class SendLogService:
             scope.tenant_id,
             log_id,
             status=request.status,
-            error=request.error,  # None keeps what is stored
-            response=request.response,
+            error=reported["error"],  # None keeps what is stored
+            response=reported["response"],
             sent_at=sent_at,
             updated_at=now,
         )
 
     async def _repeated_outcome(
-        self, scope: TenantScope, current: SendRecord, request: StatusUpdateRequest, now: datetime
+        self,
+        scope: TenantScope,
+        current: SendRecord,
+        reported: dict[str, str | None],
+        now: datetime,
     ) -> SendRecord:
         """A provider repeats the current status (callbacks are retried).
 
@@ -235,12 +245,16 @@ class SendLogService:
         first account of the outcome rather than silently dropping the second. (Stored
         fields that are unreadable cannot be compared and are kept; a field whose key
         epoch is destroyed is erased again on arrival.) The first report's time is kept.
+        ``reported`` holds the reduced texts; they are compared with the stored ones
+        reduced, so a provider's retried callback matches a row stored before reduction.
         """
         added: dict[str, str] = {}
         for name in ("error", "response"):
-            wanted: str | None = getattr(request, name)
+            wanted = reported[name]
             stored: str | None = getattr(current, name)
-            if wanted is None or name in current.unreadable or stored == wanted:
+            if wanted is None or name in current.unreadable:
+                continue
+            if reduced_or_none(stored, current.provider) == wanted:
                 continue
             if stored is not None:
                 raise TransitionRejected(
