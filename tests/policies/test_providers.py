@@ -30,7 +30,14 @@ from policies.providers import (
     reduce_provider_text,
     reduced_or_none,
 )
-from policies.providers.outcome import FIELD_TEXT_CAP, MAX_ITEMS, TOKEN_MARK, marker
+from policies.providers.outcome import (
+    FIELD_TEXT_CAP,
+    MAX_ITEMS,
+    TOKEN_MARK,
+    china_time,
+    instant,
+    marker,
+)
 
 FCM_TOKEN = (
     "fMEQ7Xk2Rh-9bT1cVwZ4nE:APA91bHq3Kx0yV8uGp2LmN5sT7wQ1zR4cX9vB6nM3kJ2hG1fD0sA8pO7iU6yT5r"
@@ -1371,3 +1378,36 @@ def test_no_phone_number_comes_through_any_field(number: str, provider: str | No
     }
     reduced = reduce_provider_text(_json(document), provider)
     assert number not in reduced
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=40)
+    | st.integers()
+    | st.floats()
+    | st.datetimes().map(lambda moment: moment.isoformat())
+)
+def test_reading_a_time_never_raises_and_gives_utc_or_nothing(value: object) -> None:
+    read = instant(value)
+    assert read is None or (read.endswith("Z") and instant(read) == read)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Fri, 27 Nov 2026 10:00:00 +0000", "2026-11-27T10:00:00Z"),
+        ("Mon, 24 Dec 2018 16:58:22 +0800", "2018-12-24T08:58:22Z"),
+        ("2026-11-27T10:00:01.311Z", "2026-11-27T10:00:01.311Z"),
+        (1795773600, "2026-11-27T10:00:00Z"),
+        ("1795773600", None),
+        ("", None),
+        ("tomorrow", None),
+        ("0001-01-01T00:00:00Z", None),
+    ],
+)
+def test_times_are_read_in_the_formats_providers_write(value: object, expected: str | None) -> None:
+    assert instant(value) == expected
+
+
+def test_aliyun_times_without_offset_are_china_standard_time() -> None:
+    assert china_time("2026-11-27 18:44:10") == "2026-11-27T10:44:10Z"
