@@ -53,9 +53,9 @@ _MARKER = re.compile(r"\N{HORIZONTAL ELLIPSIS}\[(\d{1,9}) more characters droppe
 _LABEL = re.compile(r"[A-Za-z](?:[ ._\-]?[A-Za-z])*")
 # Codes: ``30007``, ``5.1.1``, ``isv.BUSINESS_LIMIT_CONTROL``, ``MK:0001``, ``BadDeviceToken``.
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}")
-# Provider ids: printable ASCII without spaces, quotes, '@' (no address can be one) and
-# angle brackets; they start with a letter or digit.
-_IDENTIFIER = re.compile(r"[A-Za-z0-9][!#-?A-~]{0,255}")
+# Provider ids: printable ASCII without spaces, double quotes, '@' (no address can be one),
+# angle brackets or backslashes; they start with a letter or digit.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][!#-;=?A-\[\]-~]{0,255}")
 # A run of seven or more digits inside a code, or an id made of 7 to 15 digits only, could
 # be a phone number echoed back: such values are dropped, not stored.
 _LONG_DIGIT_RUN = re.compile(r"\d{7,}")

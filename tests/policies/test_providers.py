@@ -1411,3 +1411,12 @@ def test_times_are_read_in_the_formats_providers_write(value: object, expected: 
 
 def test_aliyun_times_without_offset_are_china_standard_time() -> None:
     assert china_time("2026-11-27 18:44:10") == "2026-11-27T10:44:10Z"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["<14c5d75ce93.dfd.64b469@ismtpd-555>", "a\\b", 'a"b', "+8613812348000", "8613812348000"],
+)
+def test_values_that_are_not_provider_ids_are_not_kept_as_ids(value: str) -> None:
+    forged = _json({"provider": "sendgrid", "message_id": value, "status": "delivered"})
+    assert reduce_provider_text(forged, None) == '{"provider":"sendgrid","status":"delivered"}'
