@@ -27,7 +27,7 @@ async def test_recording_a_send_returns_201_with_the_masked_record(caller: Calle
     assert re.match(r"^log_[0-9a-f]{24}$", data["id"])
     assert data["tenant_id"] == caller.tenant_id
     assert data["status"] == "pending"
-    assert data["recipient"] == "+86138****8000"
+    assert data["recipient"] == "+8613******000"
     assert data["content"] == "您的验证码是******"
     assert data["sent_at"] is None
     assert SMS_RECIPIENT not in response.text
@@ -79,8 +79,8 @@ async def test_a_recipient_invalid_for_its_channel_is_400_without_echoing_it(
     ("channel", "recipient", "masked"),
     [
         ("sms", "13812348000", "138****8000"),
-        ("sms", "+86 138-1234-8000", "+86138****8000"),
-        ("email", EMAIL_RECIPIENT, "a***@example.com"),
+        ("sms", "+86 138-1234-8000", "+8613******000"),
+        ("email", EMAIL_RECIPIENT, "a***@e***.com"),
         ("push", PUSH_RECIPIENT, "abcd…3456"),
     ],
 )
@@ -323,7 +323,7 @@ async def test_failure_details_are_stored_and_masked(caller: Caller) -> None:
         response='{"request_id": "A1", "code": "isv.BUSINESS_LIMIT_CONTROL 5551234"}',
     )
     data = response.json()["data"]
-    assert data["error"] == "发送超时 for +86138****8000"
+    assert data["error"] == "发送超时 for +8613******000"
     assert "5551234" not in data["response"]
 
 
