@@ -394,15 +394,19 @@ async def test_concurrent_outcomes_for_one_record_apply_one_final_status(caller:
 async def test_a_retry_is_recognised_even_when_the_stored_fields_were_erased(
     caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
 ) -> None:
-    from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+    from compliance.encryption.keystore import KeyPurpose, KeyStore, UnwrappedKeyCache
     from compliance.transactions import begin_write
 
     first = await caller.record(idempotency_key="k-erased", created_at="2026-01-20T00:00:00Z")
     async with database.get_session() as session:
         await begin_write(session)
-        await KeyStore(session, master_keys, UnwrappedKeyCache()).destroy(
-            caller.tenant_id, "test", reason="test"
-        )
+        keys = KeyStore(session, master_keys, UnwrappedKeyCache())
+        # What retention does: the month's recipient and content keys go; the tenant's
+        # blind-index key (and the idempotency-key digests derived from it) stays.
+        for purpose in (KeyPurpose.RECIPIENT, KeyPurpose.CONTENT):
+            await keys.destroy(
+                caller.tenant_id, "test", purpose=purpose, epoch="2026-01", reason="test"
+            )
         await session.commit()
     retry = await caller.record(idempotency_key="k-erased", created_at="2026-01-20T00:00:00Z")
     assert retry.status_code == 200
