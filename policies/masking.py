@@ -192,7 +192,9 @@ def _mask_national_number(national: str, *, max_digits: int = _MAX_E164_DIGITS) 
     shown = len(national) - hidden_national_digits(len(national))
     head = shown // 2
     tail = shown - head
-    return national[:head] + HIDDEN_DIGIT * (len(national) - shown) + national[len(national) - tail :]
+    return (
+        national[:head] + HIDDEN_DIGIT * (len(national) - shown) + national[len(national) - tail :]
+    )
 
 
 def mask_email(value: str) -> str:

@@ -19,7 +19,6 @@ import httpx
 from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from compliance.encryption.master import MasterKeyring
@@ -190,9 +189,7 @@ async def idempotency_digests(
     from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 
     async with AsyncSession(engine) as session:
-        index = await KeyStore(session, master_keys, UnwrappedKeyCache()).blind_index_key(
-            tenant_id
-        )
+        index = await KeyStore(session, master_keys, UnwrappedKeyCache()).blind_index_key(tenant_id)
         await session.rollback()
     assert index is not None
     secret = idempotency_key_secret(index.secret)

@@ -94,9 +94,9 @@ def idempotency_key_secret(index_key: bytes) -> bytes:
     """The tenant's idempotency-key secret, derived from its blind-index key (HKDF-SHA256,
     RFC 5869, with its own label), so the two keyed hashes never share a key and
     destroying the index key (tenant shredding) makes both useless."""
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=_IDEMPOTENCY_KEY_INFO
-    ).derive(index_key)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_IDEMPOTENCY_KEY_INFO).derive(
+        index_key
+    )
 
 
 def idempotency_digest(secret: bytes, key: str) -> str:

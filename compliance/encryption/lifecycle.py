@@ -210,7 +210,9 @@ async def shred_tenant(
         .where(
             CommunicationLog.tenant_id == tenant_id,
             CommunicationLog.idempotency_key.is_not(None),
-            ~CommunicationLog.idempotency_key.startswith(IDEMPOTENCY_DIGEST_PREFIX, autoescape=True),
+            ~CommunicationLog.idempotency_key.startswith(
+                IDEMPOTENCY_DIGEST_PREFIX, autoescape=True
+            ),
         )
         .values(idempotency_key=None)
         .execution_options(synchronize_session=False)

@@ -51,9 +51,7 @@ async def _index_secret(
     database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str
 ) -> bytes:
     async with database.get_session() as session:
-        index = await KeyStore(session, master_keys, UnwrappedKeyCache()).blind_index_key(
-            tenant_id
-        )
+        index = await KeyStore(session, master_keys, UnwrappedKeyCache()).blind_index_key(tenant_id)
         assert index is not None
         return index.secret
 
@@ -96,7 +94,12 @@ async def test_the_same_key_in_two_tenants_gives_two_digests_and_two_records(
     other_tenant = caller.tenant_id + "_b"
     theirs = await caller.client.post(
         "/communication/logs",
-        json={"user_id": "usr_bob", "channel": "sms", "recipient": "+8613912345678", "content": "x"},
+        json={
+            "user_id": "usr_bob",
+            "channel": "sms",
+            "recipient": "+8613912345678",
+            "content": "x",
+        },
         headers={
             **caller.auth("svc", "ingest", tenant_id=other_tenant),
             "Idempotency-Key": KEY,

@@ -102,6 +102,7 @@ async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
 
     async def _as_stored(keys: Iterable[str]) -> list[str]:
         return sorted((await idempotency_digests(observer, master_keys, tenant_id, keys)).values())
+
     try:
         async with AsyncTestClient(app=app) as client:
             caller = Caller(
@@ -313,9 +314,7 @@ async def test_postgres_backends_killed_before_commit_never_leave_an_acknowledge
                 {"tenant": tenant_id},
             )
             counts = {row[0]: row[1] for row in per_key}
-        digests = await idempotency_digests(
-            observer, master_keys, tenant_id, [*answers, "warm-up"]
-        )
+        digests = await idempotency_digests(observer, master_keys, tenant_id, [*answers, "warm-up"])
         assert counts == {digest: 1 for digest in digests.values()}
     finally:
         event.remove(app_engine.sync_engine, "commit", delay)
