@@ -234,3 +234,22 @@ async def test_database_upgrade_hashes_keys_stored_in_clear(
         assert "idempotency" not in quiet.stdout
     finally:
         await database.get_engine().dispose()
+
+
+async def test_database_upgrade_with_the_wrong_master_keys_says_so_in_one_line_and_exits_2(
+    private_url: str, tmp_path: Path
+) -> None:
+    from compliance.encryption.master import new_master_key_entry
+    from tests.conftest import TEST_MASTER_KEY_ENTRY
+
+    right = {"COMMLOG_MASTER_KEYS": TEST_MASTER_KEY_ENTRY}
+    wrong = {"COMMLOG_MASTER_KEYS": new_master_key_entry("not-the-one")}
+    seeded = run_commlog("demo", "seed", var_dir=tmp_path, database_url=private_url, **right)
+    assert seeded.returncode == 0, seeded.stderr
+
+    refused = run_commlog(
+        "database", "upgrade", "--no-prompt", var_dir=tmp_path, database_url=private_url, **wrong
+    )
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("commlog: master key")
