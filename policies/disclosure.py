@@ -8,9 +8,11 @@ recipients, content, provider errors and provider responses are always masked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
-from policies.masking import mask_content, mask_recipient
+from policies.identifiers import provider_problem, template_id_problem
+from policies.masking import FULLY_MASKED, mask_content, mask_recipient
 from policies.providers import reduced_or_none
 from policies.records import SendRecord
 
@@ -30,8 +32,18 @@ def disclose(record: SendRecord) -> SendRecord:
 
     return replace(
         record,
+        provider=_shown_identifier(record.provider, provider_problem),
+        template_id=_shown_identifier(record.template_id, template_id_problem),
         recipient=shown("recipient", mask_recipient(record.channel, record.recipient)),
         content=shown("content", mask_content(record.content)),
         error=shown("error", reduced_or_none(record.error, record.provider)),
         response=shown("response", reduced_or_none(record.response, record.provider)),
     )
+
+
+def _shown_identifier(value: str | None, problem: Callable[[str], str | None]) -> str | None:
+    """A provider name or template id as stored, or :data:`FULLY_MASKED` for a legacy value
+    stored before their syntax was enforced (it may hold a phone number or a name)."""
+    if value is None or problem(value) is None:
+        return value
+    return FULLY_MASKED

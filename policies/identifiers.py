@@ -77,3 +77,101 @@ def is_identifier(value: str) -> bool:
 def has_nul(value: str) -> bool:
     """Whether ``value`` holds a NUL character, which no stored text may hold."""
     return "\x00" in value
+
+
+# --- Template ids and provider names -----------------------------------------------------
+#
+# ``template_id`` and ``provider`` are stored in clear and shown to every reader of a
+# record, unmasked. Free text there leaked what the masking rules hide elsewhere (a probe
+# stored ``otp-13812348000-zhangwei`` and ``aliyun:张伟``), so both are restricted to a
+# plain identifier syntax on ingest, and stored values that break it are shown fully
+# masked (``policies.disclosure``).
+
+MAX_TEMPLATE_ID_LENGTH = 64
+MAX_PROVIDER_LENGTH = 32
+MAX_TEMPLATE_ID_DIGIT_RUN = 6
+"""Longest run of digits a template id may hold outside the provider code shapes below:
+seven digits are a local phone number, eleven a Chinese mobile, more an account or id
+number."""
+
+_TEMPLATE_ID_PROVIDER_CODES = (
+    # Aliyun SMS template codes (TemplateCode), e.g. SMS_164561229.
+    "SMS_[0-9]{1,9}",
+    # Twilio Content API template SIDs, e.g. HX + 32 hex digits.
+    "HX[0-9a-f]{32}",
+    # SendGrid dynamic template ids, e.g. d- + 32 hex digits.
+    "d-[0-9a-f]{32}",
+)
+
+TEMPLATE_ID_PATTERN = (
+    "^(?!.*\\n)(?:"
+    + "|".join(_TEMPLATE_ID_PROVIDER_CODES)
+    + f"|(?!.*[0-9]{{{MAX_TEMPLATE_ID_DIGIT_RUN + 1}}})"
+    + f"[A-Za-z][A-Za-z0-9_.:-]{{0,{MAX_TEMPLATE_ID_LENGTH - 1}}})$"
+)
+"""A template id: an ASCII letter, then up to 63 letters, digits, ``_ . : -``, with no run
+of more than 6 digits; or one of the provider-issued template codes (Aliyun
+``SMS_<up to 9 digits>``, Twilio ``HX<32 hex>``, SendGrid ``d-<32 hex>``), whose digits
+are the provider's numbering, not a person's. Valid in Python and ECMA-262 alike."""
+
+PROVIDER_PATTERN = f"^(?!.*\\n)[a-z][a-z0-9_.-]{{0,{MAX_PROVIDER_LENGTH - 1}}}$"
+"""A provider name: a lower-case ASCII letter, then up to 31 lower-case letters, digits,
+``_ . -`` (``aliyun``, ``twilio``, ``sendgrid``, ``ses``, ``fcm``, ``apns``)."""
+
+TEMPLATE_ID_RULE = (
+    "must be an ASCII letter followed by up to 63 letters, digits, '_', '.', ':' or '-', "
+    "with no run of more than 6 digits (or a provider template code: SMS_<digits>, "
+    "HX<32 hex>, d-<32 hex>)"
+)
+PROVIDER_RULE = (
+    "must be a lower-case ASCII letter followed by up to 31 lower-case letters, "
+    "digits, '_', '.' or '-'"
+)
+
+_TEMPLATE_ID_CHARACTERS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-"
+)
+_PROVIDER_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+_PROVIDER_CODE = re.compile("|".join(_TEMPLATE_ID_PROVIDER_CODES))
+_LONG_DIGIT_RUN = re.compile(f"[0-9]{{{MAX_TEMPLATE_ID_DIGIT_RUN + 1}}}")
+_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def template_id_problem(value: str) -> str | None:
+    """Why ``value`` is not a template id (:data:`TEMPLATE_ID_PATTERN`), or ``None``.
+
+    The reason names no character of ``value``: a refused template id may hold the
+    phone number it was refused for.
+    """
+    if _PROVIDER_CODE.fullmatch(value):
+        return None
+    if not value:
+        return "must not be empty"
+    if len(value) > MAX_TEMPLATE_ID_LENGTH:
+        return f"must be at most {MAX_TEMPLATE_ID_LENGTH} characters"
+    if value[0] not in _ASCII_LETTERS:
+        return "must begin with an ASCII letter"
+    if not _TEMPLATE_ID_CHARACTERS.issuperset(value):
+        return "may contain only ASCII letters, digits, '_', '.', ':' and '-'"
+    if _LONG_DIGIT_RUN.search(value):
+        return (
+            f"must not contain a run of more than {MAX_TEMPLATE_ID_DIGIT_RUN} digits "
+            "(a phone or id number)"
+        )
+    return None
+
+
+def provider_problem(value: str) -> str | None:
+    """Why ``value`` is not a provider name (:data:`PROVIDER_PATTERN`), or ``None``.
+
+    The reason names no character of ``value``.
+    """
+    if not value:
+        return "must not be empty"
+    if len(value) > MAX_PROVIDER_LENGTH:
+        return f"must be at most {MAX_PROVIDER_LENGTH} characters"
+    if value[0] not in _ASCII_LETTERS or not value[0].islower():
+        return "must begin with a lower-case ASCII letter"
+    if not _PROVIDER_CHARACTERS.issuperset(value):
+        return "may contain only lower-case ASCII letters, digits, '_', '.' and '-'"
+    return None

@@ -19,6 +19,7 @@ import unicodedata
 import phonenumbers
 
 from policies.channels import Channel
+from policies.mailboxes import is_public_mailbox, public_suffix_length
 
 FULLY_MASKED = "********"
 """What a value that does not have the expected shape becomes: reveals nothing, not even
@@ -29,9 +30,9 @@ EMAIL_LOCAL_PART_MASK = "***"
 ELISION = "\N{HORIZONTAL ELLIPSIS}"
 """Stands for the hidden middle of a device token."""
 
-_SHORT_NATIONAL_NUMBER = 7
-"""National numbers this short or shorter show only their last two digits."""
 _MIN_NATIONAL_DIGITS = 4
+"""The shortest national significant number ``phonenumbers`` knows (e.g. Tristan da Cunha)."""
+_MIN_HIDDEN_DIGITS = 4
 _MAX_E164_DIGITS = 15
 _MAX_SHORT_CODE_DIGITS = 8
 """Digit runs up to this long are codes (OTP, PIN, amounts) and are hidden entirely."""
@@ -49,6 +50,8 @@ _COUNTRY_CODE_LENGTHS = sorted({len(code) for code in _COUNTRY_CODES})
 
 _PHONE_SEPARATORS = str.maketrans("", "", "-.()")
 _NATIONAL_NUMBER = re.compile(r"[0-9*]+")
+_BARE_CHINESE_MOBILE = re.compile(r"1[3-9][0-9][0-9*]{4}[0-9]{4}")
+"""The seed's exception (and its masked form): shown as ``138****8000``."""
 _PUSH_TOKEN = re.compile(r"[!-~]+")
 _MASKED_PUSH_TOKEN = re.compile(r"[!-~]{4}\N{HORIZONTAL ELLIPSIS}[!-~]{4}")
 
@@ -136,18 +139,33 @@ def mask_recipient(channel: Channel | str, value: str | None) -> str | None:
 
 
 def mask_phone(value: str) -> str:
-    """Keep the first 3 and the last 4 digits of the national number, hide the rest.
+    """Hide at least half of the national significant number, and never fewer than 4 digits.
 
-    ``13812348000`` → ``138****8000``; ``+86 138-1234-8000`` → ``+86138****8000`` (the
-    country calling code is kept, separators are dropped). A national number of 7 digits
-    or fewer shows only its last 2: ``+12345678`` → ``+1*****78``. This is the usual
-    display convention for mobile numbers under PIPL Art. 51 de-identification; it is
-    also data minimisation (GDPR Art. 5(1)(c)). ``*`` counts as a hidden digit, so a
-    masked number masks to itself; a value that is not shaped like a phone number gives
-    :data:`FULLY_MASKED`.
+    The national significant number (NSN: the digits after the country calling code, as
+    ``phonenumbers`` counts them) of ``n`` digits hides ``max(4, ceil(n / 2))`` of them
+    (all of them when ``n`` is 4); of the digits left, the first half (rounded down) is
+    shown at the start and the rest at the end, so the hidden digits are the middle ones,
+    which a numbering plan constrains least:
+
+    - ``+8613812348000`` → ``+8613******000`` (NSN 11: 6 hidden, 10^6 candidates);
+    - ``+85291234567`` → ``+85291****67`` (NSN 8: 4 hidden);
+    - ``+14155552671`` → ``+141*****671`` (NSN 10: 5 hidden).
+
+    The country calling code is kept and separators are dropped. A number given without a
+    country code is masked the same way over all its digits, with one exception kept from
+    the seed's contract: a bare Chinese mobile number (``1[3-9]`` and 9 more digits) shows
+    its first 3 and last 4, ``13812348000`` → ``138****8000`` (4 hidden, 10^4
+    candidates), the display convention for mobile numbers under PIPL Art. 51
+    de-identification. Data minimisation (GDPR Art. 5(1)(c), Art. 25).
+
+    Where the digits are shown depends only on the number of digits, and ``*`` counts as
+    a hidden digit, so a masked number masks to itself. A value that is not shaped like a
+    phone number (4 to 15 digits) gives :data:`FULLY_MASKED`.
     """
     compact = "".join(value.split()).translate(_PHONE_SEPARATORS)
     if not compact.startswith("+"):
+        if _BARE_CHINESE_MOBILE.fullmatch(compact):
+            return compact[:3] + HIDDEN_DIGIT * 4 + compact[-4:]
         masked = _mask_national_number(compact)
         return FULLY_MASKED if masked is None else masked
     digits = compact[1:]
@@ -159,24 +177,38 @@ def mask_phone(value: str) -> str:
     return FULLY_MASKED
 
 
+def hidden_national_digits(length: int) -> int:
+    """How many digits of a national number of ``length`` digits :func:`mask_phone` hides
+    (the bare Chinese mobile exception aside): at least half, never fewer than 4."""
+    return min(length, max(_MIN_HIDDEN_DIGITS, -(-length // 2)))
+
+
 def _mask_national_number(national: str, *, max_digits: int = _MAX_E164_DIGITS) -> str | None:
     """The masked national number, or None if ``national`` is not shaped like one."""
     if not _MIN_NATIONAL_DIGITS <= len(national) <= max_digits:
         return None
     if not _NATIONAL_NUMBER.fullmatch(national):
         return None
-    if len(national) <= _SHORT_NATIONAL_NUMBER:
-        return HIDDEN_DIGIT * (len(national) - 2) + national[-2:]
-    return national[:3] + HIDDEN_DIGIT * (len(national) - 7) + national[-4:]
+    shown = len(national) - hidden_national_digits(len(national))
+    head = shown // 2
+    tail = shown - head
+    return (
+        national[:head] + HIDDEN_DIGIT * (len(national) - shown) + national[len(national) - tail :]
+    )
 
 
 def mask_email(value: str) -> str:
-    """Keep the first character of the local part and the whole domain.
+    """Keep the first character of the local part; show the domain only for large public
+    mailbox providers.
 
-    ``alice@example.com`` → ``a***@example.com``: always three stars, so the length of
-    the local part is hidden too (PIPL Art. 51; GDPR Art. 5(1)(c), Art. 25). The domain
-    stays: it tells which provider was used, rarely who. A value that is not shaped like
-    an address gives :data:`FULLY_MASKED`.
+    ``alice@gmail.com`` → ``a***@gmail.com``: a domain of
+    :data:`policies.mailboxes.PUBLIC_MAILBOX_DOMAINS` tells which provider was used, not
+    who. Any other domain keeps only the first character of its registrable label and
+    its public suffix (:func:`policies.mailboxes.public_suffix_length`), subdomains
+    dropped: ``wei@mail.zhangwei-family.cn`` → ``w***@z***.cn``,
+    ``li@xiehe-clinic.com.cn`` → ``l***@x***.com.cn``. Always three stars, so lengths are
+    hidden too (PIPL Art. 51; GDPR Art. 5(1)(c), Art. 25). A masked address masks to
+    itself; a value that is not shaped like an address gives :data:`FULLY_MASKED`.
     """
     address = value.strip()
     if address.count("@") != 1:
@@ -189,7 +221,12 @@ def mask_email(value: str) -> str:
         return FULLY_MASKED
     if any(_is_space_or_control(char) for char in domain):
         return FULLY_MASKED
-    return f"{local[0]}{EMAIL_LOCAL_PART_MASK}@{domain}"
+    masked_local = f"{local[0]}{EMAIL_LOCAL_PART_MASK}"
+    if is_public_mailbox(domain):
+        return f"{masked_local}@{domain}"
+    suffix = labels[-public_suffix_length(labels) :]
+    registrable = labels[-len(suffix) - 1]
+    return f"{masked_local}@{registrable[0]}{EMAIL_LOCAL_PART_MASK}.{'.'.join(suffix)}"
 
 
 def mask_push_token(value: str) -> str:

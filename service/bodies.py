@@ -35,7 +35,16 @@ from litestar.plugins import SerializationPlugin
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 from litestar.typing import FieldDefinition
 
-from policies.identifiers import IDENTIFIER_PATTERN, IDENTIFIER_RULE, NO_NUL_PATTERN, NO_NUL_RULE
+from policies.identifiers import (
+    IDENTIFIER_PATTERN,
+    IDENTIFIER_RULE,
+    NO_NUL_PATTERN,
+    NO_NUL_RULE,
+    PROVIDER_PATTERN,
+    PROVIDER_RULE,
+    TEMPLATE_ID_PATTERN,
+    TEMPLATE_ID_RULE,
+)
 from policies.instants import RANGE_TEXT, accepted_instant
 from service.errors import BadRequest, without_values
 from service.schemas import RequestBody
@@ -60,7 +69,12 @@ def require_json(content_type: tuple[str, dict[str, str]]) -> None:
         raise UnsupportedMediaType("body must be application/json (UTF-8)")
 
 
-_RULES = {IDENTIFIER_PATTERN: IDENTIFIER_RULE, NO_NUL_PATTERN: NO_NUL_RULE}
+_RULES = {
+    IDENTIFIER_PATTERN: IDENTIFIER_RULE,
+    NO_NUL_PATTERN: NO_NUL_RULE,
+    TEMPLATE_ID_PATTERN: TEMPLATE_ID_RULE,
+    PROVIDER_PATTERN: PROVIDER_RULE,
+}
 
 
 @functools.cache
@@ -71,7 +85,9 @@ def _pattern_rules(body_type: type[RequestBody]) -> dict[str, str]:
     assert isinstance(info, msgspec.inspect.StructType)
     for field in info.fields:
         options = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else ()
-        for candidate in (field.type, *options):
+        for option in (field.type, *options):
+            # A type with a description or examples comes wrapped in its metadata.
+            candidate = option.type if isinstance(option, msgspec.inspect.Metadata) else option
             if isinstance(candidate, msgspec.inspect.StrType) and candidate.pattern in _RULES:
                 rules[field.encode_name] = _RULES[candidate.pattern]
     return rules

@@ -74,12 +74,47 @@ def _with_database_errors(callback: Callable[..., T]) -> Callable[..., T]:
     return wrapped
 
 
+def _then_hash_legacy_idempotency_keys(upgrade: Callable[..., T]) -> Callable[..., T]:
+    """``database upgrade``, then replace idempotency keys stored in clear (rows from before
+    keys were hashed) by their digests; not with ``--sql``, which only prints SQL."""
+
+    @functools.wraps(upgrade)
+    def wrapped(*args: Any, **kwargs: Any) -> T:
+        result = upgrade(*args, **kwargs)
+        if not kwargs.get("sql"):
+            _hash_legacy_idempotency_keys(click.get_current_context().find_root().obj.app)
+        return result
+
+    return wrapped
+
+
+def _hash_legacy_idempotency_keys(app: Litestar) -> None:
+    from compliance.records.idempotency_keys import hash_legacy_keys
+
+    report = _run_async(
+        app,
+        hash_legacy_keys(
+            app.state["database"].get_session,
+            app.state["settings"].master_keys,
+            app.state["key_cache"],
+        ),
+        verify_keys=True,
+    )
+    if report.hashed or report.cleared:
+        click.echo(
+            f"idempotency keys stored in clear: {report.hashed} replaced by their keyed "
+            f"digest, {report.cleared} of shredded tenants cleared"
+        )
+
+
 def _wrap_database_group() -> None:
     from advanced_alchemy.extensions.litestar.cli import database_group
 
-    for command in database_group.commands.values():
+    for name, command in database_group.commands.items():
         callback = command.callback
         if callback is not None and not getattr(callback, "commlog_database_errors", False):
+            if name == "upgrade":
+                callback = _then_hash_legacy_idempotency_keys(callback)
             command.callback = _with_database_errors(callback)
 
 

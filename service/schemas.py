@@ -13,7 +13,15 @@ import msgspec
 from litestar.params import PathParameter
 
 from policies.channels import Channel, DeliveryStatus
-from policies.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH, NO_NUL_PATTERN
+from policies.identifiers import (
+    IDENTIFIER_PATTERN,
+    MAX_IDENTIFIER_LENGTH,
+    MAX_PROVIDER_LENGTH,
+    MAX_TEMPLATE_ID_LENGTH,
+    NO_NUL_PATTERN,
+    PROVIDER_PATTERN,
+    TEMPLATE_ID_PATTERN,
+)
 from policies.instants import RANGE_TEXT
 from policies.paging import PageInfo as PageWindow
 from policies.records import SendRecord
@@ -38,6 +46,32 @@ Identifier = Annotated[
     msgspec.Meta(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN),
 ]
 """An id chosen by a client (``policies.identifiers``): no control characters, no blank."""
+TemplateId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_TEMPLATE_ID_LENGTH,
+        pattern=TEMPLATE_ID_PATTERN,
+        description=(
+            "an ASCII letter, then letters, digits, '_', '.', ':', '-' (at most 64), no run "
+            "of more than 6 digits; or a provider template code (SMS_<digits>, HX<32 hex>, "
+            "d-<32 hex>)"
+        ),
+        examples=["tpl_login_code"],
+    ),
+]
+"""A template id (``policies.identifiers.TEMPLATE_ID_PATTERN``): never a phone number."""
+ProviderName = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_PROVIDER_LENGTH,
+        pattern=PROVIDER_PATTERN,
+        description="a lower-case ASCII letter, then lower-case letters, digits, '_', '.', '-'",
+        examples=["aliyun"],
+    ),
+]
+"""A provider name (``policies.identifiers.PROVIDER_PATTERN``)."""
 PathId = Annotated[str, PathParameter(max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN)]
 """A record or hold id in a path: an identifier too (``log_%00x`` is 400, not a 500)."""
 # Free text never holds NUL (``policies.identifiers``).
@@ -189,8 +223,8 @@ class RecordSendRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_f
     channel: Channel
     recipient: RecipientText
     content: ContentText
-    template_id: Identifier | None = None
-    provider: Identifier | None = None
+    template_id: TemplateId | None = None
+    provider: ProviderName | None = None
     status: DeliveryStatus = DeliveryStatus.PENDING
     created_at: UtcDateTime | None = None
 

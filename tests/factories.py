@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,9 @@ import httpx
 from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from compliance.encryption.master import MasterKeyring
 from service.auth import TokenCodec
 
 _counter = itertools.count(1)
@@ -177,3 +179,18 @@ def served_commlog(
         os.killpg(process.pid, signal.SIGTERM)
         _, err = process.communicate(timeout=60)
         served.err = err or ""
+
+
+async def idempotency_digests(
+    engine: AsyncEngine, master_keys: MasterKeyring, tenant_id: str, keys: Iterable[str]
+) -> dict[str, str]:
+    """Each ``Idempotency-Key`` of ``keys`` as ``tenant_id``'s rows store it (its digest)."""
+    from compliance.encryption.envelope import idempotency_digest, idempotency_key_secret
+    from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+
+    async with AsyncSession(engine) as session:
+        index = await KeyStore(session, master_keys, UnwrappedKeyCache()).blind_index_key(tenant_id)
+        await session.rollback()
+    assert index is not None
+    secret = idempotency_key_secret(index.secret)
+    return {key: idempotency_digest(secret, key) for key in keys}

@@ -21,7 +21,9 @@ import struct
 
 import msgspec
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 FORMAT_V1 = 1
 NONCE_BYTES = 12
@@ -80,3 +82,36 @@ def blind_index(index_key: bytes, channel: str, normalized_recipient: str) -> by
     """
     message = msgspec.json.encode(["commlog/blind-index/v1", channel, normalized_recipient])
     return hmac.new(index_key, message, hashlib.sha256).digest()[:BLIND_INDEX_BYTES]
+
+
+IDEMPOTENCY_DIGEST_PREFIX = "h1:"
+"""Marks a stored ``Idempotency-Key`` digest (format 1); a legacy row holds the key itself."""
+_IDEMPOTENCY_KEY_INFO = b"commlog/idempotency-key/v1"
+_IDEMPOTENCY_DIGEST_LENGTH = len(IDEMPOTENCY_DIGEST_PREFIX) + 2 * hashlib.sha256().digest_size
+
+
+def idempotency_key_secret(index_key: bytes) -> bytes:
+    """The tenant's idempotency-key secret, derived from its blind-index key (HKDF-SHA256,
+    RFC 5869, with its own label), so the two keyed hashes never share a key and
+    destroying the index key (tenant shredding) makes both useless."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_IDEMPOTENCY_KEY_INFO).derive(
+        index_key
+    )
+
+
+def idempotency_digest(secret: bytes, key: str) -> str:
+    """``h1:`` + hex HMAC-SHA256 of an ``Idempotency-Key``: what is stored instead of it.
+
+    A retry finds its first request by computing the same digest; the key itself, which
+    a client may have built from an order number or a person's id, is never stored.
+    """
+    return IDEMPOTENCY_DIGEST_PREFIX + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+
+
+def is_idempotency_digest(value: str) -> bool:
+    """Whether a stored ``idempotency_key`` is a digest rather than a legacy plaintext key."""
+    return (
+        len(value) == _IDEMPOTENCY_DIGEST_LENGTH
+        and value.startswith(IDEMPOTENCY_DIGEST_PREFIX)
+        and all(c in "0123456789abcdef" for c in value[len(IDEMPOTENCY_DIGEST_PREFIX) :])
+    )

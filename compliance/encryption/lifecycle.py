@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from compliance.encryption.envelope import IDEMPOTENCY_DIGEST_PREFIX
 from compliance.encryption.keystore import (
     KeyPurpose,
     KeyState,
@@ -187,7 +188,8 @@ async def shred_tenant(
 
     The tenant's rows stay; their sealed fields can no longer be opened and read back as
     ``None``. Blind indexes are cleared too: without their key they identify nobody, but
-    they would still show which records shared a recipient.
+    they would still show which records shared a recipient. Idempotency keys stored as
+    digests stay, matching nothing; any still stored in clear are cleared.
     """
     await begin_write(session)
     destroyed = await KeyStore(session, master, cache).destroy(
@@ -199,6 +201,20 @@ async def shred_tenant(
             CommunicationLog.tenant_id == tenant_id, CommunicationLog.recipient_index.is_not(None)
         )
         .values(recipient_index=None)
+        .execution_options(synchronize_session=False)
+    )
+    # Idempotency-key digests are useless without the destroyed index key; a key still
+    # stored in clear (a row from before keys were hashed) would not be, and is cleared.
+    await session.execute(
+        update(CommunicationLog)
+        .where(
+            CommunicationLog.tenant_id == tenant_id,
+            CommunicationLog.idempotency_key.is_not(None),
+            ~CommunicationLog.idempotency_key.startswith(
+                IDEMPOTENCY_DIGEST_PREFIX, autoescape=True
+            ),
+        )
+        .values(idempotency_key=None)
         .execution_options(synchronize_session=False)
     )
     cache.clear()

@@ -16,6 +16,7 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
+from compliance.encryption.envelope import is_idempotency_digest
 from compliance.encryption.keystore import KeyStore
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import RecordSealer
@@ -28,7 +29,7 @@ from policies.records import SendRecord
 NEWEST_FIRST = (CommunicationLog.created_at.desc(), CommunicationLog.id.desc())
 
 
-def _plain_row(record: SendRecord, idempotency_key: str | None) -> CommunicationLog:
+def _plain_row(record: SendRecord, stored_key: str | None) -> CommunicationLog:
     return CommunicationLog(
         id=record.id,
         tenant_id=record.tenant_id,
@@ -37,7 +38,7 @@ def _plain_row(record: SendRecord, idempotency_key: str | None) -> Communication
         provider=record.provider,
         template_id=record.template_id,
         status=record.status.value,
-        idempotency_key=idempotency_key,
+        idempotency_key=stored_key,
         created_at=record.created_at,
         sent_at=record.sent_at,
         updated_at=record.updated_at,
@@ -112,9 +113,26 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         self, tenant_id: str, key: str
     ) -> tuple[SendRecord, str | None] | None:
         """The record stored under ``key`` and its request fingerprint (``None`` for
-        records stored before fingerprints were kept)."""
-        statement = select(CommunicationLog).where(
-            CommunicationLog.tenant_id == tenant_id, CommunicationLog.idempotency_key == key
+        records stored before fingerprints were kept).
+
+        Keys are stored as their keyed digest (:meth:`RecordSealer.idempotency_digest`);
+        a row stored before that holds the key itself and is matched too, until
+        ``commlog database upgrade`` has replaced it by its digest.
+        """
+        stored_as = [key] if not is_idempotency_digest(key) else []
+        digest = await self.sealer.idempotency_digest(tenant_id, key)
+        if digest is not None:
+            stored_as.append(digest)
+        if not stored_as:
+            return None
+        statement = (
+            select(CommunicationLog)
+            .where(
+                CommunicationLog.tenant_id == tenant_id,
+                CommunicationLog.idempotency_key.in_(stored_as),
+            )
+            .order_by(CommunicationLog.created_at, CommunicationLog.id)
+            .limit(1)
         )
         row = (await self.session.execute(statement)).scalar_one_or_none()
         if row is None:
@@ -155,8 +173,16 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
     ) -> SendRecord | None:
         """Store a new record and return it as stored (fields of a destroyed key epoch are
         erased on arrival). ``None`` when another request already used ``idempotency_key``.
+
+        The key is stored as its keyed digest, never as given; a shredded tenant (blind-index
+        key destroyed) has no digest, and its record is stored without the key.
         """
-        row = _plain_row(record, idempotency_key)
+        stored_key = (
+            None
+            if idempotency_key is None
+            else await self.sealer.idempotency_digest(record.tenant_id, idempotency_key)
+        )
+        row = _plain_row(record, stored_key)
         row.request_fingerprint = request_fingerprint
         await self.sealer.seal_new(record, row)
         try:
@@ -164,7 +190,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
                 self.session.add(row)
                 await self.session.flush()
         except IntegrityError:
-            if idempotency_key is None:
+            if stored_key is None:
                 raise
             return None
         self.session.expunge(row)

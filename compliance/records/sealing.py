@@ -24,6 +24,8 @@ from compliance.encryption.envelope import (
     EnvelopeError,
     blind_index,
     field_context,
+    idempotency_digest,
+    idempotency_key_secret,
     key_id_of,
     open_envelope,
     seal,
@@ -99,6 +101,14 @@ class RecordSealer:
         if index is None:
             return None
         return blind_index(index.secret, channel.value, blind_index_input(channel, recipient))
+
+    async def idempotency_digest(self, tenant_id: str, key: str) -> str | None:
+        """What an ``Idempotency-Key`` of ``tenant_id`` is stored and looked up as; ``None``
+        once the tenant's blind-index key is destroyed (shredded: nothing can match)."""
+        index = await self.keys.blind_index_key(tenant_id)
+        if index is None:
+            return None
+        return idempotency_digest(idempotency_key_secret(index.secret), key)
 
     async def seal_new(self, record: SendRecord, row: CommunicationLog) -> None:
         """Fill ``row``'s sealed columns from ``record`` (fields of destroyed epochs stay empty)."""

@@ -107,10 +107,10 @@ async def test_each_stage_applies_exactly_at_its_window_edge(
     assert items[ids["record_not_yet"]]["recipient"] is None
     assert items[ids["recipient_due"]]["recipient"] is None
     assert items[ids["recipient_due"]]["content"] is None
-    assert items[ids["recipient_not_yet"]]["recipient"] == "+86138****8000"
+    assert items[ids["recipient_not_yet"]]["recipient"] == "+8613******000"
     assert items[ids["recipient_not_yet"]]["content"] is None
     assert items[ids["content_due"]]["content"] is None
-    assert items[ids["content_due"]]["recipient"] == "+86138****8000"
+    assert items[ids["content_due"]]["recipient"] == "+8613******000"
     assert items[ids["content_not_yet"]]["content"] == "content_not_yet ******"
     # erased fields are gone from the row itself, not only hidden
     rows = await _rows(database, caller.tenant_id)
@@ -316,7 +316,7 @@ async def test_month_keys_are_destroyed_after_held_records_move_to_the_hold_key(
 
     alice = await _items(caller, "usr_alice")
     assert alice[held["id"]]["content"] == "keep ******"
-    assert alice[held["id"]]["recipient"] == "+86138****8000"
+    assert alice[held["id"]]["recipient"] == "+8613******000"
     bob = await _items(caller, "usr_bob")
     assert bob[gone["id"]]["content"] is None
     assert bob[gone["id"]]["recipient"] is None
@@ -423,7 +423,7 @@ async def test_a_held_record_with_a_tampered_field_keeps_its_readable_fields(
     (item,) = (await _items(caller)).values()
     assert item["content"] == "keep ******"
     assert item["response"] == "said no"
-    assert item["recipient"] == "+86138****8000"
+    assert item["recipient"] == "+8613******000"
 
 
 async def test_a_run_that_cannot_reach_its_database_fails_cleanly(

@@ -5,16 +5,22 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policies.identifiers import (
     IDENTIFIER_PATTERN,
     MAX_IDENTIFIER_LENGTH,
+    MAX_PROVIDER_LENGTH,
+    MAX_TEMPLATE_ID_LENGTH,
     NO_NUL_PATTERN,
+    PROVIDER_PATTERN,
+    TEMPLATE_ID_PATTERN,
     has_nul,
     identifier_problem,
     is_identifier,
+    provider_problem,
+    template_id_problem,
 )
 
 BIDI = [chr(c) for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))]
@@ -106,3 +112,106 @@ def test_the_reason_names_the_rule_not_the_value(value: str, reason: str) -> Non
 @given(st.text())
 def test_free_text_refuses_nul_and_nothing_else(value: str) -> None:
     assert (re.search(NO_NUL_PATTERN, value) is None) == has_nul(value)
+
+
+# --- Template ids and provider names ---------------------------------------------------
+
+id_characters = st.sampled_from(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-|张 +\n/*@é"
+)
+template_like = st.one_of(
+    st.text(max_size=MAX_TEMPLATE_ID_LENGTH + 2),
+    st.lists(id_characters, max_size=MAX_TEMPLATE_ID_LENGTH + 2).map("".join),
+    st.builds(
+        lambda prefix, digits, suffix: prefix + digits + suffix,
+        st.sampled_from(["SMS_", "tpl_", "otp-", "HX", "d-", "a"]),
+        st.text(alphabet="0123456789abcdef", max_size=34),
+        st.sampled_from(["", "-zhangwei", "\n", "x"]),
+    ),
+)
+provider_like = st.one_of(
+    st.text(max_size=MAX_PROVIDER_LENGTH + 2),
+    st.lists(id_characters, max_size=MAX_PROVIDER_LENGTH + 2).map("".join),
+)
+
+
+def _accepts(pattern: str, max_length: int, value: str) -> bool:
+    """As msgspec applies a pattern: ``re.search``, plus the length bounds next to it."""
+    return 1 <= len(value) <= max_length and re.search(pattern, value) is not None
+
+
+@settings(max_examples=500)
+@given(template_like)
+def test_the_template_id_pattern_and_function_agree_on_any_text(value: str) -> None:
+    accepted = _accepts(TEMPLATE_ID_PATTERN, MAX_TEMPLATE_ID_LENGTH, value)
+    assert accepted == (template_id_problem(value) is None)
+
+
+@settings(max_examples=500)
+@given(provider_like)
+def test_the_provider_pattern_and_function_agree_on_any_text(value: str) -> None:
+    accepted = _accepts(PROVIDER_PATTERN, MAX_PROVIDER_LENGTH, value)
+    assert accepted == (provider_problem(value) is None)
+
+
+@given(
+    st.text(alphabet="abcdefghij_-.", min_size=0, max_size=20),
+    st.text(alphabet="0123456789", min_size=7, max_size=18),
+    st.text(alphabet="abcdefghij_-.", max_size=20),
+)
+def test_a_template_id_never_holds_a_phone_or_id_number(
+    before: str, digits: str, after: str
+) -> None:
+    value = "t" + before + digits + after
+    assert template_id_problem(value) is not None
+    assert not _accepts(TEMPLATE_ID_PATTERN, MAX_TEMPLATE_ID_LENGTH, value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        *("tpl_login_code", "tpl_abc123", "otp.v2", "bank:card-charge:zh-CN", "T"),
+        *("SMS_164561229", "SMS_465896001", "HXb5b62575e6e4ff6129ad7c8efe1f983e"),
+        "d-13b8f94fbcae4ec6b75270d6cb59f932",
+        "a" * MAX_TEMPLATE_ID_LENGTH,
+    ],
+)
+def test_ordinary_and_provider_issued_template_ids_are_accepted(value: str) -> None:
+    assert template_id_problem(value) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("otp-13812348000-zhangwei", "digits"),
+        ("tpl_1234567", "digits"),
+        ("SMS_13812348000", "digits"),  # longer than Aliyun's codes: a phone number
+        ("模板 7|v2", "letter"),
+        ("_tpl", "letter"),
+        ("tpl login", "only"),
+        ("tpl\n", "only"),
+        ("tpl|v2", "only"),
+        ("", "empty"),
+        ("a" * (MAX_TEMPLATE_ID_LENGTH + 1), "at most"),
+    ],
+)
+def test_template_ids_outside_the_syntax_are_refused_without_echoing_them(
+    value: str, reason: str
+) -> None:
+    problem = template_id_problem(value)
+    assert problem is not None
+    assert reason in problem
+    assert not value or value not in problem
+
+
+@pytest.mark.parametrize("value", ["aliyun", "twilio", "sendgrid", "ses", "fcm", "apns", "a.b-c_2"])
+def test_provider_names_are_accepted(value: str) -> None:
+    assert provider_problem(value) is None
+
+
+@pytest.mark.parametrize(
+    "value", ["aliyun:张伟", "Aliyun", "Aliyun SMS", "1aliyun", "aliyun\n", "", "a" * 33]
+)
+def test_provider_names_outside_the_syntax_are_refused(value: str) -> None:
+    assert provider_problem(value) is not None
+    assert not _accepts(PROVIDER_PATTERN, MAX_PROVIDER_LENGTH, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policies.channels import Channel
+from policies.mailboxes import is_public_mailbox
 from policies.masking import (
     FULLY_MASKED,
     mask_content,
@@ -25,6 +27,7 @@ COUNTRY_CODES = sorted(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION
 FULL_WIDTH_DIGITS = "０１２３４５６７８９"
 
 country_codes = st.sampled_from(COUNTRY_CODES)
+CHINESE_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 
 def digit_strings(alphabet: str, min_size: int, max_size: int) -> st.SearchStrategy[str]:
@@ -54,25 +57,129 @@ code_free_text = st.text(
 
 # --- Phone numbers -------------------------------------------------------------------
 
+PHONE_TYPES = [
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+    phonenumbers.PhoneNumberType.PREMIUM_RATE,
+    phonenumbers.PhoneNumberType.SHARED_COST,
+    phonenumbers.PhoneNumberType.VOIP,
+    phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+    phonenumbers.PhoneNumberType.PAGER,
+    phonenumbers.PhoneNumberType.UAN,
+    phonenumbers.PhoneNumberType.VOICEMAIL,
+]
+EXAMPLES_BY_REGION = {
+    region: [
+        number
+        for kind in PHONE_TYPES
+        if (number := phonenumbers.example_number_for_type(region, kind)) is not None
+    ]
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS)
+}
 
-def test_phone_keeps_first_three_and_last_four_national_digits() -> None:
+
+def _random_possible_number(
+    region: str, example: phonenumbers.PhoneNumber, digits: str
+) -> phonenumbers.PhoneNumber | None:
+    """A number of ``region`` with the example's length and random digits, if possible."""
+    nsn = phonenumbers.national_significant_number(example)
+    candidate = phonenumbers.PhoneNumber(
+        country_code=example.country_code,
+        national_number=int(nsn[0] + digits[: len(nsn) - 1]),
+        italian_leading_zero=example.italian_leading_zero,
+        number_of_leading_zeros=example.number_of_leading_zeros,
+    )
+    if len(phonenumbers.national_significant_number(candidate)) != len(nsn):
+        return None
+    return candidate if phonenumbers.is_possible_number(candidate) else None
+
+
+@st.composite
+def international_numbers(draw: st.DrawFn) -> phonenumbers.PhoneNumber:
+    """An example number of any type of any region, or a random possible number of the
+    same region and length."""
+    region = draw(st.sampled_from(sorted(EXAMPLES_BY_REGION)))
+    example = draw(st.sampled_from(EXAMPLES_BY_REGION[region]))
+    if draw(st.booleans()):
+        return example
+    digits = draw(digit_strings("0123456789", 15, 15))
+    random = _random_possible_number(region, example, digits)
+    return example if random is None else random
+
+
+def test_every_region_phonenumbers_knows_has_example_numbers() -> None:
+    assert all(EXAMPLES_BY_REGION.values())
+    assert set(EXAMPLES_BY_REGION) == phonenumbers.SUPPORTED_REGIONS
+
+
+@pytest.mark.parametrize("region", sorted(phonenumbers.SUPPORTED_REGIONS))
+def test_every_example_number_of_a_region_hides_half_its_nsn(region: str) -> None:
+    for number in EXAMPLES_BY_REGION[region]:
+        nsn = phonenumbers.national_significant_number(number)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        masked = mask_phone(e164)
+        assert masked.startswith(f"+{number.country_code}")
+        assert masked.count("*") >= min(len(nsn), max(4, math.ceil(len(nsn) / 2)))
+
+
+@settings(max_examples=1500)
+@given(international_numbers())
+def test_a_masked_number_hides_at_least_half_of_its_nsn_and_at_least_four_digits(
+    number: phonenumbers.PhoneNumber,
+) -> None:
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    nsn = phonenumbers.national_significant_number(number)
+    prefix = f"+{number.country_code}"
+    masked = mask_phone(e164)
+    assert masked.startswith(prefix)
+    shown = masked.removeprefix(prefix)
+    assert len(shown) == len(nsn)
+    hidden = shown.count("*")
+    assert hidden >= min(len(nsn), max(4, math.ceil(len(nsn) / 2)))
+    assert nsn not in masked
+    # What is shown is the number's own digits in their places.
+    assert all(s in ("*", d) for s, d in zip(shown, nsn, strict=True))
+    assert mask_phone(masked) == masked
+
+
+@given(international_numbers(), st.sampled_from([" ", "-", ".", "()"]))
+def test_a_number_written_with_separators_masks_as_its_e164_form(
+    number: phonenumbers.PhoneNumber, separator: str
+) -> None:
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    nsn = phonenumbers.national_significant_number(number)
+    written = f"+{number.country_code}{separator}{nsn[:2]}{separator}{nsn[2:]}"
+    assert mask_phone(written) == mask_phone(e164)
+
+
+def test_a_bare_chinese_mobile_number_keeps_the_seed_display() -> None:
+    # The seed's contract: stored 13812348000, shown 138****8000 (4 hidden of 11).
     assert mask_phone("13812348000") == "138****8000"
+    assert mask_phone("19912345678") == "199****5678"
 
 
-def test_international_phone_keeps_country_code_and_masks_the_national_number() -> None:
-    assert mask_phone("+8613812348000") == "+86138****8000"
+def test_a_chinese_mobile_number_with_country_code_follows_the_half_rule() -> None:
+    # NSN 11 digits: 6 hidden, the 5 shown split 2 in front, 3 at the end.
+    assert mask_phone("+8613812348000") == "+8613******000"
 
 
 @pytest.mark.parametrize(
     ("number", "masked"),
     [
-        ("+14155552671", "+1415***2671"),
-        ("+442079460958", "+44207***0958"),
-        ("+8801712345678", "+880171***5678"),
-        ("+79161234567", "+7916***4567"),
+        ("+85291234567", "+85291****67"),  # Hong Kong, NSN 8: 4 hidden (was 1)
+        ("+6581234567", "+6581****67"),  # Singapore, NSN 8
+        ("+14155552671", "+141*****671"),  # NSN 10: 5 hidden
+        ("+442079460958", "+4420*****958"),
+        ("+8801712345678", "+88017*****678"),
+        ("+79161234567", "+791*****567"),
+        ("+4915123456789", "+4915******789"),  # NSN 11: 6 hidden
+        ("+2906666", "+290****"),  # Tristan da Cunha, NSN 4: all hidden
+        ("+68312345", "+683****5"),  # Niue, NSN 5: 4 hidden
     ],
 )
-def test_country_calling_code_is_split_off_by_its_length(number: str, masked: str) -> None:
+def test_country_calling_code_is_kept_and_the_nsn_half_hidden(number: str, masked: str) -> None:
     assert mask_phone(number) == masked
 
 
@@ -80,21 +187,31 @@ def test_country_calling_code_is_split_off_by_its_length(number: str, masked: st
     "written", ["+86 138-1234-8000", "+86 138 1234 8000", "+86.138.1234.8000", "(+86) 13812348000"]
 )
 def test_phone_separators_are_dropped_from_the_masked_number(written: str) -> None:
-    assert mask_phone(written) == "+86138****8000"
+    assert mask_phone(written) == "+8613******000"
 
 
 @pytest.mark.parametrize(
     ("number", "masked"),
-    [("1234567", "*****67"), ("+12345678", "+1*****78"), ("123456", "****56"), ("1234", "**34")],
+    [
+        ("1234567", "1****67"),
+        ("123456", "1****6"),
+        ("12345", "****5"),
+        ("1234", "****"),
+        ("02079460958", "02******958"),
+        ("12812348000", "12******000"),  # 11 digits but not a Chinese mobile (12…)
+        ("4155552671", "41*****671"),
+    ],
 )
-def test_national_numbers_of_seven_digits_or_fewer_show_only_their_last_two(
-    number: str, masked: str
-) -> None:
+def test_other_bare_national_numbers_follow_the_half_rule(number: str, masked: str) -> None:
     assert mask_phone(number) == masked
 
 
 @pytest.mark.parametrize(
-    "masked", ["138****8000", "+86138****8000", "*****67", "+1*****78", FULLY_MASKED]
+    "masked",
+    [
+        *("138****8000", "+8613******000", "1****67", "****", "+290****"),
+        *("+85291****67", "12******000", FULLY_MASKED),
+    ],
 )
 def test_masking_a_masked_phone_number_returns_it_unchanged(masked: str) -> None:
     assert mask_phone(masked) == masked
@@ -121,60 +238,79 @@ def test_values_not_shaped_like_a_phone_number_are_fully_masked(value: str) -> N
     assert mask_phone(value) == FULLY_MASKED
 
 
-@given(
-    country_code=country_codes,
-    first_three=digit_strings("01234", 3, 3),
-    hidden=digit_strings("56789", 1, 5),
-    last_four=digit_strings("01234", 4, 4),
-)
-def test_masked_phone_never_reveals_a_hidden_digit(
-    country_code: str, first_three: str, hidden: str, last_four: str
-) -> None:
-    # Shown digits are drawn from 0-4 and hidden ones from 5-9, so any 5-9 in the
-    # national part of the output would be a leak.
-    national = first_three + hidden + last_four
-    for number, prefix in ((f"+{country_code}{national}", f"+{country_code}"), (national, "")):
-        masked = mask_phone(number)
-        assert masked.startswith(prefix)
-        shown_national = masked.removeprefix(prefix)
-        assert hidden not in shown_national
-        assert not set(shown_national) & set("56789")
-
-
-@given(country_code=country_codes, national=digit_strings("0123456789", 8, 12))
-def test_every_hidden_national_digit_becomes_a_star_in_its_own_position(
-    country_code: str, national: str
-) -> None:
-    masked = mask_phone(f"+{country_code} {national}")
-    masked_national = masked.removeprefix(f"+{country_code}")
-    assert len(masked_national) == len(national)
-    for position, (original, shown) in enumerate(zip(national, masked_national, strict=True)):
-        if 3 <= position < len(national) - 4:
-            assert shown == "*"
-        else:
-            assert shown == original
-
-
-@given(national=digit_strings("0123456789", 4, 7))
-def test_short_national_numbers_hide_all_but_their_last_two_digits(national: str) -> None:
+@given(national=digit_strings("0123456789", 4, 15))
+def test_a_bare_number_hides_at_least_half_of_its_digits(national: str) -> None:
     masked = mask_phone(national)
-    assert masked == "*" * (len(national) - 2) + national[-2:]
+    assert len(masked) == len(national)
+    hidden = masked.count("*")
+    if CHINESE_MOBILE.fullmatch(national):
+        assert masked == national[:3] + "****" + national[-4:]
+    else:
+        assert hidden >= max(4, math.ceil(len(national) / 2))
+    assert all(s in ("*", d) for s, d in zip(masked, national, strict=True))
+    assert mask_phone(masked) == masked
+
+
+@given(country_code=country_codes, national=digit_strings("0123456789", 4, 12))
+def test_the_hidden_digits_are_the_middle_ones(country_code: str, national: str) -> None:
+    masked = mask_phone(f"+{country_code} {national}")
+    if masked == FULLY_MASKED:  # longer than E.164 allows with this calling code
+        assert len(country_code) + len(national) > 15
+        return
+    shown = masked.removeprefix(f"+{country_code}")
+    stars = shown.count("*")
+    head = (len(national) - stars) // 2
+    assert shown == national[:head] + "*" * stars + national[head + stars :]
 
 
 # --- Email addresses -------------------------------------------------------------------
 
 
-def test_email_keeps_first_character_of_local_part_and_the_whole_domain() -> None:
-    assert mask_email("alice@example.com") == "a***@example.com"
+@pytest.mark.parametrize(
+    "address",
+    [
+        *("alice@gmail.com", "wei@qq.com", "li@163.com", "kim@naver.com", "ana@yahoo.com.br"),
+        *("taro@docomo.ne.jp", "hans@gmx.de", "r@t-online.de", "m@orange.fr", "p@proton.me"),
+    ],
+)
+def test_email_at_a_public_mailbox_provider_keeps_its_domain(address: str) -> None:
+    local, domain = address.split("@")
+    assert mask_email(address) == f"{local[0]}***@{domain}"
+
+
+@pytest.mark.parametrize(
+    ("address", "masked"),
+    [
+        ("wei@zhangwei-family.cn", "w***@z***.cn"),
+        ("wei@mail.zhangwei-family.cn", "w***@z***.cn"),
+        ("li@xiehe-clinic.com.cn", "l***@x***.com.cn"),
+        ("j.smith@smith-solicitors.co.uk", "j***@s***.co.uk"),
+        ("taro@yamada-shoten.co.jp", "t***@y***.co.jp"),
+        ("ops@acme.com.au", "o***@a***.com.au"),
+        ("alice@example.com", "a***@e***.com"),
+        ("hans@praxis-mueller.de", "h***@p***.de"),
+        ("wei@mail.qq.com", "w***@q***.com"),  # a subdomain is not the provider
+        ("x@co.uk", "x***@c***.uk"),  # nothing in front of the two-level suffix
+    ],
+)
+def test_email_at_any_other_domain_keeps_only_an_initial_and_the_public_suffix(
+    address: str, masked: str
+) -> None:
+    assert mask_email(address) == masked
+
+
+def test_public_mailbox_domains_are_matched_whatever_their_case() -> None:
+    assert mask_email("Alice@GMail.com") == "A***@GMail.com"
 
 
 def test_email_mask_is_always_three_stars_whatever_the_local_part_length() -> None:
-    assert mask_email("a@example.com") == "a***@example.com"
-    assert mask_email("averyveryverylongname@example.com") == "a***@example.com"
+    assert mask_email("a@gmail.com") == "a***@gmail.com"
+    assert mask_email("averyveryverylongname@gmail.com") == "a***@gmail.com"
 
 
-def test_masking_a_masked_email_returns_it_unchanged() -> None:
-    assert mask_email("a***@example.com") == "a***@example.com"
+@pytest.mark.parametrize("masked", ["a***@gmail.com", "w***@z***.cn", "l***@x***.com.cn"])
+def test_masking_a_masked_email_returns_it_unchanged(masked: str) -> None:
+    assert mask_email(masked) == masked
 
 
 @pytest.mark.parametrize(
@@ -190,11 +326,23 @@ def test_values_not_shaped_like_an_email_address_are_fully_masked(value: str) ->
 
 
 @given(st.emails())
-def test_masked_email_shows_nothing_of_the_local_part_but_its_first_character(
+def test_masked_email_shows_an_initial_and_at_most_a_suffix_of_a_private_domain(
     address: str,
 ) -> None:
     local, _, domain = address.rpartition("@")
-    assert mask_email(address) == f"{local[0]}***@{domain}"
+    masked = mask_email(address)
+    masked_local, _, masked_domain = masked.rpartition("@")
+    assert masked_local == f"{local[0]}***"
+    if is_public_mailbox(domain):
+        assert masked_domain == domain
+    else:
+        initial, stars, suffix = masked_domain.partition("***.")
+        assert stars
+        assert len(initial) == 1
+        assert domain.endswith("." + suffix)
+        assert suffix.count(".") <= 1
+        assert len(suffix) < len(domain) - 1
+    assert mask_email(masked) == masked
 
 
 # --- Push tokens ---------------------------------------------------------------------
@@ -228,10 +376,10 @@ def test_masking_a_masked_push_token_returns_it_unchanged() -> None:
 @pytest.mark.parametrize(
     ("channel", "value", "masked"),
     [
-        (Channel.SMS, "+8613812348000", "+86138****8000"),
+        (Channel.SMS, "+8613812348000", "+8613******000"),
         ("sms", "13812348000", "138****8000"),
-        (Channel.EMAIL, "alice@example.com", "a***@example.com"),
-        ("email", "alice@example.com", "a***@example.com"),
+        (Channel.EMAIL, "alice@example.com", "a***@e***.com"),
+        ("email", "alice@example.com", "a***@e***.com"),
         (Channel.PUSH, "abcdefghijklmnopqrstuvwxyz", "abcd…wxyz"),
         ("push", "abcdefghijklmnopqrstuvwxyz", "abcd…wxyz"),
     ],
@@ -336,10 +484,10 @@ def test_runs_of_nine_or_more_digits_keep_only_their_last_four(text: str, masked
     ("text", "masked"),
     [
         ("请拨打13812348000联系", "请拨打138****8000联系"),
-        ("Call +86 138-1234-8000 now", "Call +86138****8000 now"),
-        ("Tel: +1 415-555-2671.", "Tel: +1415***2671."),
-        ("+44 20 7946 0958", "+44207***0958"),
-        ("+12345678", "+1*****78"),
+        ("Call +86 138-1234-8000 now", "Call +8613******000 now"),
+        ("Tel: +1 415-555-2671.", "Tel: +141*****671."),
+        ("+44 20 7946 0958", "+4420*****958"),
+        ("+12345678", "+12****78"),
     ],
 )
 def test_phone_numbers_in_content_are_masked_as_recipients(text: str, masked: str) -> None:
@@ -353,8 +501,8 @@ def test_plus_number_without_a_known_calling_code_is_masked_as_plain_digits() ->
 @pytest.mark.parametrize(
     ("text", "masked"),
     [
-        ("mail alice@example.com.", "mail a***@example.com."),
-        ("联系alice.smith+news@mail.example.co.uk谢谢", "联系a***@mail.example.co.uk谢谢"),
+        ("mail alice@example.com.", "mail a***@e***.com."),
+        ("联系alice.smith+news@mail.example.co.uk谢谢", "联系a***@e***.co.uk谢谢"),
         ("13812348000@qq.com", "1***@qq.com"),
     ],
 )
@@ -392,8 +540,8 @@ def test_user_info_is_dropped_from_a_link_nested_in_the_path() -> None:
 @pytest.mark.parametrize(
     ("text", "masked"),
     [
-        ("reset at alice@example.com/reset?token=abc", "reset at a***@example.com/reset"),
-        ("Did you email alice@example.com?", "Did you email a***@example.com?"),
+        ("reset at alice@example.com/reset?token=abc", "reset at a***@e***.com/reset"),
+        ("Did you email alice@example.com?", "Did you email a***@e***.com?"),
     ],
 )
 def test_an_address_followed_by_a_path_is_the_host_of_a_url(text: str, masked: str) -> None:
@@ -412,9 +560,9 @@ def test_query_of_a_url_whose_scheme_is_glued_to_an_address_is_still_dropped() -
         "*****6789",
         "***************0123",
         "138****8000",
-        "+86138****8000",
-        "+1*****78",
-        "a***@example.com",
+        "+8613******000",
+        "+12****78",
+        "a***@e***.com",
         "https://x.com/reset",
         "您的验证码是******",
     ],
@@ -532,9 +680,9 @@ def test_masking_64_kib_of_adversarial_text_takes_well_under_a_second(text: str)
 @pytest.mark.parametrize(
     ("text", "masked"),
     [
-        ("write to jöhn.doe@exämple.com", "write to j***@exämple.com"),
-        ("zoë@пример.рф", "z***@пример.рф"),
-        ("联系alice@example.com获取码654321", "联系a***@example.com获取码******"),
+        ("write to jöhn.doe@exämple.com", "write to j***@e***.com"),
+        ("zoë@пример.рф", "z***@п***.рф"),
+        ("联系alice@example.com获取码654321", "联系a***@e***.com获取码******"),
     ],
 )
 def test_internationalised_addresses_are_masked_and_never_swallow_the_text_after_them(

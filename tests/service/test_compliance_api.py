@@ -51,7 +51,7 @@ async def test_an_officer_places_lists_and_releases_a_hold(caller: Caller) -> No
     assert set(hold) == HOLD_FIELDS
     assert hold["id"].startswith("hold_")
     assert hold["tenant_id"] == caller.tenant_id
-    assert hold["recipient"] == "+86138****8000"
+    assert hold["recipient"] == "+8613******000"
     assert hold["created_by"] == "usr_officer"
     assert hold["active"] is True
     assert "12348000" not in placed.text

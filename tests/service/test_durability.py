@@ -29,7 +29,7 @@ from service.app import create_app
 from service.auth import TokenCodec
 from service.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, admin_fetchval
-from tests.factories import Caller
+from tests.factories import Caller, idempotency_digests
 
 RECIPIENT = "+8613812348000"
 CONTENT = "您的验证码是654321"
@@ -107,7 +107,10 @@ def _assert_not_stored_answer(response: Any) -> None:
 
 
 async def test_a_send_whose_commit_fails_is_503_and_a_retry_stores_it_once(
-    caller: Caller, failing_commits: FailingCommits, observer: AsyncEngine
+    caller: Caller,
+    failing_commits: FailingCommits,
+    observer: AsyncEngine,
+    master_keys: MasterKeyring,
 ) -> None:
     failing_commits.on = True
     failed = await caller.record(idempotency_key="send-1", recipient=RECIPIENT, content=CONTENT)
@@ -120,16 +123,21 @@ async def test_a_send_whose_commit_fails_is_503_and_a_retry_stores_it_once(
     assert retried.status_code == 201
     again = await caller.record(idempotency_key="send-1", recipient=RECIPIENT, content=CONTENT)
     assert again.status_code == 200
-    assert await _stored_keys(observer, caller.tenant_id) == ["send-1"]
+    stored = await idempotency_digests(observer, master_keys, caller.tenant_id, ["send-1"])
+    assert await _stored_keys(observer, caller.tenant_id) == [stored["send-1"]]
 
 
 async def test_an_idempotent_retry_whose_commit_fails_is_503_not_already_recorded(
-    caller: Caller, failing_commits: FailingCommits, observer: AsyncEngine
+    caller: Caller,
+    failing_commits: FailingCommits,
+    observer: AsyncEngine,
+    master_keys: MasterKeyring,
 ) -> None:
     assert (await caller.record(idempotency_key="send-2")).status_code == 201
     failing_commits.on = True
     _assert_not_stored_answer(await caller.record(idempotency_key="send-2"))
-    assert await _stored_keys(observer, caller.tenant_id) == ["send-2"]
+    stored = await idempotency_digests(observer, master_keys, caller.tenant_id, ["send-2"])
+    assert await _stored_keys(observer, caller.tenant_id) == [stored["send-2"]]
 
 
 async def test_a_status_update_whose_commit_fails_is_503_and_changes_nothing(

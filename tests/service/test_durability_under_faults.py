@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from service.app import create_app
 from service.auth import TokenCodec
 from service.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, migrate, private_database
-from tests.factories import Caller
+from tests.factories import Caller, idempotency_digests
 from tests.faults import fill, resize, small_filesystem
 
 FULL_DISK_CONTENT_BYTES = 60_000
@@ -99,6 +99,10 @@ async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
     content = "".join(random.choices("abcdefghijklmnopqrstuvwxyz ", k=FULL_DISK_CONTENT_BYTES))
     answers: dict[str, int] = {}
     filler: Path | None = None
+
+    async def _as_stored(keys: Iterable[str]) -> list[str]:
+        return sorted((await idempotency_digests(observer, master_keys, tenant_id, keys)).values())
+
     try:
         async with AsyncTestClient(app=app) as client:
             caller = Caller(
@@ -121,7 +125,7 @@ async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
             refused = sorted(k for k, status in answers.items() if status == 503)
             assert refused, "the file system never filled up"
             assert acknowledged, "nothing could be stored at all"
-            assert await _stored(observer, tenant_id) == acknowledged
+            assert await _stored(observer, tenant_id) == await _as_stored(acknowledged)
 
             # Space comes back: the same requests, with the same keys, store each send once.
             resize(small_fs, "64m")
@@ -132,7 +136,7 @@ async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
                 assert (
                     await caller.record(idempotency_key=key, content=content)
                 ).status_code == 200
-            assert await _stored(observer, tenant_id) == sorted(answers)
+            assert await _stored(observer, tenant_id) == await _as_stored(answers)
 
             # The disk is full again, to the last byte: nothing at all can be written now.
             filler = fill(small_fs)
@@ -151,7 +155,7 @@ async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
             assert last.status_code == 503, last.text
             assert await _holds(observer, tenant_id) == 0
             assert (await _statuses(observer, tenant_id))[some_log] == "pending"
-            assert await _stored(observer, tenant_id) == sorted(answers)
+            assert await _stored(observer, tenant_id) == await _as_stored(answers)
 
             filler.unlink()
             assert (await caller.set_status(some_log, status="delivered")).status_code == 200
@@ -164,7 +168,7 @@ async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
             last = await caller.record(idempotency_key="full-disk-last", content="short")
             assert last.status_code == 201
             answers["full-disk-last"] = last.status_code
-        assert await _stored(observer, tenant_id) == sorted(answers)
+        assert await _stored(observer, tenant_id) == await _as_stored(answers)
         assert (await _statuses(observer, tenant_id))[some_log] == "delivered"
         assert await _holds(observer, tenant_id) == 1
     finally:
@@ -286,7 +290,9 @@ async def test_postgres_backends_killed_before_commit_never_leave_an_acknowledge
                 await _concurrently(*(writer(n) for n in range(WRITERS)))
             assert killer.terminated > 0
 
-            stored = set(await _stored(observer, tenant_id))
+            digests = await idempotency_digests(observer, master_keys, tenant_id, answers)
+            rows = set(await _stored(observer, tenant_id))
+            stored = {key for key, digest in digests.items() if digest in rows}
             acknowledged = {k for k, status in answers.items() if status in (200, 201)}
             assert acknowledged <= stored, "a 2xx was sent for a send that is not stored"
             not_stored = set(answers) - stored
@@ -308,7 +314,8 @@ async def test_postgres_backends_killed_before_commit_never_leave_an_acknowledge
                 {"tenant": tenant_id},
             )
             counts = {row[0]: row[1] for row in per_key}
-        assert counts == {key: 1 for key in [*answers, "warm-up"]}
+        digests = await idempotency_digests(observer, master_keys, tenant_id, [*answers, "warm-up"])
+        assert counts == {digest: 1 for digest in digests.values()}
     finally:
         event.remove(app_engine.sync_engine, "commit", delay)
         await observer.dispose()

@@ -27,7 +27,7 @@ async def test_recording_a_send_returns_201_with_the_masked_record(caller: Calle
     assert re.match(r"^log_[0-9a-f]{24}$", data["id"])
     assert data["tenant_id"] == caller.tenant_id
     assert data["status"] == "pending"
-    assert data["recipient"] == "+86138****8000"
+    assert data["recipient"] == "+8613******000"
     assert data["content"] == "您的验证码是******"
     assert data["sent_at"] is None
     assert SMS_RECIPIENT not in response.text
@@ -79,8 +79,8 @@ async def test_a_recipient_invalid_for_its_channel_is_400_without_echoing_it(
     ("channel", "recipient", "masked"),
     [
         ("sms", "13812348000", "138****8000"),
-        ("sms", "+86 138-1234-8000", "+86138****8000"),
-        ("email", EMAIL_RECIPIENT, "a***@example.com"),
+        ("sms", "+86 138-1234-8000", "+8613******000"),
+        ("email", EMAIL_RECIPIENT, "a***@e***.com"),
         ("push", PUSH_RECIPIENT, "abcd…3456"),
     ],
 )
@@ -323,7 +323,7 @@ async def test_failure_details_are_stored_and_masked(caller: Caller) -> None:
         response='{"request_id": "A1", "code": "isv.BUSINESS_LIMIT_CONTROL 5551234"}',
     )
     data = response.json()["data"]
-    assert data["error"] == "发送超时 for +86138****8000"
+    assert data["error"] == "发送超时 for +8613******000"
     assert "5551234" not in data["response"]
 
 
@@ -394,15 +394,19 @@ async def test_concurrent_outcomes_for_one_record_apply_one_final_status(caller:
 async def test_a_retry_is_recognised_even_when_the_stored_fields_were_erased(
     caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
 ) -> None:
-    from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+    from compliance.encryption.keystore import KeyPurpose, KeyStore, UnwrappedKeyCache
     from compliance.transactions import begin_write
 
     first = await caller.record(idempotency_key="k-erased", created_at="2026-01-20T00:00:00Z")
     async with database.get_session() as session:
         await begin_write(session)
-        await KeyStore(session, master_keys, UnwrappedKeyCache()).destroy(
-            caller.tenant_id, "test", reason="test"
-        )
+        keys = KeyStore(session, master_keys, UnwrappedKeyCache())
+        # What retention does: the month's recipient and content keys go; the tenant's
+        # blind-index key (and the idempotency-key digests derived from it) stays.
+        for purpose in (KeyPurpose.RECIPIENT, KeyPurpose.CONTENT):
+            await keys.destroy(
+                caller.tenant_id, "test", purpose=purpose, epoch="2026-01", reason="test"
+            )
         await session.commit()
     retry = await caller.record(idempotency_key="k-erased", created_at="2026-01-20T00:00:00Z")
     assert retry.status_code == 200
