@@ -4,6 +4,10 @@ GDPR Art. 25(2) (data protection by default) and PIPL Art. 51 (de-identification
 that personal data is not shown beyond what the purpose needs. The caller of the seed
 endpoint needs to recognise a send, not to re-read the message or re-use a code, so
 recipients, content, provider errors and provider responses are always masked.
+
+A send rendered from a template has no stored content: its content is the template
+rendered from the stored parameters, secrets as ``******`` and personal values masked by
+kind (:func:`policies.templates.render_disclosed`), here, at the same exit.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from dataclasses import replace
 
 from policies.masking import mask_content, mask_recipient
 from policies.records import SendRecord
+from policies.templates import StoredParameters, render_disclosed
 
 UNREADABLE = "[unreadable: integrity check failed]"
 """Shown instead of a field whose stored form failed its integrity check."""
+TEMPLATE_UNAVAILABLE = "[unreadable: template version not found]"
+"""Shown as the content of a templated send whose template version cannot be found."""
 
 
 def disclose(record: SendRecord) -> SendRecord:
@@ -30,7 +37,26 @@ def disclose(record: SendRecord) -> SendRecord:
     return replace(
         record,
         recipient=shown("recipient", mask_recipient(record.channel, record.recipient)),
-        content=shown("content", mask_content(record.content)),
+        content=shown("content", _content(record)),
         error=shown("error", mask_content(record.error)),
         response=shown("response", mask_content(record.response)),
+        # The stored parameters leave only rendered into ``content``.
+        template_params=None,
     )
+
+
+def _content(record: SendRecord) -> str | None:
+    """The content as it may be shown: free text masked, or the template rendered."""
+    if record.template_version is None:
+        return mask_content(record.content)
+    if "template_params" in record.unreadable:
+        return UNREADABLE
+    if record.template_params is None:
+        return None  # erased (retention, or its key destroyed)
+    if record.template is None:
+        return TEMPLATE_UNAVAILABLE
+    try:
+        stored = StoredParameters.from_json(record.template_params)
+    except ValueError:
+        return UNREADABLE
+    return render_disclosed(record.template.body, record.template.parameters, stored)

@@ -32,7 +32,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from policies.channels import Channel
 from policies.masking import mask_email, mask_phone
 
 PARAMETER_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]{0,63}$"
@@ -122,6 +124,63 @@ class TemplateRejected(ValueError):
     def __init__(self, problems: tuple[str, ...]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateVersion:
+    """One immutable version of a tenant's template. Records name the version they were
+    rendered from, so a record reads the same after the template changed."""
+
+    tenant_id: str
+    template_id: str
+    version: int
+    channel: Channel
+    body: str
+    parameters: Mapping[str, str]
+    """Parameter name → class as written (:data:`CLASS_NAMES`)."""
+    content_retention_days: int | None
+    """Days after a send at which its parameters are erased, if sooner than the tenant's
+    content window; ``None``: the tenant's window."""
+    created_at: datetime
+    created_by: str
+
+    def defines(
+        self,
+        *,
+        channel: Channel,
+        body: str,
+        parameters: Mapping[str, str],
+        content_retention_days: int | None,
+    ) -> bool:
+        """Whether this version already is the template described (a repeated ``PUT``)."""
+        return (
+            self.channel is channel
+            and self.body == body
+            and dict(self.parameters) == dict(parameters)
+            and self.content_retention_days == content_retention_days
+        )
+
+    def content_erase_after(self, created_at: datetime) -> datetime | None:
+        """When the content of a send made at ``created_at`` from this version is due for
+        erasure by the template's own retention (``None``: only the tenant's window)."""
+        if self.content_retention_days is None:
+            return None
+        return created_at + timedelta(days=self.content_retention_days)
+
+
+def content_retention_problem(days: int, content_window: timedelta) -> str | None:
+    """Why a template may not keep its content ``days`` days, or ``None``: at least one
+    day, and never longer than the tenant's content window for the template's channel (a
+    template may shorten the storage period, never extend it: GDPR Art. 5(1)(e), PIPL
+    Art. 19)."""
+    if days < 1:
+        return "'content_retention_days' must be at least 1"
+    if timedelta(days=days) > content_window:
+        return (
+            "'content_retention_days' must not exceed the tenant's content retention of "
+            f"{content_window.days} days for this channel"
+        )
+    return None
 
 
 def placeholders(body: str) -> tuple[str, ...]:

@@ -49,7 +49,8 @@ async def provide_send_log_service(
     db_session: NamedDependency[AsyncSession], keys: NamedDependency[KeyStore], state: State
 ) -> SendLogService:
     return SendLogService(
-        SendLogRepository(session=db_session, keys=keys), limits=state["settings"].text_limits
+        SendLogRepository(session=db_session, keys=keys, templates=state["template_cache"]),
+        limits=state["settings"].text_limits,
     )
 
 
