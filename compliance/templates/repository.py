@@ -137,17 +137,14 @@ class TemplateStore:
     async def page(self, tenant_id: str, page: PageRequest) -> tuple[list[TemplateVersion], int]:
         """One page of the tenant's templates (their current versions), by template id."""
         template = MessageTemplate
-        keys = list(
-            (
-                await self.session.execute(
-                    select(template.template_id, template.current_version)
-                    .where(template.tenant_id == tenant_id)
-                    .order_by(template.template_id)
-                    .limit(page.page_size)
-                    .offset(page.offset)
-                )
-            ).tuples()
+        result = await self.session.execute(
+            select(template.template_id, template.current_version)
+            .where(template.tenant_id == tenant_id)
+            .order_by(template.template_id)
+            .limit(page.page_size)
+            .offset(page.offset)
         )
+        keys = [(template_id, number) for template_id, number in result]
         total = await self.session.scalar(
             select(func.count()).select_from(template).where(template.tenant_id == tenant_id)
         )
