@@ -7,6 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from policies.masking import mask_email, mask_phone
+from policies.personal_values import city_of
 from policies.templates import (
     CLASS_NAMES,
     MAX_PARAMETER_VALUE_CHARS,
@@ -15,7 +16,6 @@ from policies.templates import (
     PersonalKind,
     StoredParameters,
     TemplateRejected,
-    city_of,
     is_parameter_name,
     mask_personal,
     parameter_problems,
