@@ -7,7 +7,11 @@ from typing import Any
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import select
 
+from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+from compliance.encryption.lifecycle import reencrypt
+from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
+from compliance.transactions import begin_write
 from tests.factories import LOGIN_TEMPLATE, Caller, put_template, templated_send
 
 SHOWN_LOGIN = "【招商银行】王**您好，您的验证码为******，5分钟内有效，请勿泄露。"
@@ -158,6 +162,35 @@ async def test_a_record_reads_the_same_after_its_template_changed(caller: Caller
     items = {item["id"]: item["content"] for item in (await caller.list_logs()).json()["items"]}
     assert items[old["id"]] == SHOWN_LOGIN
     assert items[new["id"]] == "Your code is ******, 王**. Valid 5 min."
+
+
+async def test_an_outcome_and_a_key_rotation_keep_the_rendered_content(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    await put_template(caller)
+    created = await caller.create(**templated_send())
+    outcome = await caller.set_status(created["id"], status="failed", error="发送超时")
+    assert outcome.json()["data"]["content"] == SHOWN_LOGIN
+    before = await _row(database, created["id"])
+    async with database.get_session() as session:
+        await begin_write(session)
+        await KeyStore(session, master_keys, UnwrappedKeyCache()).rotate_tenant(
+            caller.tenant_id, "test"
+        )
+        await session.commit()
+    report = await reencrypt(
+        database.get_session,
+        master_keys,
+        UnwrappedKeyCache(),
+        actor="test",
+        tenant_id=caller.tenant_id,
+    )
+    assert report.rows_rewritten == 1
+    after = await _row(database, created["id"])
+    assert after.content_key_id != before.content_key_id
+    assert after.template_params != before.template_params
+    (item,) = (await caller.list_logs()).json()["items"]
+    assert item["content"] == SHOWN_LOGIN
 
 
 async def test_a_template_with_its_own_retention_dates_the_erasure_of_its_sends(
