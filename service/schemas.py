@@ -68,8 +68,9 @@ TemplateParams = Annotated[
         max_length=MAX_PARAMETERS,
         description=(
             "The values of a registered template's parameters, by name (instead of "
-            "`content`, with `template_id`). Exactly the template's parameters; `secret` "
-            "values are never stored."
+            "`content`, with `template_id`). Exactly the template's parameters (at most "
+            f"{MAX_PARAMETERS}, each value at most {MAX_PARAMETER_VALUE_CHARS} characters "
+            "without NUL); `secret` values are never stored."
         ),
         examples=[{"name": "王芳", "code": "482913", "minutes": "5"}],
     ),

@@ -30,7 +30,8 @@ ParameterClasses = Annotated[
         max_length=MAX_PARAMETERS,
         description=(
             "Each placeholder's class, by parameter name (a letter or `_`, then up to 63 "
-            f"letters, digits or `_`). Classes: {_CLASSES_TEXT}. Every placeholder must be "
+            f"letters, digits or `_`), at most {MAX_PARAMETERS}. Classes: {_CLASSES_TEXT}. "
+            "Every placeholder must be "
             "declared and every declared parameter used (else 400 naming them)."
         ),
         examples=[{"name": "personal:name", "code": "secret", "minutes": "public"}],
