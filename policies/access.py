@@ -109,3 +109,13 @@ def scope_for_compliance(principal: Principal) -> TenantScope | Forbidden:
     if not principal.has(Role.COMPLIANCE_OFFICER):
         return Forbidden(reason="this requires the compliance_officer role")
     return TenantScope(tenant_id=principal.tenant_id)
+
+
+def scope_for_templates(principal: Principal) -> TenantScope | Forbidden:
+    """Decide whether a caller may read its tenant's message templates: the sending
+    services that use them (``ingest``) and compliance officers, who need to know what
+    each parameter class keeps. Templates hold no personal data; registering one is
+    recording work (:func:`scope_for_recording`)."""
+    if not (principal.has(Role.INGEST) or principal.has(Role.COMPLIANCE_OFFICER)):
+        return Forbidden(reason="reading templates requires the ingest or compliance_officer role")
+    return TenantScope(tenant_id=principal.tenant_id)

@@ -4,6 +4,10 @@ GDPR Art. 25(2) (data protection by default) and PIPL Art. 51 (de-identification
 that personal data is not shown beyond what the purpose needs. The caller of the seed
 endpoint needs to recognise a send, not to re-read the message or re-use a code, so
 recipients, content, provider errors and provider responses are always masked.
+
+A send rendered from a template has no stored content: its content is the template
+rendered from the stored parameters, secrets as ``******`` and personal values masked by
+kind (:func:`policies.templates.render_disclosed`), here, at the same exit.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from policies.identifiers import provider_problem, template_id_problem
 from policies.masking import FULLY_MASKED, mask_content, mask_recipient
 from policies.providers import reduced_or_none
 from policies.records import SendRecord
+from policies.templates import StoredParameters, render_disclosed
 
 UNREADABLE = "[unreadable: integrity check failed]"
 """Shown instead of a field whose stored form failed its integrity check."""
+TEMPLATE_UNAVAILABLE = "[unreadable: template version not found]"
+"""Shown as the content of a templated send whose template version cannot be found."""
 
 
 def disclose(record: SendRecord) -> SendRecord:
@@ -35,10 +42,29 @@ def disclose(record: SendRecord) -> SendRecord:
         provider=_shown_identifier(record.provider, provider_problem),
         template_id=_shown_identifier(record.template_id, template_id_problem),
         recipient=shown("recipient", mask_recipient(record.channel, record.recipient)),
-        content=shown("content", mask_content(record.content)),
+        content=shown("content", _content(record)),
         error=shown("error", reduced_or_none(record.error, record.provider)),
         response=shown("response", reduced_or_none(record.response, record.provider)),
+        # The stored parameters leave only rendered into ``content``.
+        template_params=None,
     )
+
+
+def _content(record: SendRecord) -> str | None:
+    """The content as it may be shown: free text masked, or the template rendered."""
+    if record.template_version is None:
+        return mask_content(record.content)
+    if "template_params" in record.unreadable:
+        return UNREADABLE
+    if record.template_params is None:
+        return None  # erased (retention, or its key destroyed)
+    if record.template is None:
+        return TEMPLATE_UNAVAILABLE
+    try:
+        stored = StoredParameters.from_json(record.template_params)
+    except ValueError:
+        return UNREADABLE
+    return render_disclosed(record.template.body, record.template.parameters, stored)
 
 
 def _shown_identifier(value: str | None, problem: Callable[[str], str | None]) -> str | None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from policies.channels import Channel, DeliveryStatus
+from policies.templates import TemplateVersion
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,3 +30,14 @@ class SendRecord:
     unreadable: frozenset[str] = field(default=frozenset())
     """Fields whose stored form failed its integrity check: shown as unreadable, not as
     data. (A field whose key was destroyed is simply ``None``: it was erased.)"""
+    template_version: int | None = None
+    """The version of ``template_id`` a templated send was rendered from (else ``None``)."""
+    template_params: str | None = None
+    """A templated send's :class:`~policies.templates.StoredParameters` as JSON: public
+    and personal values, and which secrets were given; never a secret value."""
+    content_erase_after: datetime | None = None
+    """When the template's own retention erases this send's content, if sooner than the
+    tenant's content window."""
+    template: TemplateVersion | None = None
+    """The template version itself, attached when the record is read, so that
+    :func:`policies.disclosure.disclose` can render the content."""

@@ -3,8 +3,9 @@
 A record is taken apart in three stages, each due a fixed time after the record's
 ``created_at``:
 
-- ``content``: the message content, the provider error and the provider response are
-  erased (30 days by default);
+- ``content``: the message content (or a templated send's parameters), the provider error
+  and the provider response are erased (30 days by default; a template may ask for less,
+  see ``policies.templates``);
 - ``recipient``: the recipient and its blind index are erased (180 days by default);
 - ``record``: what is left (tenant, channel, status, times) is deleted (400 days by default).
 

@@ -14,6 +14,7 @@ from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 
 from compliance.encryption.gate import MasterKeyGate
 from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+from compliance.templates.repository import TemplateCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
 from service.dependencies import DEPENDENCIES
@@ -27,6 +28,7 @@ from service.persistence.database import DatabaseTimeouts, create_database_confi
 from service.readiness import Readiness
 from service.retention.controller import ComplianceController
 from service.settings import Settings, load_settings
+from service.templates.controller import TemplateController
 
 if TYPE_CHECKING:
     from click import Group
@@ -51,6 +53,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         )
         self.tokens = TokenCodec(settings)
         self.key_cache = UnwrappedKeyCache()
+        # Template versions are immutable: read once per application (one database).
+        self.template_cache = TemplateCache()
         self.key_gate = MasterKeyGate()
         self.readiness = Readiness(
             self.database,
@@ -93,6 +97,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 "tokens": self.tokens,
                 "database": self.database,
                 "key_cache": self.key_cache,
+                "template_cache": self.template_cache,
                 "key_gate": self.key_gate,
                 "readiness": self.readiness,
             }
@@ -107,6 +112,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
             [
                 CommunicationLogController,
                 ComplianceController,
+                TemplateController,
                 HealthController,
                 swagger_ui_file,
             ]

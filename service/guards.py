@@ -17,7 +17,12 @@ from litestar.enums import ParamType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import ParameterKwarg
 
-from policies.access import Principal, scope_for_compliance, scope_for_recording
+from policies.access import (
+    Principal,
+    scope_for_compliance,
+    scope_for_recording,
+    scope_for_templates,
+)
 from service.dependencies import allowed
 from service.errors import BadRequest
 
@@ -43,6 +48,14 @@ def compliance_officers_only(
     """Legal holds and retention reports: the ``compliance_officer`` role."""
     if not _is_preflight(connection):
         allowed(scope_for_compliance(connection.user))
+
+
+def template_readers_only(
+    connection: ASGIConnection[Any, Principal, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Reading templates: ``ingest`` or ``compliance_officer``."""
+    if not _is_preflight(connection):
+        allowed(scope_for_templates(connection.user))
 
 
 @functools.cache

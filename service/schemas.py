@@ -25,6 +25,7 @@ from policies.identifiers import (
 from policies.instants import RANGE_TEXT
 from policies.paging import PageInfo as PageWindow
 from policies.records import SendRecord
+from policies.templates import MAX_PARAMETER_VALUE_CHARS, MAX_PARAMETERS
 from policies.text_limits import CONTENT_CEILING_CHARS, PROVIDER_TEXT_CEILING_CHARS
 
 # The wire accepts up to the ceilings; the configured limits (Settings.text_limits) are
@@ -90,6 +91,22 @@ ProviderText = Annotated[
         max_length=MAX_PROVIDER_TEXT_CHARS,
         pattern=NO_NUL_PATTERN,
         extra_json_schema={TEXT_LIMIT_KEY: True},
+    ),
+]
+TemplateParams = Annotated[
+    dict[
+        Annotated[str, msgspec.Meta(max_length=64)],
+        Annotated[str, msgspec.Meta(max_length=MAX_PARAMETER_VALUE_CHARS, pattern=NO_NUL_PATTERN)],
+    ],
+    msgspec.Meta(
+        max_length=MAX_PARAMETERS,
+        description=(
+            "The values of a registered template's parameters, by name (instead of "
+            "`content`, with `template_id`). Exactly the template's parameters (at most "
+            f"{MAX_PARAMETERS}, each value at most {MAX_PARAMETER_VALUE_CHARS} characters "
+            "without NUL); `secret` values are never stored."
+        ),
+        examples=[{"name": "王芳", "code": "482913", "minutes": "5"}],
     ),
 ]
 ReasonText = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=NO_NUL_PATTERN)]
@@ -217,12 +234,15 @@ class RequestBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 class RecordSendRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Body of ``POST /communication/logs``: a sending service records one send."""
+    """Body of ``POST /communication/logs``: a sending service records one send, with
+    its ``content`` as free text, or with ``template_id`` and ``template_params`` (the
+    service renders it from the registered template; exactly one of the two)."""
 
     user_id: Identifier
     channel: Channel
     recipient: RecipientText
-    content: ContentText
+    content: ContentText | None = None
+    template_params: TemplateParams | None = None
     template_id: TemplateId | None = None
     provider: ProviderName | None = None
     status: DeliveryStatus = DeliveryStatus.PENDING

@@ -181,6 +181,39 @@ def served_commlog(
         served.err = err or ""
 
 
+# --- Templates ---------------------------------------------------------------------------
+
+LOGIN_TEMPLATE: dict[str, Any] = {
+    "channel": "sms",
+    "body": "【招商银行】${name}您好，您的验证码为${code}，${minutes}分钟内有效，请勿泄露。",
+    "parameters": {"name": "personal:name", "code": "secret", "minutes": "public"},
+}
+
+
+async def put_template(
+    caller: Caller, template_id: str = "tpl_login", **overrides: Any
+) -> Response:
+    """``PUT /templates/{template_id}`` as a sending service; overrides replace fields."""
+    body = {**LOGIN_TEMPLATE, **overrides}
+    return await caller.client.put(
+        f"/templates/{template_id}",
+        json={k: v for k, v in body.items() if v is not ...},
+        headers=caller.auth("svc_sender", "ingest"),
+    )
+
+
+def templated_send(
+    template_id: str = "tpl_login", params: dict[str, str] | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Overrides for :meth:`Caller.record` that send ``params`` instead of content."""
+    return {
+        "content": ...,
+        "template_id": template_id,
+        "template_params": params or {"name": "王芳", "code": "482913", "minutes": "5"},
+        **overrides,
+    }
+
+
 async def idempotency_digests(
     engine: AsyncEngine, master_keys: MasterKeyring, tenant_id: str, keys: Iterable[str]
 ) -> dict[str, str]:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from advanced_alchemy.base import DefaultBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import BigInteger, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 ID_LENGTH = 40
@@ -45,6 +45,8 @@ class CommunicationLog(DefaultBase):
         Index("ix_communication_logs_retention", "tenant_id", "channel", "created_at"),
         # Exact-match lookups of one recipient's records (data-subject requests, holds).
         Index("ix_communication_logs_recipient_index", "tenant_id", "recipient_index"),
+        # Retention's content stage: records whose template keeps its content shorter.
+        Index("ix_communication_logs_content_erase_after", "tenant_id", "content_erase_after"),
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_communication_logs_idempotency"),
     )
 
@@ -61,11 +63,18 @@ class CommunicationLog(DefaultBase):
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
+    # Sends rendered from a template (migration 0005): the version they were rendered
+    # from, and when the template's own retention erases their content (if sooner than
+    # the tenant's content window).
+    template_version: Mapped[int | None] = mapped_column(Integer)
+    content_erase_after: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     # Sealed fields (compliance.encryption.envelope) and the keys that sealed them.
     recipient: Mapped[bytes | None] = mapped_column(LargeBinary)
     recipient_index: Mapped[bytes | None] = mapped_column(LargeBinary(8))
     content: Mapped[bytes | None] = mapped_column(LargeBinary)
     error: Mapped[bytes | None] = mapped_column(LargeBinary)
     response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # policies.templates.StoredParameters as JSON: no secret value, ever.
+    template_params: Mapped[bytes | None] = mapped_column(LargeBinary)
     recipient_key_id: Mapped[int | None] = mapped_column(BigInteger)
     content_key_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from compliance.encryption.envelope import is_idempotency_digest
 from compliance.encryption.keystore import KeyStore
 from compliance.records.models import CommunicationLog
-from compliance.records.sealing import RecordSealer
+from compliance.records.sealing import RecordSealer, StoredRow
+from compliance.templates.repository import TemplateCache, TemplateStore
 from compliance.transactions import begin_consistent_read, begin_write
 from policies.access import OwnerScope
 from policies.channels import Channel, DeliveryStatus
@@ -42,6 +43,8 @@ def _plain_row(record: SendRecord, stored_key: str | None) -> CommunicationLog:
         created_at=record.created_at,
         sent_at=record.sent_at,
         updated_at=record.updated_at,
+        template_version=record.template_version,
+        content_erase_after=record.content_erase_after,
     )
 
 
@@ -50,9 +53,38 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
 
     model_type = CommunicationLog
 
-    def __init__(self, *, keys: KeyStore, **kwargs: Any) -> None:
+    def __init__(
+        self, *, keys: KeyStore, templates: TemplateCache | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.sealer = RecordSealer(keys)
+        self.templates = TemplateStore(self.session, templates or TemplateCache())
+
+    async def _open(self, rows: Sequence[StoredRow]) -> list[SendRecord]:
+        """Decrypt ``rows`` and attach the template version each templated send was
+        rendered from (versions are immutable and cached: usually no query)."""
+        records = await self.sealer.open_rows(rows)
+        wanted: dict[str, set[tuple[str, int]]] = {}
+        for record in records:
+            if record.template_id is not None and record.template_version is not None:
+                wanted.setdefault(record.tenant_id, set()).add(
+                    (record.template_id, record.template_version)
+                )
+        if not wanted:
+            return records
+        found = {
+            tenant_id: await self.templates.versions(tenant_id, keys)
+            for tenant_id, keys in wanted.items()
+        }
+        return [
+            record
+            if record.template_id is None or record.template_version is None
+            else replace(
+                record,
+                template=found[record.tenant_id].get((record.template_id, record.template_version)),
+            )
+            for record in records
+        ]
 
     async def begin_write(self) -> None:
         """Declare, before the first statement, that this transaction will write."""
@@ -89,7 +121,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
             select(func.count()).select_from(CommunicationLog).where(*owner)
         )
         mappings = cast("list[Mapping[str, Any]]", [row._mapping for row in page_rows])
-        records = await self.sealer.open_rows(mappings)
+        records = await self._open(mappings)
         return records, int(total or 0)
 
     async def _row_in_tenant(
@@ -107,7 +139,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
     ) -> SendRecord | None:
         """The record ``log_id`` if it belongs to ``tenant_id``; other tenants' are invisible."""
         row = await self._row_in_tenant(tenant_id, log_id, for_update=for_update)
-        return None if row is None else (await self.sealer.open_rows([row]))[0]
+        return None if row is None else (await self._open([row]))[0]
 
     async def find_by_idempotency_key(
         self, tenant_id: str, key: str
@@ -137,7 +169,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         row = (await self.session.execute(statement)).scalar_one_or_none()
         if row is None:
             return None
-        return (await self.sealer.open_rows([row]))[0], row.request_fingerprint
+        return (await self._open([row]))[0], row.request_fingerprint
 
     async def find_by_recipient(
         self, tenant_id: str, channel: Channel, recipient: str
@@ -161,7 +193,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
                 .order_by(*NEWEST_FIRST)
             )
         ).scalars()
-        opened = await self.sealer.open_rows(list(rows))
+        opened = await self._open(list(rows))
         return [record for record in opened if record.recipient == recipient]
 
     async def insert(
@@ -200,6 +232,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
             content=record.content if row.content is not None else None,
             error=record.error if row.error is not None else None,
             response=record.response if row.response is not None else None,
+            template_params=record.template_params if row.template_params is not None else None,
         )
 
     async def save_outcome(
@@ -226,7 +259,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         row.sent_at = sent_at
         row.updated_at = updated_at
         await self.session.flush()
-        return (await self.sealer.open_rows([row]))[0]
+        return (await self._open([row]))[0]
 
     async def tenant_has_records(self, tenant_id: str) -> bool:
         statement = select(exists().where(CommunicationLog.tenant_id == tenant_id))

@@ -1,7 +1,9 @@
 """Sealing and opening the personal fields of send records: the one place it happens.
 
 ``recipient`` is sealed with the tenant's ``recipient`` key of the record's epoch;
-``content``, ``error`` and ``response`` share its ``content`` key. A field that cannot be
+``content``, ``error``, ``response`` and ``template_params`` (a templated send's stored
+parameters, never a secret value) share its ``content`` key, so the content stage of
+retention and the destruction of a month's content key erase them together. A field that cannot be
 opened has one of two documented outcomes:
 
 - its key was destroyed (retention, tenant shredding): the field is erased and reads as
@@ -39,7 +41,7 @@ from policies.records import SendRecord
 logger = logging.getLogger("commlog.integrity")
 
 RECIPIENT_COLUMNS = ("recipient",)
-CONTENT_COLUMNS = ("content", "error", "response")
+CONTENT_COLUMNS = ("content", "error", "response", "template_params")
 SEALED_COLUMNS = RECIPIENT_COLUMNS + CONTENT_COLUMNS
 
 
@@ -129,21 +131,15 @@ class RecordSealer:
             and row.recipient is not None
             else None
         )
-        self._seal_content(row, keys.content, record.content, record.error, record.response)
+        self._seal_content(row, keys.content, {c: getattr(record, c) for c in CONTENT_COLUMNS})
 
     def _seal_content(
-        self,
-        row: CommunicationLog,
-        key: DataKey | None,
-        content: str | None,
-        error: str | None,
-        response: str | None,
+        self, row: CommunicationLog, key: DataKey | None, values: Mapping[str, str | None]
     ) -> None:
         tenant, rid = row.tenant_id, row.id
-        row.content = _seal(key, content, tenant, rid, "content")
-        row.error = _seal(key, error, tenant, rid, "error")
-        row.response = _seal(key, response, tenant, rid, "response")
-        sealed_any = any(v is not None for v in (row.content, row.error, row.response))
+        for column in CONTENT_COLUMNS:
+            setattr(row, column, _seal(key, values[column], tenant, rid, column))
+        sealed_any = any(getattr(row, column) is not None for column in CONTENT_COLUMNS)
         row.content_key_id = key.key_id if key is not None and sealed_any else None
 
     def _reseal_content_fields(
@@ -153,10 +149,10 @@ class RecordSealer:
         values: dict[str, str | None],
         keep: set[str],
     ) -> None:
-        """Seal content, error and response under ``key``, except the columns in ``keep``,
-        whose stored bytes stay as they are (unreadable evidence of tampering)."""
+        """Seal the content fields under ``key``, except the columns in ``keep``, whose
+        stored bytes stay as they are (unreadable evidence of tampering)."""
         kept = {column: getattr(row, column) for column in keep}
-        self._seal_content(row, key, values["content"], values["error"], values["response"])
+        self._seal_content(row, key, values)
         for column, stored in kept.items():
             setattr(row, column, stored)
 
@@ -178,6 +174,7 @@ class RecordSealer:
             "content": opened.content,
             "error": error if error is not None else opened.error,
             "response": response if response is not None else opened.response,
+            "template_params": opened.template_params,
         }
         keep = {
             column
@@ -264,6 +261,9 @@ class RecordSealer:
             created_at=row["created_at"],
             sent_at=row["sent_at"],
             updated_at=row["updated_at"],
+            template_version=row["template_version"],
+            template_params=values["template_params"],
+            content_erase_after=row["content_erase_after"],
             unreadable=frozenset(unreadable) if unreadable else _NOTHING_UNREADABLE,
         )
 

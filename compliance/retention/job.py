@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -217,10 +217,14 @@ def _stage_filter(
 ) -> list[ColumnElement[bool]]:
     windows = policy.windows_for(tenant_id, channel)
     log = CommunicationLog
+    due: ColumnElement[bool] = log.created_at <= cutoff(windows, stage, now)
+    if stage is Stage.CONTENT:
+        # A template may keep its sends' content for less than the tenant's window.
+        due = or_(due, and_(log.content_erase_after.is_not(None), log.content_erase_after <= now))
     conditions: list[ColumnElement[bool]] = [
         log.tenant_id == tenant_id,
         log.channel == channel.value,
-        log.created_at <= cutoff(windows, stage, now),
+        due,
         not_held(now),
     ]
     if stage is not Stage.RECORD:
@@ -230,14 +234,25 @@ def _stage_filter(
         conditions.append(or_(log.recipient.is_not(None), log.recipient_index.is_not(None)))
     if stage is Stage.CONTENT:
         conditions.append(
-            or_(log.content.is_not(None), log.error.is_not(None), log.response.is_not(None))
+            or_(
+                log.content.is_not(None),
+                log.error.is_not(None),
+                log.response.is_not(None),
+                log.template_params.is_not(None),
+            )
         )
     return conditions
 
 
 _ERASE = {
     Stage.RECIPIENT: {"recipient": None, "recipient_index": None, "recipient_key_id": None},
-    Stage.CONTENT: {"content": None, "error": None, "response": None, "content_key_id": None},
+    Stage.CONTENT: {
+        "content": None,
+        "error": None,
+        "response": None,
+        "template_params": None,
+        "content_key_id": None,
+    },
 }
 
 

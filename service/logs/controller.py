@@ -49,7 +49,8 @@ async def provide_send_log_service(
     db_session: NamedDependency[AsyncSession], keys: NamedDependency[KeyStore], state: State
 ) -> SendLogService:
     return SendLogService(
-        SendLogRepository(session=db_session, keys=keys), limits=state["settings"].text_limits
+        SendLogRepository(session=db_session, keys=keys, templates=state["template_cache"]),
+        limits=state["settings"].text_limits,
     )
 
 
@@ -69,7 +70,12 @@ costs more than masking them."""
 
 def _page_text_chars(records: list[SendRecord]) -> int:
     return sum(
-        len(record.content or "") + len(record.error or "") + len(record.response or "")
+        len(record.content or "")
+        + len(record.error or "")
+        + len(record.response or "")
+        # A templated send is rendered and masked from its template and parameters.
+        + len(record.template_params or "")
+        + (len(record.template.body) if record.template is not None else 0)
         for record in records
     )
 
@@ -172,7 +178,10 @@ class CommunicationLogController(Controller):
         "/",
         summary="Record one send (role ingest)",
         description=(
-            "A sending service records a message it sent for its tenant. The recipient is "
+            "A sending service records a message it sent for its tenant, with its `content`, "
+            "or with `template_id` and `template_params` for a template registered with "
+            "`PUT /templates/{template_id}` (the service renders it; `secret` parameters are "
+            "never stored). The recipient is "
             "validated for its channel. Send the same `Idempotency-Key` when retrying: the "
             "first record is returned and nothing is stored twice. A request under a used "
             "key that differs from the first in any field (including `status` and "

@@ -15,6 +15,12 @@ from policies.paging import PageRequest
 from policies.providers import reduced_or_none
 from policies.recipients import normalize_recipient
 from policies.records import SendRecord
+from policies.templates import (
+    StoredParameters,
+    TemplateRejected,
+    TemplateVersion,
+    stored_parameters,
+)
 from policies.text_limits import TextLimits
 from service.errors import BadRequest, IdempotencyConflict, RecordNotFound, TransitionRejected
 from service.persistence.unit_of_work import commit
@@ -23,6 +29,44 @@ from service.schemas import RecordSendRequest, StatusUpdateRequest
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 LOG_ID_PREFIX = "log_"
 REACHES_RECIPIENT = frozenset({DeliveryStatus.SENT, DeliveryStatus.DELIVERED})
+
+
+def _content_or_template(request: RecordSendRequest) -> None:
+    """400 unless a send carries exactly one of free-text ``content`` and
+    ``template_params`` (the latter with its ``template_id``)."""
+    if request.template_params is None:
+        if request.content is None:
+            raise BadRequest("invalid request: 'content' or 'template_params' is required")
+        return
+    if request.content is not None:
+        raise BadRequest(
+            "invalid request: 'content' and 'template_params' exclude each other "
+            "(a templated send is rendered by the service)"
+        )
+    if request.template_id is None:
+        raise BadRequest("invalid request: 'template_params' needs 'template_id'")
+
+
+def _same_parameters(existing: SendRecord, request: RecordSendRequest) -> bool:
+    """Whether a retry gives the parameters its stored record was rendered from (see
+    :meth:`SendLogService._same_send`); free-text sends have none to compare."""
+    if (existing.template_version is None) != (request.template_params is None):
+        return False
+    if request.template_params is None:
+        return True
+    if existing.template is None:
+        return False  # the version cannot be found: the retry cannot be shown the same
+    try:
+        wanted = stored_parameters(existing.template.parameters, request.template_params)
+    except TemplateRejected:
+        return False
+    if existing.template_params is None or "template_params" in existing.unreadable:
+        return True  # erased or unreadable: cannot differ
+    try:
+        stored = StoredParameters.from_json(existing.template_params)
+    except ValueError:
+        return True  # unreadable as well
+    return stored == wanted
 
 
 def new_log_id() -> str:
@@ -92,6 +136,7 @@ class SendLogService:
     async def _record_send(
         self, scope: TenantScope, request: RecordSendRequest, *, idempotency_key: str | None
     ) -> Recorded:
+        _content_or_template(request)
         self._within_limits({"content": request.content})
         recipient = normalize_recipient(request.channel, request.recipient)
         await self.repository.begin_write()
@@ -112,6 +157,7 @@ class SendLogService:
                     self._same_send(*existing, request, recipient, fingerprint), created=False
                 )
 
+        template, stored_params = await self._template_for(scope, request)
         now = self._clock()
         created_at = (
             now
@@ -133,6 +179,12 @@ class SendLogService:
             created_at=created_at,
             sent_at=created_at if request.status in REACHES_RECIPIENT else None,
             updated_at=now,
+            template_version=None if template is None else template.version,
+            template_params=None if stored_params is None else stored_params.to_json(),
+            content_erase_after=None
+            if template is None
+            else template.content_erase_after(created_at),
+            template=template,
         )
         stored = await self.repository.insert(
             record, idempotency_key=idempotency_key, request_fingerprint=fingerprint
@@ -145,6 +197,29 @@ class SendLogService:
         if winner is None:  # pragma: no cover - the unique constraint just said it exists
             raise IdempotencyConflict("Idempotency-Key is in use by a request still in flight")
         return Recorded(self._same_send(*winner, request, recipient, fingerprint), created=False)
+
+    async def _template_for(
+        self, scope: TenantScope, request: RecordSendRequest
+    ) -> tuple[TemplateVersion | None, StoredParameters | None]:
+        """The current version of the template a templated send names, and what of its
+        parameters is stored (no secret value); ``(None, None)`` for free text."""
+        if request.template_params is None:
+            return None, None
+        assert request.template_id is not None  # _content_or_template checked it
+        template = await self.repository.templates.current(scope.tenant_id, request.template_id)
+        if template is None:
+            raise BadRequest(
+                "'template_id' names no template of your tenant "
+                "(register it with PUT /templates/{template_id})"
+            )
+        if template.channel is not request.channel:
+            raise BadRequest(
+                f"the template is for channel {template.channel.value}, not {request.channel.value}"
+            )
+        try:
+            return template, stored_parameters(template.parameters, request.template_params)
+        except TemplateRejected as rejected:
+            raise BadRequest(f"invalid request: 'template_params': {rejected}") from None
 
     @staticmethod
     def _same_send(
@@ -160,9 +235,15 @@ class SendLogService:
         content, including the requested ``status`` and ``created_at``; records stored
         before fingerprints were kept have none and are compared field by field.
         Recipient and content stored erased (their key epoch destroyed, or retention) or
-        unreadable cannot differ: they are not compared."""
+        unreadable cannot differ: they are not compared.
 
-        def differs(name: str, wanted: str) -> bool:
+        A templated send is compared against the template version its record was
+        rendered from (a retry after the template changed is still the same send): the
+        public and personal values against the decrypted record, and which secrets were
+        given. Secret values are not stored, so a retry with a different secret value
+        cannot be told apart and gets the stored record."""
+
+        def differs(name: str, wanted: str | None) -> bool:
             stored = getattr(existing, name)
             return stored is not None and name not in existing.unreadable and stored != wanted
 
@@ -174,6 +255,7 @@ class SendLogService:
             or differs("content", request.content)
             or existing.template_id != request.template_id
             or existing.provider != request.provider
+            or not _same_parameters(existing, request)
         ):
             raise IdempotencyConflict(
                 "Idempotency-Key was already used for a different send in this tenant"

@@ -22,10 +22,13 @@ OPERATION_IDS = {
     ("get", "/compliance/legal-holds"): "listLegalHolds",
     ("delete", "/compliance/legal-holds/{hold_id}"): "releaseLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
+    ("put", "/templates/{template_id}"): "putTemplate",
+    ("get", "/templates"): "listTemplates",
+    ("get", "/templates/{template_id}"): "getTemplate",
     ("get", "/health/live"): "getLiveness",
     ("get", "/health/ready"): "getReadiness",
 }
-BODY_OPERATIONS = [key for key in OPERATION_IDS if key[0] == "post"]
+BODY_OPERATIONS = [key for key in OPERATION_IDS if key[0] in ("post", "put")]
 DATABASE_OPERATIONS = [key for key in OPERATION_IDS if key != ("get", "/health/live")]
 SIMPLE_RESPONSE = {"$ref": "#/components/schemas/SimpleResponse"}
 
@@ -75,7 +78,7 @@ async def test_request_bodies_forbid_unknown_fields_as_the_server_does(
     document: dict[str, Any],
 ) -> None:
     schemas = document["components"]["schemas"]
-    for name in ("RecordSendRequest", "StatusUpdateRequest", "LegalHoldRequest"):
+    for name in ("RecordSendRequest", "StatusUpdateRequest", "LegalHoldRequest", "TemplateRequest"):
         assert schemas[name]["additionalProperties"] is False, name
 
 

@@ -10,7 +10,8 @@ from alembic import context
 
 import compliance.encryption.keystore
 import compliance.records.models
-import compliance.retention.models  # noqa: F401
+import compliance.retention.models
+import compliance.templates.models  # noqa: F401
 
 if TYPE_CHECKING:
     from advanced_alchemy.alembic.commands import AlembicCommandConfig
