@@ -1,0 +1,667 @@
+"""Masking free text: what a message body, a provider error or a provider response may show.
+
+The rules read a text once, left to right, with one regular expression that finds the
+spans worth a decision (links, addresses, phone numbers, tokens, dates, numbers and the
+words around them); everything between the spans is kept as it is. Each span is then
+decided by its shape and by the nearest keyword before it (:mod:`policies.masking_vocabulary`):
+a number after "尾号" is the last four of a card and is kept, the same number after
+"验证码" is a code and is hidden. Where nothing decides, the rule leans to hiding: a leak
+cannot be taken back, an over-masked digit can be read in the template path.
+
+Pure, total (never raises), idempotent (masking masked text gives it back) and linear
+in the length of the text: every repetition that can start at many positions is
+anchored by a look-behind at the start of its run or bounded, and context look-ups read
+a bounded window.
+
+:mod:`policies.masking` wires the recipient rules in (``mask_phone``, ``mask_email``): a
+phone number or an address inside a text is masked the way a recipient is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from policies import masking_vocabulary as vocabulary
+
+HIDDEN = "*"
+TOKEN_MASK = "******"
+"""What a credential token becomes (a link key, a password, a JWT): its length is not
+shown, and it masks to itself."""
+
+_MAX_SHORT_CODE_DIGITS = 8
+"""Numbers up to this long (codes, PINs) are hidden entirely."""
+_MIN_REVEALING_DIGITS = 4
+"""Numbers with fewer digits than this are kept: they identify nothing."""
+_KEPT_TAIL = 4
+"""Longer numbers (cards, accounts, phone numbers) keep their last four (PCI DSS v4.0
+Req. 3.4.1); that also hides at least half of any phone number of 8 digits or more."""
+_CONTEXT_WINDOW = 40
+"""How far before a value its keyword may stand (characters, within one sentence)."""
+_NEAR = 8
+"""How close (characters) a keyword must be for the rules that need it right before
+the value: last four, amount, order, travel, and codes overriding a kept shape."""
+_AFTER_WINDOW = 16
+"""How far after a value a code word may follow ("2C2ZRJ 是您的验证码")."""
+_CJK_LOCAL_PART_MAX = 16
+"""How many CJK characters before an '@' are taken as a local part (names are short;
+more is text)."""
+
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_LOCAL = rf"(?:[^\W{_CJK}]|[.%+\-*])"
+_SCHEME = r"[A-Za-z\d+.\-*]"
+_URL_END = (
+    r"\s<>\"\u2018-\u201f\u2026\u3000-\u303f"
+    r"\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+)
+_URL_CHAR = rf"[^{_URL_END}]"
+_HOST_CHAR = rf"[^{_URL_END}@/?#]"
+_LABEL = rf"(?:[^\W_{_CJK}]|[*-])++"
+_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})++"
+_EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@{_DOMAIN}(?!{_LOCAL}*+@)"
+_DIGIT_RUN = r"(?<![\d*])[\d*]++"
+_ALNUM = r"A-Za-z\d*"
+_WORD_START = rf"(?<![{_ALNUM}])"
+_WORD_END = rf"(?![{_ALNUM}])"
+
+
+def _keyword_pattern(words: list[str], *, boundaries: bool) -> str:
+    """An alternation of ``words``, longest first; Latin words case-insensitive unless
+    listed as exact-case acronyms, and whole words only."""
+    parts = []
+    for word in sorted(set(words), key=len, reverse=True):
+        escaped = re.escape(word)
+        if word not in vocabulary.EXACT_CASE_WORDS and word.lower() != word.upper():
+            escaped = f"(?i:{escaped})"
+        if boundaries and word[0].isascii() and word[0].isalnum():
+            escaped = rf"(?<![A-Za-zÀ-ÿ]){escaped}"
+        if boundaries and word[-1].isascii() and word[-1].isalnum():
+            escaped = rf"{escaped}(?![A-Za-zÀ-ÿ])"
+        parts.append(escaped)
+    return "|".join(parts)
+
+
+_CATEGORY_OF: dict[str, str] = {
+    word.casefold(): category
+    for category, words in vocabulary.KEYWORDS.items()
+    for word in words
+}
+_KEYWORD = re.compile(
+    _keyword_pattern([w for ws in vocabulary.KEYWORDS.values() for w in ws], boundaries=True)
+)
+_PASSWORD_WORD = _keyword_pattern(
+    list(vocabulary.KEYWORDS[vocabulary.PASSWORD]), boundaries=True
+)
+# After a password word: a connector ("is", ":", "为", "は", "는"…), then the value, a
+# run of printable characters up to whitespace or CJK text or punctuation.
+_PASSWORD_VALUE = re.compile(
+    r"(?P<gap>[ \t]*+(?:\([^)\n]{0,20}\))?[ \t]*+"
+    r"(?:(?:[:：=]|(?i:is|ist|lautet|es|est|sera|will be|wird))[ \t]*+[:：]?[ \t]*+"
+    r"|(?:为|是|は|：|는|은|이|が)[ \t]*+(?:[:：][ \t]*+)?))"
+    r"(?P<value>[!-~]{1,64}+)"
+)
+_VALUE_TRAILING_PUNCTUATION = ".,;!?)]}'\""
+_SPACE = re.compile(r"[ \u00a0\u202f]")
+_PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
+_SENTENCE_ENDS = ("。", "！", "？", "\n", ". ", "! ", "? ")
+
+_SECRET = (
+    r"eyJ[A-Za-z0-9_-]{6,}+\.[A-Za-z0-9_-]{6,}+(?:\.[A-Za-z0-9_-]*+)?"
+    r"|(?<![A-Za-z0-9])(?:(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{8,}+"
+    r"|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}+|github_pat_[A-Za-z0-9_]{20,}+"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,}+|AIza[A-Za-z0-9_-]{30,}+"
+    r"|SG\.[A-Za-z0-9_-]{16,}+\.[A-Za-z0-9_-]{16,}+)"
+)
+_DATE = (
+    # 2026-10-08, 2026/10/08, 2026.10.08, 2026年10月8日, 2026年, 2026년 10월 8일
+    r"(?:19|20)\d\d(?:-[01]?\d-[0-3]?\d|/[01]?\d/[0-3]?\d|\.[01]?\d\.[0-3]?\d"
+    r"|[ ]?年(?:[ ]?[01]?\d[ ]?月(?:[ ]?[0-3]?\d[ ]?日)?)?"
+    r"|[ ]?년(?:[ ]?[01]?\d[ ]?월(?:[ ]?[0-3]?\d[ ]?일)?)?)"
+    # 08.10.2026, 10/08/2026, 08-10-2026
+    r"|[0-3]?\d(?:\.[0-3]?\d\.|/[0-3]?\d/|-[0-3]?\d-)(?:19|20)\d\d"
+)
+def _two_letter_trie(codes: frozenset[str]) -> str:
+    """``CA|CZ|MU`` as ``C[AZ]|MU``: one literal test per first letter keeps the scan fast."""
+    by_first: dict[str, list[str]] = {}
+    for code in sorted(codes):
+        by_first.setdefault(code[0], []).append(code[1])
+    return "|".join(f"{first}[{''.join(rest)}]" for first, rest in by_first.items())
+
+
+_AIRLINE = _two_letter_trie(vocabulary.AIRLINE_CODES)
+_TRAIN_PREFIX = "|".join(
+    re.escape(prefix) for prefix in sorted(vocabulary.TRAIN_PREFIXES, key=len, reverse=True)
+)
+
+_CONTENT = re.compile(
+    rf"(?P<url>(?<!{_SCHEME})[\d+.\-*]*+[A-Za-z]{_SCHEME}*+://{_URL_CHAR}*+)"
+    rf"|(?P<bare_url>://{_URL_CHAR}*+)"
+    rf"|(?P<www>[Ww]{{3}}\.{_HOST_CHAR}++(?!@)(?:[/?#]{_URL_CHAR}*+)?)"
+    rf"|(?P<email>{_EMAIL}(?:[/?#]{_URL_CHAR}*+)?)"
+    # An address whose local part is written in CJK: the part before '@' is taken from
+    # the text already read (see _mask_cjk_address).
+    rf"|(?P<cjk_email>(?<=[{_CJK}])@{_DOMAIN}(?!{_LOCAL}*+@))"
+    # A UPI id (name@okaxis): an address whose "domain" has no dot.
+    rf"|(?P<upi>(?<!{_LOCAL}){_LOCAL}{{2,64}}+@[A-Za-z][A-Za-z0-9]{{1,19}}+(?![\w.@\-*]))"
+    rf"|(?P<host_url>(?<![.@*+\-])(?<![^\W{_CJK}])"
+    rf"(?:[A-Za-z0-9\-]++\.)++[A-Za-z]{{2,24}}[/?#]{_URL_CHAR}*+)"
+    rf"|(?P<secret>{_SECRET})"
+    r"|(?P<bearer>(?<![A-Za-z])(?:[Bb]earer|BEARER|[Bb]asic)[ \t]++[A-Za-z0-9._~+/=-]{8,}+)"
+    rf"|(?P<password>{_PASSWORD_WORD})"
+    r"|(?P<phone>\+[0-9](?:[0-9*]|[ -][0-9]){7,14}"
+    r"(?![A-Za-z\d_%+\-*@])(?!\.[A-Za-z\d._%+\-*@:])(?!://))"
+    r"|(?P<mobile>(?<![\d*])1[3-9][0-9][0-9*]{4}[0-9]{4}(?![\d*]))"
+    rf"|{_WORD_START}(?:"
+    rf"(?P<date>(?:{_DATE})(?![0-9*]))"
+    rf"|(?P<ni>[A-Z]{{2}}[ ]?[0-9*]{{2}}[ ]?[0-9*]{{2}}[ ]?[0-9*]{{2}}[ ]?[A-D*]{_WORD_END})"
+    rf"|(?P<iban>[A-Z]{{2}}[0-9*]{{2}}(?:[ ]?[A-Z0-9*]{{4}}){{2,7}}+(?:[ ]?[A-Z0-9*]{{1,3}})?{_WORD_END})"
+    rf"|(?P<flight>(?:{_AIRLINE})[ ]?[0-9]{{1,4}}{_WORD_END})"
+    rf"|(?P<train>(?:[GDCZTKYS][0-9]{{1,4}}(?=次|{_WORD_END})|(?:{_TRAIN_PREFIX})[ ]?[0-9]{{1,5}}){_WORD_END})"
+    # A token with a digit (or a '*' where one was) and what is joined to it: groups of
+    # letters and digits joined by - . / _ , ' and digit groups joined by single spaces.
+    rf"|(?P<chunk>(?=[A-Za-z]{{0,12}}+(?:[-._][A-Za-z]{{1,12}}+){{0,3}}+[-._]?[\d*])(?![\d*]++[Ww]{{3}}\.)[{_ALNUM}]++"
+    rf"(?:[-._,'][{_ALNUM}]++|[ \u00a0\u202f][\d*]++(?![A-Za-z]))*+))"
+    rf"|(?P<digits>{_DIGIT_RUN})"
+)
+_DIGIT_RUNS = re.compile(_DIGIT_RUN)
+_ASCII_DIGIT_RUNS = re.compile(r"[\d*]+")
+_URL_PART = re.compile(rf"(?P<email>{_EMAIL})|(?P<digits>{_DIGIT_RUN})")
+_PATH_START = re.compile(r"[/?#]")
+_URL_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
+
+# Shapes of a chunk (a token with digits), tried in order by _mask_chunk.
+_NUMERIC = re.compile(r"[\d*]+(?:[-.,' \u00a0\u202f][\d*]+)*")
+_AMOUNT = re.compile(
+    r"[0-9]{1,3}(?:([,.' \u00a0\u202f])[0-9]{3})(?:\1[0-9]{3})*(?:[.,][0-9]{1,2})?"
+    r"|[0-9]+(?:[.,][0-9]{1,2})?"
+)
+_DECIMAL_AMOUNT = re.compile(
+    r"[0-9]{1,3}(?:([,.' \u00a0\u202f])[0-9]{3})(?:\1[0-9]{3})*[.,][0-9]{2}|[0-9]+[.,][0-9]{2}"
+)
+_CURRENCY = "|".join(
+    re.escape(word) for word in sorted(vocabulary.CURRENCY_WORDS, key=len, reverse=True)
+)
+_CURRENCY_BEFORE = re.compile(
+    rf"(?:[{vocabulary.CURRENCY_SIGNS}]|(?<![A-Za-z])(?:{_CURRENCY}))[ \u00a0]?\Z"
+)
+_CURRENCY_AFTER = re.compile(
+    rf"[ \u00a0]?(?:[{vocabulary.CURRENCY_SIGNS}]|(?:{_CURRENCY})(?![A-Za-z]))"
+)
+_MONTH_NEAR = re.compile(
+    "|".join(rf"(?<![A-Za-zÀ-ÿ])(?i:{re.escape(m)})(?![A-Za-zÀ-ÿ])" for m in vocabulary.MONTH_NAMES)
+    + r"|[©]|(?i:copyright)|\(c\)"
+)
+_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
+_SHORT_DATE = re.compile(r"([0-3]?[0-9])([./-])([0-3]?[0-9])\2([0-9]{2})")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_SMTP = re.compile(r"[245][0-9]{2} [245]\.[0-9]{1,3}\.[0-9]{1,3}")
+_ERROR_PREFIX = re.compile(r"[A-Z]{2,8}:\Z")
+_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+_WHOLE_IDENTITY = re.compile(
+    r"[0-9]{3}-[0-9]{2}-[0-9]{4}"  # US SSN
+    r"|[0-9]{6}-[0-9]{7}"  # KR resident registration number
+    r"|[0-9]{8}-?[A-Z]|[XYZ]-?[0-9]{7}-?[A-Z]"  # ES DNI, NIE
+    r"|[A-Z]{5}[0-9]{4}[A-Z]"  # IN PAN
+)
+_TOLL_FREE = re.compile(
+    r"(?:400|800)[0-9]{7}"  # CN
+    r"|1?8(?:00|88|77|66|55|44|33)[0-9]{7}"  # US/CA
+    r"|0800[0-9]{6,7}|0808[0-9]{7}|(?:900|800)[0-9]{6}|0805[0-9]{6}"  # UK, DE, FR, ES
+    r"|0120[0-9]{6}|0570[0-9]{6}|0800[0-9]{7}"  # JP
+    r"|1(?:588|577|544|566|599|600|644|661|670|688|800|899)[0-9]{4}"  # KR
+    r"|1800[0-9]{6,7}"  # IN, AU
+)
+_GROUPED_CODE = re.compile(r"[A-Za-z0-9*]{4,5}(?:[- ][A-Za-z0-9*]{4,5})+")
+_BOOKING_CODE = re.compile(r"[A-Z]{2,4}-[0-9]{3,4}")
+_NUMBER_WITH_UNIT = re.compile(r"[0-9]{1,3}[a-z]{1,7}")
+_STARRED_LAST_FOUR = re.compile(r"[*xX]{4,}[0-9]{4}")
+_TOKEN_PIECE = re.compile(r"[A-Za-z\d]+")
+_SEGMENT_PIECES = re.compile(r"[-_.~]")
+_AUTH_PATH_WORDS = frozenset(
+    {
+        *("login", "signin", "magic", "magic-link", "reset", "password", "verify"),
+        *("verification", "confirm", "activate", "activation", "token", "auth", "invite"),
+        *("r", "s", "l", "t", "go", "link", "otp", "sso", "session", "unsubscribe", "k"),
+    }
+)
+
+PhoneMasker = Callable[[str], str]
+EmailMasker = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    category: str | None
+    gap: str
+
+
+_NO_CONTEXT = _Context(None, "")
+
+
+def mask_free_text(text: str, *, mask_phone: PhoneMasker, mask_email: EmailMasker) -> str:
+    """``text`` with credentials and identifiers hidden; see :func:`policies.masking.mask_content`."""
+    return _Masker(text, mask_phone, mask_email).run()
+
+
+class _Masker:
+    """One pass over one text. Pieces are collected so that a rule can still change text
+    it has passed (a CJK local part is only known to be one at the '@')."""
+
+    def __init__(self, text: str, mask_phone: PhoneMasker, mask_email: EmailMasker) -> None:
+        self.text = text
+        self.mask_phone = mask_phone
+        self.mask_email = mask_email
+        self.pieces: list[str] = []
+
+    def run(self) -> str:
+        text = self.text
+        position = 0
+        while True:
+            match = _CONTENT.search(text, position)
+            if match is None:
+                break
+            start = match.start()
+            self.pieces.append(text[position:start])
+            replacement, end = self.decide(match)
+            self.pieces.append(replacement)
+            position = end
+        self.pieces.append(text[position:])
+        return "".join(self.pieces)
+
+    def decide(self, match: re.Match[str]) -> tuple[str, int]:
+        kind = match.lastgroup
+        found = match.group()
+        end = match.end()
+        if kind == "chunk":
+            return self.chunk(match.start(), end), end
+        if kind == "digits":
+            return _mask_digit_run(found), end
+        if kind == "date":
+            return found, end
+        if kind == "password":
+            return self.password(match)
+        if kind in ("secret", "bearer"):
+            return _mask_secret(found), end
+        if kind in ("phone", "mobile"):
+            return self.phone(found), end
+        if kind == "email":
+            path = _PATH_START.search(found, found.index("@"))
+            if path is None:
+                return self.mask_email(found), end
+            return self.mask_email(found[: path.start()]) + self.url(found[path.start() :]), end
+        if kind == "cjk_email":
+            return self.cjk_address(match.start(), found), end
+        if kind == "upi":
+            local, _, handle = found.partition("@")
+            return f"{local[0]}***@{handle}", end
+        if kind in ("flight", "train"):
+            return self.travel(match.start(), found, kind), end
+        if kind in ("ni", "iban"):
+            return self.identifier(match.start(), found, kind), end
+        return self.url(found), end
+
+    # --- context ------------------------------------------------------------------
+
+    def context_before(self, start: int) -> _Context:
+        """The nearest keyword before ``start`` that applies to a value there."""
+        text = self.text
+        low = max(0, start - _CONTEXT_WINDOW)
+        for end_mark in _SENTENCE_ENDS:
+            cut = text.rfind(end_mark, low, start)
+            if cut != -1:
+                low = cut + len(end_mark)
+        found = list(_KEYWORD.finditer(text, low, start))
+        for keyword in reversed(found):
+            category = _CATEGORY_OF.get(keyword.group().casefold())
+            gap = text[keyword.end() : start]
+            if category is None:
+                continue
+            if category in (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY):
+                if category == vocabulary.CODE and _is_json_number_key(text, keyword, start):
+                    return _Context(vocabulary.ERROR, gap)
+                return _Context(category, gap)
+            if len(gap) <= _NEAR:
+                return _Context(category, gap)
+            if category == vocabulary.ERROR and len(gap) <= 2 * _NEAR:
+                return _Context(category, gap)
+        return _NO_CONTEXT
+
+    def code_word_after(self, end: int) -> bool:
+        window = self.text[end : end + _AFTER_WINDOW]
+        for end_mark in _SENTENCE_ENDS:
+            window = window.split(end_mark, 1)[0]
+        for keyword in _KEYWORD.finditer(window):
+            category = _CATEGORY_OF.get(keyword.group().casefold())
+            if category in (vocabulary.CODE, vocabulary.PASSWORD):
+                return True
+            if category is not None:
+                return False
+        return False
+
+    # --- rules --------------------------------------------------------------------
+
+    def chunk(self, start: int, end: int) -> str:
+        chunk = self.text[start:end]
+        digits = sum(char.isdigit() for char in chunk)
+        if digits == 0 or (digits < 3 and chunk.isdigit()):
+            return chunk
+        context = self.context_before(start)
+        category = context.category
+        decided = self.by_context(chunk, digits, context)
+        if decided is not None:
+            return decided
+        if self.kept_shape(chunk, start, end, near_code=category == vocabulary.CODE):
+            return chunk
+        peeled = self.peel(chunk, start, end, context)
+        if peeled is not None:
+            return peeled
+        if category in (vocabulary.CODE, vocabulary.PASSWORD) or (
+            category is None and _is_code_like(chunk) and self.code_word_after(end)
+        ):
+            if _is_code_like(chunk) or (digits >= 3 and len(context.gap) <= _NEAR):
+                return _hide_all(chunk)
+        return _mask_by_shape(chunk, digits)
+
+    def peel(self, chunk: str, start: int, end: int, context: _Context) -> str | None:
+        """Digit groups joined by spaces are read as one number (``0151 23456789``), but
+        two numbers may stand side by side: the last four after "尾号" and an amount
+        (``끝자리 1234 50000원``). Split those off and decide the rest on its own."""
+        first_space = _SPACE.search(chunk)
+        if first_space is None:
+            return None
+        head = chunk[: first_space.start()]
+        if context.category == vocabulary.LAST_FOUR and len(head) == _KEPT_TAIL and head.isdigit():
+            rest = first_space.end()
+            return chunk[:rest] + self.chunk(start + rest, end)
+        last_space = list(_SPACE.finditer(chunk))[-1]
+        tail = chunk[last_space.end() :]
+        if _AMOUNT.fullmatch(tail) and _CURRENCY_AFTER.match(self.text, end):
+            return self.chunk(start, start + last_space.start()) + chunk[last_space.start() :]
+        return None
+
+    def by_context(self, chunk: str, digits: int, context: _Context) -> str | None:
+        category = context.category
+        if category == vocabulary.IDENTITY:
+            return _hide_all(chunk) if len(chunk) >= 6 else None
+        if category == vocabulary.LAST_FOUR:
+            tail = chunk.lstrip("*xX•")
+            if len(tail) == _KEPT_TAIL and tail.isdigit():
+                return chunk
+            return None
+        if category in (vocabulary.ORDER, vocabulary.TRAVEL):
+            return chunk
+        if category == vocabulary.ERROR:
+            return chunk
+        if category == vocabulary.AMOUNT and _AMOUNT.fullmatch(chunk):
+            return chunk
+        if category == vocabulary.CODE and len(context.gap) <= _NEAR:
+            # Right after a code word, even a hotline-shaped or date-shaped value is a code.
+            if digits >= 3 or _is_code_like(chunk):
+                if not _YEAR_DATE.fullmatch(chunk):
+                    return _hide_all(chunk)
+        return None
+
+    def kept_shape(self, chunk: str, start: int, end: int, *, near_code: bool) -> bool:
+        """Shapes a person needs to read and no credential takes."""
+        text = self.text
+        if _UUID.fullmatch(chunk) or _SMTP.fullmatch(chunk):
+            return True
+        if _NUMERIC.fullmatch(chunk):
+            compact = _ASCII_DIGIT_RUNS.findall(chunk)
+            number = "".join(compact)
+            if _AMOUNT.fullmatch(chunk) and (
+                _CURRENCY_BEFORE.search(text, max(0, start - 6), start)
+                or _CURRENCY_AFTER.match(text, end)
+            ):
+                return True
+            if _DECIMAL_AMOUNT.fullmatch(chunk):
+                return True
+            if number in vocabulary.HOTLINES or _TOLL_FREE.fullmatch(number):
+                return True
+            if _ERROR_PREFIX.search(text, max(0, start - 9), start):
+                return True
+            if _YEAR.fullmatch(chunk) and _MONTH_NEAR.search(
+                text, max(0, start - 16), min(len(text), end + 16)
+            ):
+                return True
+            short = _SHORT_DATE.fullmatch(chunk)
+            if short and not near_code:
+                first, _, second, _ = short.groups()
+                if 1 <= int(first) <= 31 and 1 <= int(second) <= 31:
+                    return min(int(first), int(second)) <= 12
+        return bool(_STARRED_LAST_FOUR.fullmatch(chunk))
+
+    def password(self, match: re.Match[str]) -> tuple[str, int]:
+        value = _PASSWORD_VALUE.match(self.text, match.end())
+        if value is None:
+            return match.group(), match.end()
+        secret = value.group("value").rstrip(_VALUE_TRAILING_PUNCTUATION)
+        if not secret or _PLAIN_WORD.fullmatch(secret):
+            return match.group(), match.end()
+        return match.group() + value.group("gap") + TOKEN_MASK, value.start("value") + len(secret)
+
+    def phone(self, found: str) -> str:
+        number = "".join(char for char in found if char.isdigit())
+        if _TOLL_FREE.fullmatch(number[1:]) or _TOLL_FREE.fullmatch(number[2:]):
+            return found
+        masked = self.mask_phone(found)
+        if masked.strip(HIDDEN) == "":
+            # Not a known calling code: mask its digits as any other digits, and keep the
+            # '+' and separators so the result does not merge with its neighbours.
+            return _DIGIT_RUNS.sub(lambda run: _mask_digit_run(run.group()), found)
+        return masked
+
+    def travel(self, start: int, found: str, kind: str) -> str:
+        if kind == "flight" and found[:2] not in vocabulary.AIRLINE_CODES:
+            return self.chunk_text(start, found)
+        context = self.context_before(start)
+        if context.category in (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY):
+            if len(context.gap) <= _NEAR or not any(char.isspace() for char in found):
+                return _hide_all(found)
+        return found
+
+    def chunk_text(self, start: int, found: str) -> str:
+        return self.chunk(start, start + len(found))
+
+    def identifier(self, start: int, found: str, kind: str) -> str:
+        if kind == "ni":
+            return _hide_all(found)
+        if sum(char.isdigit() or char == HIDDEN for char in found) < 8:
+            return self.chunk_text(start, found) if " " not in found else _hide_all(found)
+        # An IBAN keeps its country and its last four (the account's usual display).
+        alnum = [index for index, char in enumerate(found) if char.isalnum() or char == HIDDEN]
+        shown = set(alnum[:2]) | set(alnum[-_KEPT_TAIL:])
+        return "".join(
+            char if index in shown or not (char.isalnum() or char == HIDDEN) else HIDDEN
+            for index, char in enumerate(found)
+        )
+
+    def cjk_address(self, at: int, found: str) -> str:
+        """An '@domain' after CJK text: the CJK run before it is the local part; it was
+        already copied out as plain text, so it is taken back from the last piece."""
+        previous = self.pieces[-1] if self.pieces else ""
+        run = 0
+        while (
+            run < min(len(previous), _CJK_LOCAL_PART_MAX)
+            and not previous[-run - 1].isspace()
+            and (previous[-run - 1].isalnum() or previous[-run - 1] in "._-+")
+        ):
+            run += 1
+        if run == 0:
+            return self.url(found)
+        local = previous[-run:]
+        self.pieces[-1] = previous[:-run]
+        masked = self.mask_email(f"{local}@{found[1:]}")
+        at_sign = masked.find("@")
+        if at_sign == -1:
+            return HIDDEN * 4 + found
+        return HIDDEN * 4 + masked[at_sign:]
+
+    # --- links --------------------------------------------------------------------
+
+    def url(self, url: str) -> str:
+        """Scheme, host and path of ``url``; the path of a short link and high-entropy
+        path segments become :data:`TOKEN_MASK`; digits and addresses in what is kept
+        are masked; trailing sentence punctuation is kept as it was."""
+        kept = url.rstrip(_URL_TRAILING_PUNCTUATION)
+        trailing = url[len(kept) :]
+        for delimiter in "?#":
+            kept = kept.partition(delimiter)[0]
+        position = kept.find("://")
+        while position != -1:
+            authority_start = position + 3
+            authority_end = kept.find("/", authority_start)
+            if authority_end == -1:
+                authority_end = len(kept)
+            at = kept.rfind("@", authority_start, authority_end)
+            if at != -1:
+                kept = kept[:authority_start] + kept[at + 1 :]
+            position = kept.find("://", authority_start)
+        kept = _mask_path(kept)
+        return _URL_PART.sub(self.url_part, kept) + trailing
+
+    def url_part(self, match: re.Match[str]) -> str:
+        if match.lastgroup == "email":
+            return self.mask_email(match.group())
+        return _mask_digit_run(match.group())
+
+
+_YEAR_DATE = re.compile(r"(?:19|20)[0-9]{2}[-./][01]?[0-9][-./][0-3]?[0-9]")
+
+
+def _is_json_number_key(text: str, keyword: re.Match[str], start: int) -> bool:
+    """``"code": 21211``: a JSON key named code with a bare number is a status or an error
+    code (Twilio, Aliyun); ``"code": "123456"`` stays a credential."""
+    before = text[keyword.start() - 1 : keyword.start()]
+    gap = text[keyword.end() : start]
+    return before in "\"'" and before != "" and gap.strip() in (f"{before}:", f"{before} :")
+
+
+def _is_code_like(chunk: str) -> bool:
+    """Letters and digits mixed the way generated codes are, not the way words and
+    units are (``2C2ZRJ``, ``JQR-737``, ``C01X00T47``; not ``5min``, ``H264``)."""
+    alnum = "".join(_TOKEN_PIECE.findall(chunk))
+    if len(alnum) < 4:
+        return False
+    if alnum.isdigit():
+        return True
+    if _NUMBER_WITH_UNIT.fullmatch(alnum):
+        return False
+    return any(char.isdigit() for char in alnum)
+
+
+def _transitions(alnum: str) -> int:
+    changes = 0
+    for previous, char in zip(alnum, alnum[1:], strict=False):
+        if previous.isdigit() != char.isdigit():
+            changes += 1
+    return changes
+
+
+def _mask_by_shape(chunk: str, digits: int) -> str:
+    """A chunk no keyword decided: hide what its shape says it is."""
+    if _WHOLE_IDENTITY.fullmatch(chunk) or _IPV4.fullmatch(chunk):
+        return _hide_all(chunk)
+    if _NUMERIC.fullmatch(chunk):
+        return _mask_number(chunk)
+    alnum = "".join(_TOKEN_PIECE.findall(chunk))
+    letters = len(alnum) - digits
+    if letters and _GROUPED_CODE.fullmatch(chunk):
+        return _hide_all(chunk)
+    if _BOOKING_CODE.fullmatch(chunk):
+        return _hide_all(chunk)
+    if digits >= 2 and letters >= 2:
+        upper_only = alnum.upper() == alnum
+        if (upper_only and len(alnum) >= 5 and _transitions(alnum) >= 2) or len(alnum) >= 16:
+            return _hide_all(chunk)
+        if len(alnum) >= 8 and _transitions(alnum) >= 3:
+            return _hide_all(chunk)
+    return _ASCII_OR_UNICODE_DIGITS.sub(lambda run: _mask_digit_run(run.group()), chunk)
+
+
+_ASCII_OR_UNICODE_DIGITS = re.compile(r"[\d*]+")
+
+
+def _mask_number(chunk: str) -> str:
+    """Digit groups read as one number: up to 8 digits all hidden, longer ones keep the
+    last four; separators stay where they were."""
+    positions = sum(char.isdigit() or char == HIDDEN for char in chunk)
+    real = sum(char.isdigit() for char in chunk)
+    if real < _MIN_REVEALING_DIGITS:
+        return chunk
+    keep = 0 if positions <= _MAX_SHORT_CODE_DIGITS else _KEPT_TAIL
+    out = []
+    seen = 0
+    for char in chunk:
+        if char.isdigit() or char == HIDDEN:
+            seen += 1
+            out.append(char if seen > positions - keep else HIDDEN)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _hide_all(value: str) -> str:
+    """Every letter and digit hidden, separators kept (``JQR-737`` → ``***-***``)."""
+    return "".join(HIDDEN if char.isalnum() else char for char in value)
+
+
+def _mask_secret(found: str) -> str:
+    scheme, space, _ = found.partition(" ")
+    if space and scheme.lower() in ("bearer", "basic"):
+        return f"{scheme} {TOKEN_MASK}"
+    scheme, tab, _ = found.partition("\t")
+    if tab and scheme.lower() in ("bearer", "basic"):
+        return f"{scheme}\t{TOKEN_MASK}"
+    return TOKEN_MASK
+
+
+def _mask_digit_run(run: str) -> str:
+    digits = len(run) - run.count(HIDDEN)
+    if digits < _MIN_REVEALING_DIGITS:
+        return run
+    if len(run) <= _MAX_SHORT_CODE_DIGITS:
+        return HIDDEN * len(run)
+    return HIDDEN * (len(run) - _KEPT_TAIL) + run[-_KEPT_TAIL:]
+
+
+def _mask_path(url: str) -> str:
+    """The path of a short link is its key; other path segments with the entropy of a
+    token (or after a login word) are one too."""
+    scheme_end = url.find("://")
+    host_start = scheme_end + 3 if scheme_end != -1 else 0
+    path_start = url.find("/", host_start)
+    if path_start == -1:
+        return url
+    host = url[host_start:path_start].lower()
+    host = host.removeprefix("www.")
+    path = url[path_start:]
+    if host in vocabulary.SHORTENER_HOSTS:
+        return url[:path_start] + ("/" + TOKEN_MASK if path.strip("/") else path)
+    segments = path.split("/")
+    previous = ""
+    for index, segment in enumerate(segments):
+        if _is_token_segment(segment, previous):
+            segments[index] = TOKEN_MASK
+        previous = segment.lower()
+    return url[:path_start] + "/".join(segments)
+
+
+def _is_token_segment(segment: str, previous: str) -> bool:
+    if len(segment) < 6 or segment == TOKEN_MASK:
+        return False
+    alnum = "".join(_TOKEN_PIECE.findall(segment))
+    if previous in _AUTH_PATH_WORDS and len(alnum) >= 6 and "." not in segment:
+        return True
+    digits = sum(char.isdigit() for char in alnum)
+    letters = len(alnum) - digits
+    if len(alnum) >= 20 and digits and letters:
+        return True
+    for piece in _SEGMENT_PIECES.split(segment):
+        piece_digits = sum(char.isdigit() for char in piece)
+        piece_letters = len(piece) - piece_digits
+        if len(piece) >= 8 and piece_digits >= 2 and piece_letters >= 2:
+            if _transitions(piece) >= 2 or not piece.isalnum():
+                return True
+    return False
