@@ -60,26 +60,50 @@ _HOST_CHAR = rf"[^{_URL_END}@/?#]"
 _LABEL = rf"(?:[^\W_{_CJK}]|[*-])++"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})++"
 _EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@{_DOMAIN}(?!{_LOCAL}*+@)"
+# An address, or a UPI id (name@okaxis): a "domain" of one label.
+_EMAIL_OR_UPI = (
+    rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@(?:{_DOMAIN}(?!{_LOCAL}*+@)"
+    rf"|[A-Za-z][A-Za-z0-9]{{1,19}}+(?![\w.@\-*]))"
+)
 _DIGIT_RUN = r"(?<![\d*])[\d*]++"
 _ALNUM = r"A-Za-z\d*"
 _WORD_START = rf"(?<![{_ALNUM}])"
 _WORD_END = rf"(?![{_ALNUM}])"
 
 
-def _keyword_pattern(words: list[str], *, boundaries: bool) -> str:
-    """An alternation of ``words``, longest first; Latin words case-insensitive unless
-    listed as exact-case acronyms, and whole words only."""
-    parts = []
-    for word in sorted(set(words), key=len, reverse=True):
-        escaped = re.escape(word)
-        if word not in vocabulary.EXACT_CASE_WORDS and word.lower() != word.upper():
-            escaped = f"(?i:{escaped})"
-        if boundaries and word[0].isascii() and word[0].isalnum():
-            escaped = rf"(?<![A-Za-zÀ-ÿ]){escaped}"
-        if boundaries and word[-1].isascii() and word[-1].isalnum():
-            escaped = rf"{escaped}(?![A-Za-zÀ-ÿ])"
-        parts.append(escaped)
-    return "|".join(parts)
+def _trie(words: list[str], *, fold_case: bool) -> str:
+    """An alternation of ``words`` written as a trie (``验证码|验证`` → ``验证码?``), so
+    that the engine tests one literal per branch and prefers the longest word. With
+    ``fold_case`` the first letter is a literal in both cases (so a position that
+    starts no word is rejected at once) and the others are character classes."""
+    root: dict[str, dict[str, object]] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})  # type: ignore[assignment]
+        node[""] = {}
+
+    def build(node: dict[str, object], depth: int) -> str:
+        branches = []
+        for char, child in sorted(node.items()):
+            if not char:
+                continue
+            rest = build(child, depth + 1)  # type: ignore[arg-type]
+            upper, lower = char.upper(), char.lower()
+            if not fold_case or upper == lower or len(upper) != 1:
+                branches.append(re.escape(char) + rest)
+            elif depth == 0:
+                branches.extend((re.escape(lower) + rest, re.escape(upper) + rest))
+            else:
+                branches.append(f"[{re.escape(lower)}{re.escape(upper)}]{rest}")
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:
+            return f"(?:{body})?" if len(branches) == 1 else f"{body}?"
+        return body
+
+    return build(root, 0)  # type: ignore[arg-type]
 
 
 _CATEGORY_OF: dict[str, str] = {
@@ -87,12 +111,23 @@ _CATEGORY_OF: dict[str, str] = {
     for category, words in vocabulary.KEYWORDS.items()
     for word in words
 }
-_KEYWORD = re.compile(
-    _keyword_pattern([w for ws in vocabulary.KEYWORDS.values() for w in ws], boundaries=True)
+_FOLDED_KEYWORD = re.compile(
+    _trie(
+        [
+            word.lower()
+            for words in vocabulary.KEYWORDS.values()
+            for word in words
+            if word not in vocabulary.EXACT_CASE_WORDS
+        ],
+        fold_case=False,
+    )
 )
-_PASSWORD_WORD = _keyword_pattern(
-    list(vocabulary.KEYWORDS[vocabulary.PASSWORD]), boundaries=True
-)
+"""Keywords matched in a lower-cased window."""
+_EXACT_KEYWORD = re.compile(_trie(sorted(vocabulary.EXACT_CASE_WORDS), fold_case=False))
+_PASSWORD_WORD = _trie(list(vocabulary.KEYWORDS[vocabulary.PASSWORD]), fold_case=True)
+_LATIN_LETTER = re.compile(r"[A-Za-zÀ-ÿ]")
+
+
 # After a password word: a connector ("is", ":", "为", "は", "는"…), then the value, a
 # run of printable characters up to whitespace or CJK text or punctuation.
 _PASSWORD_VALUE = re.compile(
@@ -108,7 +143,7 @@ _SENTENCE_ENDS = ("。", "！", "？", "\n", ". ", "! ", "? ")
 
 _SECRET = (
     r"eyJ[A-Za-z0-9_-]{6,}+\.[A-Za-z0-9_-]{6,}+(?:\.[A-Za-z0-9_-]*+)?"
-    r"|(?<![A-Za-z0-9])(?:(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{8,}+"
+    r"|(?:[spr]k_(?:live|test)_[A-Za-z0-9]{8,}+"
     r"|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}+|github_pat_[A-Za-z0-9_]{20,}+"
     r"|xox[abposr]-[A-Za-z0-9-]{10,}+|AIza[A-Za-z0-9_-]{30,}+"
     r"|SG\.[A-Za-z0-9_-]{16,}+\.[A-Za-z0-9_-]{16,}+)"
@@ -134,35 +169,40 @@ _TRAIN_PREFIX = "|".join(
     re.escape(prefix) for prefix in sorted(vocabulary.TRAIN_PREFIXES, key=len, reverse=True)
 )
 
+# Each alternative starts with a cheap test of its first character (a literal or a
+# class, or a look-ahead of one class) before any look-behind: most positions of a text
+# start nothing, and that is how they are passed over quickly.
 _CONTENT = re.compile(
-    rf"(?P<url>(?<!{_SCHEME})[\d+.\-*]*+[A-Za-z]{_SCHEME}*+://{_URL_CHAR}*+)"
+    rf"(?P<url>(?=[\d+.\-*A-Za-z])(?<!{_SCHEME})[\d+.\-*]*+[A-Za-z]{_SCHEME}*+://{_URL_CHAR}*+)"
     rf"|(?P<bare_url>://{_URL_CHAR}*+)"
     rf"|(?P<www>[Ww]{{3}}\.{_HOST_CHAR}++(?!@)(?:[/?#]{_URL_CHAR}*+)?)"
-    rf"|(?P<email>{_EMAIL}(?:[/?#]{_URL_CHAR}*+)?)"
+    # An address (or a UPI id, name@okaxis: a "domain" without a dot), and what follows
+    # it if it is the host of a URL (user@host/path?query).
+    rf"|(?P<email>(?=[^\W{_CJK}]|[.%+\-*]){_EMAIL_OR_UPI}(?:[/?#]{_URL_CHAR}*+)?)"
     # An address whose local part is written in CJK: the part before '@' is taken from
-    # the text already read (see _mask_cjk_address).
-    rf"|(?P<cjk_email>(?<=[{_CJK}])@{_DOMAIN}(?!{_LOCAL}*+@))"
-    # A UPI id (name@okaxis): an address whose "domain" has no dot.
-    rf"|(?P<upi>(?<!{_LOCAL}){_LOCAL}{{2,64}}+@[A-Za-z][A-Za-z0-9]{{1,19}}+(?![\w.@\-*]))"
-    rf"|(?P<host_url>(?<![.@*+\-])(?<![^\W{_CJK}])"
+    # the text already read (see _Masker.cjk_address).
+    rf"|(?P<cjk_email>@(?<=[{_CJK}]@){_DOMAIN}(?!{_LOCAL}*+@))"
+    rf"|(?P<host_url>(?=[A-Za-z0-9\-])(?<![.@*+\-])(?<![^\W{_CJK}])"
     rf"(?:[A-Za-z0-9\-]++\.)++[A-Za-z]{{2,24}}[/?#]{_URL_CHAR}*+)"
     rf"|(?P<secret>{_SECRET})"
-    r"|(?P<bearer>(?<![A-Za-z])(?:[Bb]earer|BEARER|[Bb]asic)[ \t]++[A-Za-z0-9._~+/=-]{8,}+)"
+    r"|(?P<bearer>[Bb](?<![A-Za-z][Bb])(?:earer|EARER|asic|ASIC)[ \t]++[A-Za-z0-9._~+/=-]{8,}+)"
     rf"|(?P<password>{_PASSWORD_WORD})"
     r"|(?P<phone>\+[0-9](?:[0-9*]|[ -][0-9]){7,14}"
     r"(?![A-Za-z\d_%+\-*@])(?!\.[A-Za-z\d._%+\-*@:])(?!://))"
-    r"|(?P<mobile>(?<![\d*])1[3-9][0-9][0-9*]{4}[0-9]{4}(?![\d*]))"
-    rf"|{_WORD_START}(?:"
+    r"|(?P<mobile>1(?<![\d*]1)[3-9][0-9][0-9*]{4}[0-9]{4}(?![\d*]))"
+    rf"|(?=[{_ALNUM}]){_WORD_START}(?:"
     rf"(?P<date>(?:{_DATE})(?![0-9*]))"
     rf"|(?P<ni>[A-Z]{{2}}[ ]?[0-9*]{{2}}[ ]?[0-9*]{{2}}[ ]?[0-9*]{{2}}[ ]?[A-D*]{_WORD_END})"
     rf"|(?P<iban>[A-Z]{{2}}[0-9*]{{2}}(?:[ ]?[A-Z0-9*]{{4}}){{2,7}}+(?:[ ]?[A-Z0-9*]{{1,3}})?{_WORD_END})"
     rf"|(?P<flight>(?:{_AIRLINE})[ ]?[0-9]{{1,4}}{_WORD_END})"
     rf"|(?P<train>(?:[GDCZTKYS][0-9]{{1,4}}(?=次|{_WORD_END})|(?:{_TRAIN_PREFIX})[ ]?[0-9]{{1,5}}){_WORD_END})"
     # A token with a digit (or a '*' where one was) and what is joined to it: groups of
-    # letters and digits joined by - . / _ , ' and digit groups joined by single spaces.
-    rf"|(?P<chunk>(?=[A-Za-z]{{0,12}}+(?:[-._][A-Za-z]{{1,12}}+){{0,3}}+[-._]?[\d*])(?![\d*]++[Ww]{{3}}\.)[{_ALNUM}]++"
-    rf"(?:[-._,'][{_ALNUM}]++|[ \u00a0\u202f][\d*]++(?![A-Za-z]))*+))"
-    rf"|(?P<digits>{_DIGIT_RUN})"
+    # letters and digits joined by - . _ , ' and digit groups joined by single spaces.
+    # Not the start of a host name with a path: that is a link (rules above).
+    rf"|(?P<chunk>(?=[A-Za-z]{{0,12}}+(?:[-._][A-Za-z]{{1,12}}+){{0,3}}+[-._]?[\d*])"
+    rf"(?![{_ALNUM}\-_,']*+(?:\.[A-Za-z0-9\-]++){{0,8}}?\.[A-Za-z]{{2,24}}[/?#])"
+    rf"[{_ALNUM}]++(?:[-._,'][{_ALNUM}]++|[ \u00a0\u202f][\d*]++(?![A-Za-z]))*+))"
+    rf"|(?P<digits>[\d*](?<![\d*][\d*])[\d*]*+)"
 )
 _DIGIT_RUNS = re.compile(_DIGIT_RUN)
 _ASCII_DIGIT_RUNS = re.compile(r"[\d*]+")
@@ -286,15 +326,15 @@ class _Masker:
         if kind in ("phone", "mobile"):
             return self.phone(found), end
         if kind == "email":
+            if "@" in found and "." not in found[found.index("@") :]:
+                local, _, handle = found.partition("@")
+                return f"{local[0]}***@{handle}", end
             path = _PATH_START.search(found, found.index("@"))
             if path is None:
                 return self.mask_email(found), end
             return self.mask_email(found[: path.start()]) + self.url(found[path.start() :]), end
         if kind == "cjk_email":
             return self.cjk_address(match.start(), found), end
-        if kind == "upi":
-            local, _, handle = found.partition("@")
-            return f"{local[0]}***@{handle}", end
         if kind in ("flight", "train"):
             return self.travel(match.start(), found, kind), end
         if kind in ("ni", "iban"):
@@ -311,14 +351,12 @@ class _Masker:
             cut = text.rfind(end_mark, low, start)
             if cut != -1:
                 low = cut + len(end_mark)
-        found = list(_KEYWORD.finditer(text, low, start))
-        for keyword in reversed(found):
-            category = _CATEGORY_OF.get(keyword.group().casefold())
-            gap = text[keyword.end() : start]
-            if category is None:
-                continue
+        for keyword_start, keyword_end, category in reversed(_keywords_in(text, low, start)):
+            gap = text[keyword_end:start]
             if category in (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY):
-                if category == vocabulary.CODE and _is_json_number_key(text, keyword, start):
+                if category == vocabulary.CODE and _is_json_number_key(
+                    text, keyword_start, keyword_end, start
+                ):
                     return _Context(vocabulary.ERROR, gap)
                 return _Context(category, gap)
             if len(gap) <= _NEAR:
@@ -328,15 +366,14 @@ class _Masker:
         return _NO_CONTEXT
 
     def code_word_after(self, end: int) -> bool:
-        window = self.text[end : end + _AFTER_WINDOW]
+        text = self.text
+        high = min(len(text), end + _AFTER_WINDOW)
         for end_mark in _SENTENCE_ENDS:
-            window = window.split(end_mark, 1)[0]
-        for keyword in _KEYWORD.finditer(window):
-            category = _CATEGORY_OF.get(keyword.group().casefold())
-            if category in (vocabulary.CODE, vocabulary.PASSWORD):
-                return True
-            if category is not None:
-                return False
+            cut = text.find(end_mark, end, high)
+            if cut != -1:
+                high = cut
+        for _, _, category in _keywords_in(text, end, high):
+            return category in (vocabulary.CODE, vocabulary.PASSWORD)
         return False
 
     # --- rules --------------------------------------------------------------------
@@ -433,6 +470,9 @@ class _Masker:
         return bool(_STARRED_LAST_FOUR.fullmatch(chunk))
 
     def password(self, match: re.Match[str]) -> tuple[str, int]:
+        start = match.start()
+        if start and match.group()[0].isascii() and _LATIN_LETTER.match(self.text, start - 1):
+            return match.group(), match.end()
         value = _PASSWORD_VALUE.match(self.text, match.end())
         if value is None:
             return match.group(), match.end()
@@ -530,12 +570,36 @@ class _Masker:
 _YEAR_DATE = re.compile(r"(?:19|20)[0-9]{2}[-./][01]?[0-9][-./][0-3]?[0-9]")
 
 
-def _is_json_number_key(text: str, keyword: re.Match[str], start: int) -> bool:
+def _keywords_in(text: str, low: int, high: int) -> list[tuple[int, int, str]]:
+    """(start, end, category) of the keywords in ``text[low:high]``, in order; Latin
+    words only where they stand as whole words."""
+    window = text[low:high]
+    folded = window.lower()
+    if len(folded) != len(window):
+        folded = window
+    found = []
+    for pattern, source in ((_FOLDED_KEYWORD, folded), (_EXACT_KEYWORD, window)):
+        for match in pattern.finditer(source):
+            word = match.group()
+            start, end = low + match.start(), low + match.end()
+            if word[0].isascii() and word[0].isalnum() and start > 0:
+                if _LATIN_LETTER.match(text, start - 1):
+                    continue
+            if word[-1].isascii() and word[-1].isalnum() and _LATIN_LETTER.match(text, end):
+                continue
+            category = _CATEGORY_OF.get(word.casefold())
+            if category is not None:
+                found.append((start, end, category))
+    found.sort()
+    return found
+
+
+def _is_json_number_key(text: str, keyword_start: int, keyword_end: int, start: int) -> bool:
     """``"code": 21211``: a JSON key named code with a bare number is a status or an error
     code (Twilio, Aliyun); ``"code": "123456"`` stays a credential."""
-    before = text[keyword.start() - 1 : keyword.start()]
-    gap = text[keyword.end() : start]
-    return before in "\"'" and before != "" and gap.strip() in (f"{before}:", f"{before} :")
+    before = text[keyword_start - 1 : keyword_start] if keyword_start else ""
+    gap = text[keyword_end:start]
+    return before in ("\"", "'") and gap.strip() in (f"{before}:", f"{before} :")
 
 
 def _is_code_like(chunk: str) -> bool:
