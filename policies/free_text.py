@@ -181,9 +181,9 @@ _CONTENT = re.compile(
     rf"|(?P<email>(?=[^\W{_CJK}]|[.%+\-*]){_EMAIL_OR_UPI}(?:[/?#]{_URL_CHAR}*+)?)"
     # An address whose local part is written in CJK: the part before '@' is taken from
     # the text already read (see _Masker.cjk_address).
-    rf"|(?P<cjk_email>@(?<=[{_CJK}]@){_DOMAIN}(?!{_LOCAL}*+@))"
-    rf"|(?P<host_url>(?=[A-Za-z0-9\-])(?<![.@*+\-])(?<![^\W{_CJK}])"
-    rf"(?:[A-Za-z0-9\-]++\.)++[A-Za-z]{{2,24}}[/?#]{_URL_CHAR}*+)"
+    rf"|(?P<cjk_email>@(?<=[{_CJK}]@){_DOMAIN}(?!{_LOCAL}*+@)(?:[/?#]{_URL_CHAR}*+)?)"
+    rf"|(?P<host_url>(?=[A-Za-z0-9*\-])(?<![.@*+\-])(?<![^\W{_CJK}])"
+    rf"(?:[A-Za-z0-9*\-]++\.)++[A-Za-z]{{2,24}}[/?#]{_URL_CHAR}*+)"
     rf"|(?P<secret>{_SECRET})"
     r"|(?P<bearer>[Bb](?<![A-Za-z][Bb])(?:earer|EARER|asic|ASIC)[ \t]++[A-Za-z0-9._~+/=-]{8,}+)"
     rf"|(?P<password>{_PASSWORD_WORD})"
@@ -191,9 +191,11 @@ _CONTENT = re.compile(
     r"(?![A-Za-z\d_%+\-*@])(?!\.[A-Za-z\d._%+\-*@:])(?!://))"
     r"|(?P<mobile>1(?<![\d*]1)[3-9][0-9][0-9*]{4}[0-9]{4}(?![\d*]))"
     rf"|(?=[{_ALNUM}]){_WORD_START}(?:"
-    rf"(?P<date>(?:{_DATE})(?![0-9*]))"
+    rf"(?P<date>(?:{_DATE})(?![0-9]))"
     rf"|(?P<ni>[A-Z]{{2}}[ ]?[0-9*]{{2}}[ ]?[0-9*]{{2}}[ ]?[0-9*]{{2}}[ ]?[A-D*]{_WORD_END})"
-    rf"|(?P<iban>[A-Z]{{2}}[0-9*]{{2}}(?:[ ]?[A-Z0-9*]{{4}}){{2,7}}+(?:[ ]?[A-Z0-9*]{{1,3}})?{_WORD_END})"
+    rf"|(?P<iban>[A-Z]{{2}}[0-9*]{{2}}(?:[ ]?[A-Z0-9*]{{4}}){{2,7}}+(?:[ ]?[A-Z0-9*]{{1,3}})?+{_WORD_END})"
+    # Gift-card and recovery codes: three or more groups of 4–5 capitals and digits.
+    rf"|(?P<grouped>[A-Z0-9*]{{4,5}}(?:-[A-Z0-9*]{{4,5}}){{2,}}+{_WORD_END})"
     rf"|(?P<flight>(?:{_AIRLINE})[ ]?[0-9]{{1,4}}{_WORD_END})"
     rf"|(?P<train>(?:[GDCZTKYS][0-9]{{1,4}}(?=次|{_WORD_END})|(?:{_TRAIN_PREFIX})[ ]?[0-9]{{1,5}}){_WORD_END})"
     # A token with a digit (or a '*' where one was) and what is joined to it: groups of
@@ -334,7 +336,14 @@ class _Masker:
                 return self.mask_email(found), end
             return self.mask_email(found[: path.start()]) + self.url(found[path.start() :]), end
         if kind == "cjk_email":
-            return self.cjk_address(match.start(), found), end
+            path = _PATH_START.search(found)
+            if path is None:
+                return self.cjk_address(found), end
+            return self.cjk_address(found[: path.start()]) + self.url(found[path.start() :]), end
+        if kind == "grouped":
+            if any(char.isalpha() for char in found):
+                return _hide_all(found), end
+            return self.chunk_text(match.start(), found), end
         if kind in ("flight", "train"):
             return self.travel(match.start(), found, kind), end
         if kind in ("ni", "iban"):
@@ -517,7 +526,7 @@ class _Masker:
             for index, char in enumerate(found)
         )
 
-    def cjk_address(self, at: int, found: str) -> str:
+    def cjk_address(self, found: str) -> str:
         """An '@domain' after CJK text: the CJK run before it is the local part; it was
         already copied out as plain text, so it is taken back from the last piece."""
         previous = self.pieces[-1] if self.pieces else ""
