@@ -192,8 +192,8 @@ _CONTENT = re.compile(
     r"|(?P<mobile>1(?<![\d*]1)[3-9][0-9][0-9*]{4}[0-9]{4}(?![\d*]))"
     rf"|(?=[{_ALNUM}]){_WORD_START}(?:"
     rf"(?P<date>(?:{_DATE})(?![0-9]))"
-    rf"|(?P<ni>[A-Z]{{2}}[ ]?[0-9*]{{2}}[ ]?[0-9*]{{2}}[ ]?[0-9*]{{2}}[ ]?[A-D*]{_WORD_END})"
-    rf"|(?P<iban>[A-Z]{{2}}[0-9*]{{2}}(?:[ ]?[A-Z0-9*]{{4}}){{2,7}}+(?:[ ]?[A-Z0-9*]{{1,3}})?+{_WORD_END})"
+    rf"|(?P<ni>[A-Z]{{2}}[ ]?[0-9]{{2}}[ ]?[0-9]{{2}}[ ]?[0-9]{{2}}[ ]?[A-D]{_WORD_END})"
+    rf"|(?P<iban>[A-Z]{{2}}[0-9]{{2}}(?:[ ]?[A-Z0-9*]{{4}}){{2,7}}+(?:[ ]?[A-Z0-9*]{{1,3}})?+{_WORD_END})"
     # Gift-card and recovery codes: three or more groups of 4–5 capitals and digits.
     rf"|(?P<grouped>[A-Z0-9*]{{4,5}}(?:-[A-Z0-9*]{{4,5}}){{2,}}+{_WORD_END})"
     rf"|(?P<flight>(?:{_AIRLINE})[ ]?[0-9]{{1,4}}{_WORD_END})"
@@ -202,8 +202,8 @@ _CONTENT = re.compile(
     # letters and digits joined by - . _ , ' and digit groups joined by single spaces.
     # Not the start of a host name with a path: that is a link (rules above).
     rf"|(?P<chunk>(?=[A-Za-z]{{0,12}}+(?:[-._][A-Za-z]{{1,12}}+){{0,3}}+[-._]?[\d*])"
-    rf"(?![{_ALNUM}\-_,']*+(?:\.[A-Za-z0-9\-]++){{0,8}}?\.[A-Za-z]{{2,24}}[/?#])"
-    rf"[{_ALNUM}]++(?:[-._,'][{_ALNUM}]++|[ \u00a0\u202f][\d*]++(?![A-Za-z]))*+))"
+    rf"(?![{_ALNUM}\-_]*+(?:\.[A-Za-z0-9\-]++){{0,8}}?\.[A-Za-z]{{2,24}}[/?#])"
+    rf"[{_ALNUM}]++(?:[-._][{_ALNUM}]++|[,' \u00a0\u202f][\d*]++(?![A-Za-z]|[-./][\d*]))*+))"
     rf"|(?P<digits>[\d*](?<![\d*][\d*])[\d*]*+)"
 )
 _DIGIT_RUNS = re.compile(_DIGIT_RUN)
@@ -402,6 +402,8 @@ class _Masker:
         peeled = self.peel(chunk, start, end, context)
         if peeled is not None:
             return peeled
+        if HIDDEN * _MIN_REVEALING_DIGITS in chunk:
+            return _mask_by_shape(chunk, digits)
         if category in (vocabulary.CODE, vocabulary.PASSWORD) or (
             category is None and _is_code_like(chunk) and self.code_word_after(end)
         ):
@@ -516,6 +518,10 @@ class _Masker:
     def identifier(self, start: int, found: str, kind: str) -> str:
         if kind == "ni":
             return _hide_all(found)
+        context = self.context_before(start)
+        if context.category in (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY):
+            if len(context.gap) <= _NEAR:
+                return _hide_all(found)
         if sum(char.isdigit() or char == HIDDEN for char in found) < 8:
             return self.chunk_text(start, found) if " " not in found else _hide_all(found)
         # An IBAN keeps its country and its last four (the account's usual display).
@@ -638,6 +644,13 @@ def _mask_by_shape(chunk: str, digits: int) -> str:
         return _hide_all(chunk)
     if _NUMERIC.fullmatch(chunk):
         return _mask_number(chunk)
+    if HIDDEN * _MIN_REVEALING_DIGITS in chunk:
+        # Already masked here (a host or a number masked before): read its digits only,
+        # so that masking it again changes nothing.
+        first = next(index for index, char in enumerate(chunk) if char.isdigit() or char == "*")
+        if _NUMERIC.fullmatch(chunk, first):
+            return chunk[:first] + _mask_number(chunk[first:])
+        return _ASCII_OR_UNICODE_DIGITS.sub(lambda run: _mask_digit_run(run.group()), chunk)
     alnum = "".join(_TOKEN_PIECE.findall(chunk))
     letters = len(alnum) - digits
     if letters and _GROUPED_CODE.fullmatch(chunk):

@@ -20,7 +20,16 @@ from policies.masking import (
     mask_push_token,
     mask_recipient,
 )
-from policies.masking_vocabulary import HOTLINES
+from policies.masking_vocabulary import (
+    AMOUNT,
+    CURRENCY_WORDS,
+    ERROR,
+    HOTLINES,
+    KEYWORDS,
+    LAST_FOUR,
+    ORDER,
+    TRAVEL,
+)
 from policies.recipients import InvalidRecipient, normalize_recipient
 
 COUNTRY_CODES = sorted(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
@@ -48,7 +57,21 @@ any_content = st.one_of(st.text(), content_soup)
 # Characters that cannot form a phone number, an address, a URL or a shape the rules keep
 # readable (an amount, a date, a flight or train number): no digits, no ASCII letters, no
 # '*', '+', '@', ':', '.', ',', '/', no currency sign and no CJK date or currency unit.
-KEPT_SHAPE_CHARACTERS = "元圆块円원엔年년月월日일次万" + "$¥￥€£₩₹₽฿₫₱₪₺₴"
+KEPT_SHAPE_CHARACTERS = (
+    "元圆块円원엔年년月월日일次万"
+    + "$¥￥€£₩₹₽฿₫₱₪₺₴"
+    + "".join({char for word in CURRENCY_WORDS for char in word if not char.isascii()})
+    + "".join(
+        {
+            char
+            for category in (LAST_FOUR, AMOUNT, ERROR, ORDER, TRAVEL)
+            for word in KEYWORDS[category]
+            for char in word
+            if not char.isascii()
+        }
+    )
+)
+"""Characters of the words after which a number stays readable (尾号, 余额, 错误码…)."""
 code_free_text = st.text(
     alphabet=st.characters(
         exclude_categories=("Nd", "Cs", "Sc"),

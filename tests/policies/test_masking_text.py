@@ -317,7 +317,13 @@ MESSAGE_PIECES = [
     *("633 42 29 90", "(415) 555-0132", "DE89 3704 0044 0532 0130 00", "4111 1111 1111 1111"),
     *(" ", "，", "。", ". ", ":", "-", "*", "**", "\n", "1", "12", "1234", "123456789"),
 ]
-message_soup = st.lists(st.sampled_from(MESSAGE_PIECES), max_size=25).map("".join)
+# Pieces joined as messages join them: by punctuation and a space, CJK punctuation or a
+# line break. (Two numbers with only one space between them read as one number: see the
+# limits in docs/compliance/masking.md.)
+message_soup = st.lists(
+    st.tuples(st.sampled_from(MESSAGE_PIECES), st.sampled_from([", ", "，", "。", "\n", ": "])),
+    max_size=25,
+).map(lambda pairs: "".join(piece + separator for piece, separator in pairs))
 
 
 @given(message_soup)
