@@ -19,6 +19,7 @@ phone number or an address inside a text is masked the way a recipient is.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -295,6 +296,9 @@ class _Masker:
         self.mask_phone = mask_phone
         self.mask_email = mask_email
         self.pieces: list[str] = []
+        self._keywords: list[tuple[int, int, str]] | None = None
+        self.keyword_starts: list[int] = []
+        self.keyword_ends: list[int] = []
 
     def run(self) -> str:
         text = self.text
@@ -360,7 +364,14 @@ class _Masker:
             cut = text.rfind(end_mark, low, start)
             if cut != -1:
                 low = cut + len(end_mark)
-        for keyword_start, keyword_end, category in reversed(_keywords_in(text, low, start)):
+        keywords = self.keywords()
+        ends = self.keyword_ends
+        index = bisect.bisect_right(ends, start)
+        while index > 0:
+            index -= 1
+            keyword_start, keyword_end, category = keywords[index]
+            if keyword_start < low:
+                break
             gap = text[keyword_end:start]
             if category in (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY):
                 if category == vocabulary.CODE and _is_json_number_key(
@@ -381,9 +392,19 @@ class _Masker:
             cut = text.find(end_mark, end, high)
             if cut != -1:
                 high = cut
-        for _, _, category in _keywords_in(text, end, high):
-            return category in (vocabulary.CODE, vocabulary.PASSWORD)
+        keywords = self.keywords()
+        index = bisect.bisect_left(self.keyword_starts, end)
+        if index < len(keywords) and keywords[index][1] <= high:
+            return keywords[index][2] in (vocabulary.CODE, vocabulary.PASSWORD)
         return False
+
+    def keywords(self) -> list[tuple[int, int, str]]:
+        """The keywords of the whole text, found once, when the first value needs them."""
+        if self._keywords is None:
+            self._keywords = _keywords_in(self.text, 0, len(self.text))
+            self.keyword_starts = [keyword[0] for keyword in self._keywords]
+            self.keyword_ends = [keyword[1] for keyword in self._keywords]
+        return self._keywords
 
     # --- rules --------------------------------------------------------------------
 
@@ -606,7 +627,12 @@ def _keywords_in(text: str, low: int, high: int) -> list[tuple[int, int, str]]:
             if category is not None:
                 found.append((start, end, category))
     found.sort()
-    return found
+    # One keyword per span: an acronym inside a longer keyword ("code PIN") is not another.
+    kept: list[tuple[int, int, str]] = []
+    for keyword in found:
+        if not kept or keyword[0] >= kept[-1][1]:
+            kept.append(keyword)
+    return kept
 
 
 def _is_json_number_key(text: str, keyword_start: int, keyword_end: int, start: int) -> bool:
