@@ -20,6 +20,7 @@ phone number or an address inside a text is masked the way a recipient is.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from policies import masking_vocabulary as vocabulary
 
 HIDDEN = "*"
-TOKEN_MASK = "******"
+TOKEN_MASK = "******"  # noqa: S105 - the mask, not a secret
 """What a credential token becomes (a link key, a password, a JWT): its length is not
 shown, and it masks to itself."""
 
@@ -108,9 +109,7 @@ def _trie(words: list[str], *, fold_case: bool) -> str:
 
 
 _CATEGORY_OF: dict[str, str] = {
-    word.casefold(): category
-    for category, words in vocabulary.KEYWORDS.items()
-    for word in words
+    word.casefold(): category for category, words in vocabulary.KEYWORDS.items() for word in words
 }
 _FOLDED_KEYWORD = re.compile(
     _trie(
@@ -142,7 +141,7 @@ _SPACE = re.compile(r"[ \u00a0\u202f]")
 _PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
 _SENTENCE_ENDS = ("。", "！", "？", "\n", ". ", "! ", "? ")
 
-_SECRET = (
+_CREDENTIAL_SHAPES = (
     r"eyJ[A-Za-z0-9_-]{6,}+\.[A-Za-z0-9_-]{6,}+(?:\.[A-Za-z0-9_-]*+)?"
     r"|(?:[spr]k_(?:live|test)_[A-Za-z0-9]{8,}+"
     r"|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}+|github_pat_[A-Za-z0-9_]{20,}+"
@@ -157,6 +156,8 @@ _DATE = (
     # 08.10.2026, 10/08/2026, 08-10-2026
     r"|[0-3]?\d(?:\.[0-3]?\d\.|/[0-3]?\d/|-[0-3]?\d-)(?:19|20)\d\d"
 )
+
+
 def _two_letter_trie(codes: frozenset[str]) -> str:
     """``CA|CZ|MU`` as ``C[AZ]|MU``: one literal test per first letter keeps the scan fast."""
     by_first: dict[str, list[str]] = {}
@@ -185,7 +186,7 @@ _CONTENT = re.compile(
     rf"|(?P<cjk_email>@(?<=[{_CJK}]@){_DOMAIN}(?!{_LOCAL}*+@)(?:[/?#]{_URL_CHAR}*+)?)"
     rf"|(?P<host_url>(?=[A-Za-z0-9*\-])(?<![.@*+\-])(?<![^\W{_CJK}])"
     rf"(?:[A-Za-z0-9*\-]++\.)++[A-Za-z]{{2,24}}[/?#]{_URL_CHAR}*+)"
-    rf"|(?P<secret>{_SECRET})"
+    rf"|(?P<secret>{_CREDENTIAL_SHAPES})"
     r"|(?P<bearer>[Bb](?<![A-Za-z][Bb])(?:earer|EARER|asic|ASIC)[ \t]++[A-Za-z0-9._~+/=-]{8,}+)"
     rf"|(?P<password>{_PASSWORD_WORD})"
     r"|(?P<phone>\+[0-9](?:[0-9*]|[ -][0-9]){7,14}"
@@ -194,17 +195,20 @@ _CONTENT = re.compile(
     rf"|(?=[{_ALNUM}]){_WORD_START}(?:"
     rf"(?P<date>(?:{_DATE})(?![0-9]))"
     rf"|(?P<ni>[A-Z]{{2}}[ ]?[0-9]{{2}}[ ]?[0-9]{{2}}[ ]?[0-9]{{2}}[ ]?[A-D]{_WORD_END})"
-    rf"|(?P<iban>[A-Z]{{2}}[0-9]{{2}}(?:[ ]?[A-Z0-9*]{{4}}){{2,7}}+(?:[ ]?[A-Z0-9*]{{1,3}})?+{_WORD_END})"
+    rf"|(?P<iban>[A-Z]{{2}}[0-9]{{2}}(?:[ ]?[A-Z0-9*]{{4}}){{2,7}}+"
+    rf"(?:[ ]?[A-Z0-9*]{{1,3}})?+{_WORD_END})"
     # Gift-card and recovery codes: three or more groups of 4–5 capitals and digits.
     rf"|(?P<grouped>[A-Z0-9*]{{4,5}}(?:-[A-Z0-9*]{{4,5}}){{2,}}+{_WORD_END})"
     rf"|(?P<flight>(?:{_AIRLINE})[ ]?[0-9]{{1,4}}{_WORD_END})"
-    rf"|(?P<train>(?:[GDCZTKYS][0-9]{{1,4}}(?=次|{_WORD_END})|(?:{_TRAIN_PREFIX})[ ]?[0-9]{{1,5}}){_WORD_END})"
+    rf"|(?P<train>(?:[GDCZTKYS][0-9]{{1,4}}(?=次|{_WORD_END})"
+    rf"|(?:{_TRAIN_PREFIX})[ ]?[0-9]{{1,5}}){_WORD_END})"
     # A token with a digit (or a '*' where one was) and what is joined to it: groups of
     # letters and digits joined by - . _ , ' and digit groups joined by single spaces.
     # Not the start of a host name with a path: that is a link (rules above).
     rf"|(?P<chunk>(?=[A-Za-z]{{0,12}}+(?:[-._][A-Za-z]{{1,12}}+){{0,3}}+[-._]?[\d*])"
     rf"(?![{_ALNUM}\-_]*+(?:\.[A-Za-z0-9\-]++){{0,8}}?\.[A-Za-z]{{2,24}}[/?#])"
-    rf"[{_ALNUM}]++(?:[-._][{_ALNUM}]++|[,' \u00a0\u202f][\d*]++(?![A-Za-z]|[-./][\d*]))*+))"
+    rf"[{_ALNUM}]++(?:[-._][{_ALNUM}]++"
+    rf"|[,' \u00a0\u202f][\d*]++(?![A-Za-z]|[-./][\d*]|[\w.%+\-*]*+@))*+))"
     rf"|(?P<digits>[\d*](?<![\d*][\d*])[\d*]*+)"
 )
 _DIGIT_RUNS = re.compile(_DIGIT_RUN)
@@ -280,10 +284,15 @@ class _Context:
 
 
 _NO_CONTEXT = _Context(None, "")
+_HIDING = (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY)
 
 
 def mask_free_text(text: str, *, mask_phone: PhoneMasker, mask_email: EmailMasker) -> str:
-    """``text`` with credentials and identifiers hidden; see :func:`policies.masking.mask_content`."""
+    """``text`` with credentials and identifiers hidden.
+
+    See :func:`policies.masking.mask_content`; ``mask_phone`` and ``mask_email`` are the
+    recipient rules, applied to phone numbers and addresses found in the text.
+    """
     return _Masker(text, mask_phone, mask_email).run()
 
 
@@ -410,7 +419,7 @@ class _Masker:
 
     def chunk(self, start: int, end: int) -> str:
         chunk = self.text[start:end]
-        digits = sum(char.isdigit() for char in chunk)
+        digits = sum(map(str.isdigit, chunk))
         if digits == 0 or (digits < 3 and chunk.isdigit()):
             return chunk
         context = self.context_before(start)
@@ -425,11 +434,11 @@ class _Masker:
             return peeled
         if HIDDEN * _MIN_REVEALING_DIGITS in chunk:
             return _mask_by_shape(chunk, digits)
-        if category in (vocabulary.CODE, vocabulary.PASSWORD) or (
+        near_code_word = category in (vocabulary.CODE, vocabulary.PASSWORD) or (
             category is None and _is_code_like(chunk) and self.code_word_after(end)
-        ):
-            if _is_code_like(chunk) or (digits >= 3 and len(context.gap) <= _NEAR):
-                return _hide_all(chunk)
+        )
+        if near_code_word and (_is_code_like(chunk) or (digits >= 3 and len(context.gap) <= _NEAR)):
+            return _hide_all(chunk)
         return _mask_by_shape(chunk, digits)
 
     def peel(self, chunk: str, start: int, end: int, context: _Context) -> str | None:
@@ -464,11 +473,14 @@ class _Masker:
             return chunk
         if category == vocabulary.AMOUNT and _AMOUNT.fullmatch(chunk):
             return chunk
-        if category == vocabulary.CODE and len(context.gap) <= _NEAR:
-            # Right after a code word, even a hotline-shaped or date-shaped value is a code.
-            if digits >= 3 or _is_code_like(chunk):
-                if not _YEAR_DATE.fullmatch(chunk):
-                    return _hide_all(chunk)
+        # Right after a code word, even a hotline-shaped or number-shaped value is a code.
+        if (
+            category == vocabulary.CODE
+            and len(context.gap) <= _NEAR
+            and (digits >= 3 or _is_code_like(chunk))
+            and not _YEAR_DATE.fullmatch(chunk)
+        ):
+            return _hide_all(chunk)
         return None
 
     def kept_shape(self, chunk: str, start: int, end: int, *, near_code: bool) -> bool:
@@ -528,9 +540,10 @@ class _Masker:
         if kind == "flight" and found[:2] not in vocabulary.AIRLINE_CODES:
             return self.chunk_text(start, found)
         context = self.context_before(start)
-        if context.category in (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY):
-            if len(context.gap) <= _NEAR or not any(char.isspace() for char in found):
-                return _hide_all(found)
+        if context.category in _HIDING and (
+            len(context.gap) <= _NEAR or not any(char.isspace() for char in found)
+        ):
+            return _hide_all(found)
         return found
 
     def chunk_text(self, start: int, found: str) -> str:
@@ -540,9 +553,8 @@ class _Masker:
         if kind == "ni":
             return _hide_all(found)
         context = self.context_before(start)
-        if context.category in (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY):
-            if len(context.gap) <= _NEAR:
-                return _hide_all(found)
+        if context.category in _HIDING and len(context.gap) <= _NEAR:
+            return _hide_all(found)
         if sum(char.isdigit() or char == HIDDEN for char in found) < 8:
             return self.chunk_text(start, found) if " " not in found else _hide_all(found)
         # An IBAN keeps its country and its last four (the account's usual display).
@@ -618,9 +630,13 @@ def _keywords_in(text: str, low: int, high: int) -> list[tuple[int, int, str]]:
         for match in pattern.finditer(source):
             word = match.group()
             start, end = low + match.start(), low + match.end()
-            if word[0].isascii() and word[0].isalnum() and start > 0:
-                if _LATIN_LETTER.match(text, start - 1):
-                    continue
+            if (
+                word[0].isascii()
+                and word[0].isalnum()
+                and start > 0
+                and _LATIN_LETTER.match(text, start - 1)
+            ):
+                continue
             if word[-1].isascii() and word[-1].isalnum() and _LATIN_LETTER.match(text, end):
                 continue
             category = _CATEGORY_OF.get(word.casefold())
@@ -640,7 +656,7 @@ def _is_json_number_key(text: str, keyword_start: int, keyword_end: int, start: 
     code (Twilio, Aliyun); ``"code": "123456"`` stays a credential."""
     before = text[keyword_start - 1 : keyword_start] if keyword_start else ""
     gap = text[keyword_end:start]
-    return before in ("\"", "'") and gap.strip() in (f"{before}:", f"{before} :")
+    return before in ('"', "'") and gap.strip() in (f"{before}:", f"{before} :")
 
 
 def _is_code_like(chunk: str) -> bool:
@@ -658,7 +674,7 @@ def _is_code_like(chunk: str) -> bool:
 
 def _transitions(alnum: str) -> int:
     changes = 0
-    for previous, char in zip(alnum, alnum[1:], strict=False):
+    for previous, char in itertools.pairwise(alnum):
         if previous.isdigit() != char.isdigit():
             changes += 1
     return changes
@@ -699,7 +715,7 @@ def _mask_number(chunk: str) -> str:
     """Digit groups read as one number: up to 8 digits all hidden, longer ones keep the
     last four; separators stay where they were."""
     positions = sum(char.isdigit() or char == HIDDEN for char in chunk)
-    real = sum(char.isdigit() for char in chunk)
+    real = sum(map(str.isdigit, chunk))
     if real < _MIN_REVEALING_DIGITS:
         return chunk
     keep = 0 if positions <= _MAX_SHORT_CODE_DIGITS else _KEPT_TAIL
@@ -772,8 +788,12 @@ def _is_token_segment(segment: str, previous: str) -> bool:
         return True
     for piece in _SEGMENT_PIECES.split(segment):
         piece_digits = sum(char.isdigit() for char in piece)
-        piece_letters = len(piece) - piece_digits
-        if len(piece) >= 8 and piece_digits >= 2 and piece_letters >= 2:
-            if _transitions(piece) >= 2 or not piece.isalnum():
-                return True
+        piece_letters = sum(map(str.isalpha, piece))
+        if (
+            len(piece) >= 8
+            and piece_digits >= 2
+            and piece_letters >= 2
+            and (_transitions(piece) >= 2 or not piece.isalnum())
+        ):
+            return True
     return False

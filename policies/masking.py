@@ -53,6 +53,7 @@ _NATIONAL_NUMBER = re.compile(r"[0-9*]+")
 _PUSH_TOKEN = re.compile(r"[!-~]+")
 _MASKED_PUSH_TOKEN = re.compile(r"[!-~]{4}\N{HORIZONTAL ELLIPSIS}[!-~]{4}")
 
+
 def mask_recipient(channel: Channel | str, value: str | None) -> str | None:
     """Mask a recipient as the rule for its channel says; ``None`` stays ``None``.
 

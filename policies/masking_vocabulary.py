@@ -16,7 +16,7 @@ from typing import Final
 CODE = "code"
 """A value after this word is a credential (one-time code, PIN, pickup code, CVV):
 hidden whatever its shape."""
-PASSWORD = "password"
+PASSWORD = "password"  # noqa: S105 - a category name
 """A value after this word (and ``is``/``:``/``为``…) is a password: any printable run."""
 IDENTITY = "identity"
 """A value after this word is a national id, tax id or passport number: hidden whole."""
