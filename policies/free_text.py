@@ -137,6 +137,9 @@ _PASSWORD_VALUE = re.compile(
     r"(?P<value>[!-~]{1,64}+)"
 )
 _VALUE_TRAILING_PUNCTUATION = ".,;!?)]}'\""
+_CONNECTOR = re.compile(
+    r"[\s:：=\[(（【「『\"']*+(?:(?i:is|ist|lautet|es|est)|为|是|は|는|은)?[\s:：=\[(（【「『\"']*+"
+)
 _SPACE = re.compile(r"[ \u00a0\u202f]")
 _PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
 _SENTENCE_ENDS = ("。", "！", "？", "\n", ". ", "! ", "? ")
@@ -199,6 +202,8 @@ _CONTENT = re.compile(
     rf"(?:[ ]?[A-Z0-9*]{{1,3}})?+{_WORD_END})"
     # Gift-card and recovery codes: three or more groups of 4–5 capitals and digits.
     rf"|(?P<grouped>[A-Z0-9*]{{4,5}}(?:-[A-Z0-9*]{{4,5}}){{2,}}+{_WORD_END})"
+    # Capitals only: a code if it stands right after a code word (``code: KXQJZT``).
+    rf"|(?P<capitals>[A-Z]{{4,12}}{_WORD_END})"
     rf"|(?P<flight>(?:{_AIRLINE})[ ]?[0-9]{{1,4}}{_WORD_END})"
     rf"|(?P<train>(?:[GDCZTKYS][0-9]{{1,4}}(?=次|{_WORD_END})"
     rf"|(?:{_TRAIN_PREFIX})[ ]?[0-9]{{1,5}}){_WORD_END})"
@@ -357,6 +362,8 @@ class _Masker:
             if any(char.isalpha() for char in found):
                 return _hide_all(found), end
             return self.chunk_text(match.start(), found), end
+        if kind == "capitals":
+            return self.capitals(match.start(), found), end
         if kind in ("flight", "train"):
             return self.travel(match.start(), found, kind), end
         if kind in ("ni", "iban"):
@@ -542,6 +549,21 @@ class _Masker:
         context = self.context_before(start)
         if context.category in _HIDING and (
             len(context.gap) <= _NEAR or not any(char.isspace() for char in found)
+        ):
+            return _hide_all(found)
+        return found
+
+    def capitals(self, start: int, found: str) -> str:
+        """A word in capitals is a code only right after a code word and a connector
+        (``:``, ``is``, ``为``, a bracket): ``OTP SENT`` is a sentence."""
+        if found.casefold() in _CATEGORY_OF:
+            return found
+        context = self.context_before(start)
+        gap = context.gap
+        if (
+            context.category in (vocabulary.CODE, vocabulary.PASSWORD)
+            and gap.strip()
+            and _CONNECTOR.fullmatch(gap)
         ):
             return _hide_all(found)
         return found
