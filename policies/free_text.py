@@ -189,7 +189,9 @@ _CONTENT = re.compile(
     rf"|(?P<cjk_email>@(?<=[{_CJK}]@){_DOMAIN}(?!{_LOCAL}*+@)(?:[/?#]{_URL_CHAR}*+)?)"
     rf"|(?P<host_url>(?=[A-Za-z0-9*\-])(?<![.@*+\-])(?<![^\W{_CJK}])"
     rf"(?:[A-Za-z0-9*\-]++\.)++[A-Za-z]{{2,24}}[/?#]{_URL_CHAR}*+)"
-    rf"|(?P<secret>{_CREDENTIAL_SHAPES})"
+    # Anchored at the start of its token: a key shape repeated inside one long token
+    # must not be tried (and scanned to the token's end) at each repetition.
+    rf"|(?P<secret>(?=[epragxAS])(?<![A-Za-z0-9_.\-])(?:{_CREDENTIAL_SHAPES}))"
     r"|(?P<bearer>[Bb](?<![A-Za-z][Bb])(?:earer|EARER|asic|ASIC)[ \t]++[A-Za-z0-9._~+/=-]{8,}+)"
     rf"|(?P<password>{_PASSWORD_WORD})"
     r"|(?P<phone>\+[0-9](?:[0-9*]|[ -][0-9]){7,14}"

@@ -9,6 +9,7 @@ measures the same rules at scale; these are the development examples, one per sh
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import given
@@ -345,3 +346,22 @@ def test_a_code_word_followed_by_a_code_never_shows_the_code(text: str) -> None:
     result = mask_content(f"{text} 验证码 7Q4W9E")
     assert result is not None
     assert "7Q4W9E" not in result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "eyJ" * 21845,
+        "xoxb-" * 13107,
+        "AIza" * 16384,
+        "password is " * 5461,
+        "验证码" * 21845,
+    ],
+    ids=lambda text: repr(text[:12]),
+)
+def test_masking_64_kib_of_repeated_credential_shapes_takes_well_under_a_second(
+    text: str,
+) -> None:
+    started = time.perf_counter()
+    mask_content(text)
+    assert time.perf_counter() - started < 0.5
