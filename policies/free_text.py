@@ -39,8 +39,8 @@ _MIN_REVEALING_DIGITS = 4
 _KEPT_TAIL = 4
 """Longer numbers (cards, accounts, phone numbers) keep their last four (PCI DSS v4.0
 Req. 3.4.1); that also hides at least half of any phone number of 8 digits or more."""
-_CONTEXT_WINDOW = 40
-"""How far before a value its keyword may stand (characters, within one sentence)."""
+_KEYWORDS_LOOKED_AT = 8
+"""How many keywords before a value (in its sentence) are tried, nearest first."""
 _NEAR = 8
 """How close (characters) a keyword must be for the rules that need it right before
 the value: last four, amount, order, travel, and codes overriding a kept shape."""
@@ -143,6 +143,7 @@ _CONNECTOR = re.compile(
 _SPACE = re.compile(r"[ \u00a0\u202f]")
 _PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
 _SENTENCE_ENDS = ("。", "！", "？", "\n", ". ", "! ", "? ")
+_SENTENCE_END = re.compile(r"[。！？\n]|[.!?] ")
 
 _CREDENTIAL_SHAPES = (
     r"eyJ[A-Za-z0-9_-]{6,}+\.[A-Za-z0-9_-]{6,}+(?:\.[A-Za-z0-9_-]*+)?"
@@ -313,6 +314,7 @@ class _Masker:
         self.mask_email = mask_email
         self.pieces: list[str] = []
         self._keywords: list[tuple[int, int, str]] | None = None
+        self._sentence_starts: list[int] | None = None
         self.keyword_starts: list[int] = []
         self.keyword_ends: list[int] = []
 
@@ -375,23 +377,22 @@ class _Masker:
     # --- context ------------------------------------------------------------------
 
     def context_before(self, start: int) -> _Context:
-        """The nearest keyword before ``start`` that applies to a value there."""
+        """The nearest keyword before ``start``, in the same sentence, that applies to a
+        value there. Not a distance in characters: masking shortens the text between a
+        word and its value (a link, a token), and masking twice must decide the same."""
         text = self.text
-        low = max(0, start - _CONTEXT_WINDOW)
-        for end_mark in _SENTENCE_ENDS:
-            cut = text.rfind(end_mark, low, start)
-            if cut != -1:
-                low = cut + len(end_mark)
         keywords = self.keywords()
-        ends = self.keyword_ends
-        index = bisect.bisect_right(ends, start)
-        while index > 0:
+        sentence_start = self.sentence_start(start)
+        index = bisect.bisect_right(self.keyword_ends, start)
+        for _ in range(_KEYWORDS_LOOKED_AT):
+            if index == 0:
+                break
             index -= 1
             keyword_start, keyword_end, category = keywords[index]
-            if keyword_start < low:
+            if keyword_start < sentence_start:
                 break
             gap = text[keyword_end:start]
-            if category in (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY):
+            if category in _HIDING:
                 if category == vocabulary.CODE and _is_json_number_key(
                     text, keyword_start, keyword_end, start
                 ):
@@ -402,6 +403,12 @@ class _Masker:
             if category == vocabulary.ERROR and len(gap) <= 2 * _NEAR:
                 return _Context(category, gap)
         return _NO_CONTEXT
+
+    def sentence_start(self, position: int) -> int:
+        if self._sentence_starts is None:
+            self._sentence_starts = [0] + [end.end() for end in _SENTENCE_END.finditer(self.text)]
+        starts = self._sentence_starts
+        return starts[bisect.bisect_right(starts, position) - 1]
 
     def code_word_after(self, end: int) -> bool:
         text = self.text
