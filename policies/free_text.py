@@ -720,10 +720,7 @@ def _mask_by_shape(chunk: str, digits: int) -> str:
     if HIDDEN * _MIN_REVEALING_DIGITS in chunk:
         # Already masked here (a host or a number masked before): read its digits only,
         # so that masking it again changes nothing.
-        first = next(index for index, char in enumerate(chunk) if char.isdigit() or char == "*")
-        if _NUMERIC.fullmatch(chunk, first):
-            return chunk[:first] + _mask_number(chunk[first:])
-        return _ASCII_OR_UNICODE_DIGITS.sub(lambda run: _mask_digit_run(run.group()), chunk)
+        return _mask_digits_after_letters(chunk)
     alnum = "".join(_TOKEN_PIECE.findall(chunk))
     letters = len(alnum) - digits
     if letters and _GROUPED_CODE.fullmatch(chunk):
@@ -736,6 +733,15 @@ def _mask_by_shape(chunk: str, digits: int) -> str:
             return _hide_all(chunk)
         if len(alnum) >= 8 and _transitions(alnum) >= 3:
             return _hide_all(chunk)
+    return _mask_digits_after_letters(chunk)
+
+
+def _mask_digits_after_letters(chunk: str) -> str:
+    """Letters then a number (``A000000000 0``, ``ES** **** 1332``): the number by the
+    number rule; anything else by its digit runs."""
+    first = next(index for index, char in enumerate(chunk) if char.isdigit() or char == HIDDEN)
+    if _NUMERIC.fullmatch(chunk, first):
+        return chunk[:first] + _mask_number(chunk[first:])
     return _ASCII_OR_UNICODE_DIGITS.sub(lambda run: _mask_digit_run(run.group()), chunk)
 
 
@@ -817,7 +823,7 @@ def _is_token_segment(segment: str, previous: str) -> bool:
     letters = len(alnum) - digits
     if len(alnum) >= 20 and digits and letters:
         return True
-    for piece in _SEGMENT_PIECES.split(segment):
+    for piece in _SEGMENT_PIECES.split(segment.replace(HIDDEN, "")):
         piece_digits = sum(char.isdigit() for char in piece)
         piece_letters = sum(map(str.isalpha, piece))
         if (
