@@ -46,9 +46,8 @@ _NEAR = 8
 the value: last four, amount, order, travel, and codes overriding a kept shape."""
 _AFTER_WINDOW = 16
 """How far after a value a code word may follow ("2C2ZRJ 是您的验证码")."""
-_CJK_LOCAL_PART_MAX = 16
-"""How many CJK characters before an '@' are taken as a local part (names are short;
-more is text)."""
+_MAX_LOCAL_PART = 64
+"""How many characters before an '@' are taken as a local part (RFC 5321 §4.5.3.1.1)."""
 
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _LOCAL = rf"(?:[^\W{_CJK}]|[.%+\-*])"
@@ -142,6 +141,7 @@ _VALUE_TRAILING_PUNCTUATION = ".,;!?)]}'\""
 _CONNECTOR = re.compile(
     r"[\s:：=\[(（【「『\"']*+(?:(?i:is|ist|lautet|es|est)|为|是|は|는|은)?[\s:：=\[(（【「『\"']*+"
 )
+_LOCAL_START = re.compile(_LOCAL)
 _SPACE = re.compile(r"[ \u00a0\u202f]")
 _PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
 _SENTENCE_ENDS = ("。", "！", "？", "\n", ". ", "! ", "? ")
@@ -600,24 +600,33 @@ class _Masker:
         )
 
     def cjk_address(self, found: str) -> str:
-        """An '@domain' after CJK text: the CJK run before it is the local part; it was
-        already copied out as plain text, so it is taken back from the last piece."""
-        previous = self.pieces[-1] if self.pieces else ""
-        run = 0
-        while (
-            run < min(len(previous), _CJK_LOCAL_PART_MAX)
-            and not previous[-run - 1].isspace()
-            and (previous[-run - 1].isalnum() or previous[-run - 1] in "._-+")
-        ):
-            run += 1
-        if run == 0:
+        """An '@domain' after CJK text: the run of CJK and address characters before it
+        is the local part. It was already copied out (as plain text or as masked
+        pieces), so it is taken back from the pieces."""
+        taken: list[str] = []
+        count = 0
+        while self.pieces and count < _MAX_LOCAL_PART:
+            piece = self.pieces[-1]
+            cut = len(piece)
+            while cut > 0 and count < _MAX_LOCAL_PART and _is_local_part_char(piece[cut - 1]):
+                cut -= 1
+                count += 1
+            taken.append(piece[cut:])
+            if cut > 0:
+                self.pieces[-1] = piece[:cut]
+                break
+            self.pieces.pop()
+        local = "".join(reversed(taken))
+        if not local:
             return self.url(found)
-        local = previous[-run:]
-        self.pieces[-1] = previous[:-run]
         masked = self.mask_email(f"{local}@{found[1:]}")
         at_sign = masked.find("@")
         if at_sign == -1:
             return HIDDEN * 4 + found
+        if _LOCAL_START.match(local):
+            # It starts like an ordinary local part: the address rule reads it the same
+            # way when the text is masked again.
+            return masked
         return HIDDEN * 4 + masked[at_sign:]
 
     # --- links --------------------------------------------------------------------
@@ -687,6 +696,10 @@ def _keywords_in(text: str, low: int, high: int) -> list[tuple[int, int, str]]:
         if not kept or keyword[0] >= kept[-1][1]:
             kept.append(keyword)
     return kept
+
+
+def _is_local_part_char(char: str) -> bool:
+    return char.isalnum() or char in "._%+-*"
 
 
 def _is_json_number_key(text: str, keyword_start: int, keyword_end: int, start: int) -> bool:
@@ -761,6 +774,9 @@ def _mask_number(chunk: str) -> str:
     positions = sum(char.isdigit() or char == HIDDEN for char in chunk)
     real = sum(map(str.isdigit, chunk))
     if real < _MIN_REVEALING_DIGITS:
+        return chunk
+    if real <= _KEPT_TAIL and positions - real >= _MIN_REVEALING_DIGITS:
+        # Already masked down to four digits (by this rule, or by the sender).
         return chunk
     keep = 0 if positions <= _MAX_SHORT_CODE_DIGITS else _KEPT_TAIL
     out = []
