@@ -142,6 +142,8 @@ _CONNECTOR = re.compile(
     r"[\s:：=\[(（【「『\"']*+(?:(?i:is|ist|lautet|es|est)|为|是|は|는|은)?[\s:：=\[(（【「『\"']*+"
 )
 _LOCAL_START = re.compile(_LOCAL)
+_KEY_TO_VALUE = re.compile(r"[\"'\\]{1,2}[ ]?:[ ]?[\"'\\]{0,2}")
+_ERROR_PATH = re.compile(r"/(?i:errors?|error-codes?|errorcodes?)/\Z")
 _SPACE = re.compile(r"[ \u00a0\u202f]")
 _PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
 _SENTENCE_ENDS = ("。", "！", "？", "\n", ". ", "! ", "? ")
@@ -395,6 +397,11 @@ class _Masker:
             if keyword_start < sentence_start:
                 break
             gap = text[keyword_end:start]
+            if _is_quoted_key(text, keyword_start, keyword_end) and not _KEY_TO_VALUE.fullmatch(
+                gap
+            ):
+                # A JSON key ("code": …) names its own value only, not the rest of the object.
+                continue
             if category in _HIDING:
                 if category == vocabulary.CODE and _is_json_number_key(
                     text, keyword_start, keyword_end, start
@@ -655,6 +662,8 @@ class _Masker:
     def url_part(self, match: re.Match[str]) -> str:
         if match.lastgroup == "email":
             return self.mask_email(match.group())
+        if _ERROR_PATH.search(match.string, 0, match.start()):
+            return match.group()  # https://www.twilio.com/docs/errors/21211
         return _mask_digit_run(match.group())
 
 
@@ -700,6 +709,15 @@ def _keywords_in(text: str, low: int, high: int) -> list[tuple[int, int, str]]:
 
 def _is_local_part_char(char: str) -> bool:
     return char.isalnum() or char in "._%+-*"
+
+
+def _is_quoted_key(text: str, keyword_start: int, keyword_end: int) -> bool:
+    return (
+        keyword_start > 0
+        and text[keyword_start - 1] in "\"'"
+        and text[keyword_end : keyword_end + 1] in ('"', "'")
+        and text[keyword_end : keyword_end + 1] != ""
+    )
 
 
 def _is_json_number_key(text: str, keyword_start: int, keyword_end: int, start: int) -> bool:

@@ -109,6 +109,10 @@ CREDENTIALS = [
     ("Details: tinyurl.com/y3k8abcd", "y3k8abcd"),
     ("查看账单 url.cn/5XyZabc", "5XyZabc"),
     ("Tap https://amzn.to/3Qx9Zk2 to confirm", "3Qx9Zk2"),
+    # payloads that echo the parameters of a send
+    ('{"TemplateParam":"{\\"code\\":\\"482913\\"}","SignName":"京东"}', "482913"),
+    ('{"otp": "2C2ZRJ", "status": "sent"}', "2C2ZRJ"),
+    ('{"code":"A7X2KQ"}', "A7X2KQ"),
 ]
 
 
@@ -260,6 +264,8 @@ KEPT = [
     ("错误码：isv.BUSINESS_LIMIT_CONTROL", ["isv.BUSINESS_LIMIT_CONTROL"]),
     ("MK:0001 blacklisted", ["MK:0001"]),
     ("smtp; 550 5.1.1 user unknown", ["550 5.1.1"]),
+    ('"more_info": "https://www.twilio.com/docs/errors/21211"', ["/errors/21211"]),
+    ('{"Code":"isv.BUSINESS_LIMIT_CONTROL","BizId":"900619746936498440^0"}', ["8440^0"]),
     ("Fehlercode 4711", ["4711"]),
     ("código de error 30007", ["30007"]),
     ("エラーコード 1234", ["1234"]),
