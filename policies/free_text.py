@@ -44,8 +44,6 @@ _KEYWORDS_LOOKED_AT = 8
 _NEAR = 8
 """How close (characters) a keyword must be for the rules that need it right before
 the value: last four, amount, order, travel, and codes overriding a kept shape."""
-_AFTER_WINDOW = 16
-"""How far after a value a code word may follow ("2C2ZRJ 是您的验证码")."""
 _MAX_LOCAL_PART = 64
 """How many characters before an '@' are taken as a local part (RFC 5321 §4.5.3.1.1)."""
 
@@ -146,7 +144,6 @@ _KEY_TO_VALUE = re.compile(r"[\"'\\]{1,2}[ ]?:[ ]?[\"'\\]{0,2}")
 _ERROR_PATH = re.compile(r"/(?i:errors?|error-codes?|errorcodes?)/\Z")
 _SPACE = re.compile(r"[ \u00a0\u202f]")
 _PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
-_SENTENCE_ENDS = ("。", "！", "？", "\n", ". ", "! ", "? ")
 _SENTENCE_END = re.compile(r"[。！？\n]|[.!?] ")
 
 _CREDENTIAL_SHAPES = (
@@ -221,7 +218,7 @@ _CONTENT = re.compile(
     rf"(?![{_ALNUM}\-_]*+(?:\.[A-Za-z0-9\-]++){{0,8}}?\.[A-Za-z]{{2,24}}[/?#])"
     rf"[{_ALNUM}]++(?:[-._][{_ALNUM}]++"
     rf"|[,'][\d*]++(?![A-Za-z])"
-    rf"|[ \u00a0\u202f][\d*]++(?![A-Za-z]|[-./][\d*]|[\w.%+\-*]*+@))*+))"
+    rf"|[ \u00a0\u202f][\d*]++(?![A-Za-z]|[-./:][\d*]|[\w.%+\-*]*+@))*+))"
     rf"|(?P<digits>[\d*](?<![\d*][\d*])[\d*]*+)"
 )
 _DIGIT_RUNS = re.compile(_DIGIT_RUN)
@@ -259,7 +256,7 @@ _SMTP = re.compile(r"[245][0-9]{2} [245]\.[0-9]{1,3}\.[0-9]{1,3}")
 _ERROR_PREFIX = re.compile(r"[A-Z]{2,8}:\Z")
 _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _WHOLE_IDENTITY = re.compile(
-    r"[0-9]{3}-[0-9]{2}-[0-9]{4}"  # US SSN
+    r"[0-9]{3}([- ])[0-9]{2}\1[0-9]{4}"  # US SSN
     r"|[0-9]{6}-[0-9]{7}"  # KR resident registration number
     r"|[0-9]{8}-?[A-Z]|[XYZ]-?[0-9]{7}-?[A-Z]"  # ES DNI, NIE
     r"|[A-Z]{5}[0-9]{4}[A-Z]"  # IN PAN
@@ -421,17 +418,18 @@ class _Masker:
         return starts[bisect.bisect_right(starts, position) - 1]
 
     def code_word_after(self, end: int) -> bool:
-        text = self.text
-        high = min(len(text), end + _AFTER_WINDOW)
-        for end_mark in _SENTENCE_ENDS:
-            cut = text.find(end_mark, end, high)
-            if cut != -1:
-                high = cut
+        """Whether the next keyword is a code word, in the same sentence, with nothing
+        the rules would mask in between ("2C2ZRJ 是您的验证码", "K3J9X2 is your code")."""
         keywords = self.keywords()
         index = bisect.bisect_left(self.keyword_starts, end)
-        if index < len(keywords) and keywords[index][1] <= high:
-            return keywords[index][2] in (vocabulary.CODE, vocabulary.PASSWORD)
-        return False
+        if index == len(keywords):
+            return False
+        keyword_start, _, category = keywords[index]
+        return (
+            category in (vocabulary.CODE, vocabulary.PASSWORD)
+            and self.sentence_start(keyword_start) <= end
+            and _CONTENT.search(self.text, end, keyword_start) is None
+        )
 
     def keywords(self) -> list[tuple[int, int, str]]:
         """The keywords of the whole text, found once, when the first value needs them."""
@@ -474,9 +472,13 @@ class _Masker:
         first_space = _SPACE.search(chunk)
         if first_space is None:
             return None
+        text = self.text
         head = chunk[: first_space.start()]
+        rest = first_space.end()
         if context.category == vocabulary.LAST_FOUR and len(head) == _KEPT_TAIL and head.isdigit():
-            rest = first_space.end()
+            return chunk[:rest] + self.chunk(start + rest, end)
+        if _YEAR.fullmatch(head) and _MONTH_NEAR.search(text, max(0, start - 16), start):
+            # "8 October 2026 10 …": the year, then another number.
             return chunk[:rest] + self.chunk(start + rest, end)
         last_space = list(_SPACE.finditer(chunk))[-1]
         tail = chunk[last_space.end() :]

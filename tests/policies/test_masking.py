@@ -56,7 +56,8 @@ any_content = st.one_of(st.text(), content_soup)
 
 # Characters that cannot form a phone number, an address, a URL or a shape the rules keep
 # readable (an amount, a date, a flight or train number): no digits, no ASCII letters, no
-# '*', '+', '@', ':', '.', ',', '/', no currency sign and no CJK date or currency unit.
+# '*', '+', '@', ':', '.', ',', '/', no currency sign and no CJK date or currency unit; and
+# no lone spaces, which join digit groups into one number (a card: last four kept).
 KEPT_SHAPE_CHARACTERS = (
     "元圆块円원엔年년月월日일次万"
     + "$¥￥€£₩₹₽฿₫₱₪₺₴"
@@ -75,7 +76,9 @@ KEPT_SHAPE_CHARACTERS = (
 code_free_text = st.text(
     alphabet=st.characters(
         exclude_categories=("Nd", "Cs", "Sc"),
-        exclude_characters="*+@:./,'-_wW" + string.ascii_letters + KEPT_SHAPE_CHARACTERS,
+        exclude_characters="*+@:./,'-_wW \u00a0\u202f"
+        + string.ascii_letters
+        + KEPT_SHAPE_CHARACTERS,
     ),
     min_size=1,
     max_size=12,
@@ -468,7 +471,9 @@ def test_missing_content_stays_missing_and_empty_stays_empty() -> None:
     leading=st.text(
         alphabet=st.characters(
             exclude_categories=("Nd", "Cs", "Sc"),
-            exclude_characters="*+@:./,'-_wW" + string.ascii_letters + KEPT_SHAPE_CHARACTERS,
+            exclude_characters="*+@:./,'-_wW \u00a0\u202f"
+            + string.ascii_letters
+            + KEPT_SHAPE_CHARACTERS,
         ),
         max_size=5,
     ),
