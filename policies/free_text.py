@@ -526,7 +526,11 @@ class _Masker:
                 return True
             if _DECIMAL_AMOUNT.fullmatch(chunk):
                 return True
-            if number in vocabulary.HOTLINES or _TOLL_FREE.fullmatch(number):
+            if number in vocabulary.HOTLINES:
+                return True
+            # A toll-free number is written with separators, or long; an 8-digit code
+            # that happens to start like a Korean service number (1588…) is still a code.
+            if _TOLL_FREE.fullmatch(number) and (len(number) >= 10 or number != chunk):
                 return True
             if _ERROR_PREFIX.search(text, max(0, start - 9), start):
                 return True
