@@ -79,7 +79,7 @@ KEYWORDS: Final[dict[str, tuple[str, ...]]] = {
     ),
     LAST_FOUR: (
         *("尾号", "末尾", "末四位", "后四位", "尾数", "末4位", "后4位", "結尾"),
-        *("ending in", "ending", "ends with", "ends in", "last 4", "last four"),
+        *("ending in", "ending", "ends with", "ends in", "last 4 digits", "last four"),
         *("下4桁", "下四桁", "末尾番号", "끝자리", "뒷자리", "endet auf", "endend auf"),
         *("terminada en", "terminado en", "acabada en", "se terminant par", "finissant par"),
     ),

@@ -12,11 +12,11 @@ import re
 import time
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from policies.masking import mask_content
-from policies.masking_vocabulary import HOTLINES, SHORTENER_HOSTS
+from policies.masking_vocabulary import CODE, HOTLINES, KEYWORDS, LAST_FOUR, SHORTENER_HOSTS
 
 
 def masked(text: str) -> str:
@@ -371,3 +371,54 @@ def test_masking_64_kib_of_repeated_credential_shapes_takes_well_under_a_second(
     started = time.perf_counter()
     mask_content(text)
     assert time.perf_counter() - started < 0.5
+
+
+code_words = st.sampled_from(sorted(KEYWORDS[CODE]))
+connectors = st.sampled_from(
+    [" ", ": ", "：", " is ", "为", "是", "は", "는 ", " lautet ", " es ", " est : "]
+)
+generated_codes = st.text(
+    alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ23456789", min_size=4, max_size=10
+).filter(lambda code: any(char.isdigit() for char in code))
+
+
+@given(
+    before=st.sampled_from(["", "【京东】您的", "Your ", "[카카오] ", "Ihr ", "Tu ", "Votre "]),
+    word=code_words,
+    connector=connectors,
+    code=generated_codes,
+    after=st.sampled_from(["", "。", ". Do not share it.", "，5分钟内有效", " (10 min)", "です。"]),
+)
+def test_a_code_with_a_digit_right_after_any_code_word_is_hidden(
+    before: str, word: str, connector: str, code: str, after: str
+) -> None:
+    result = masked(f"{before}{word}{connector}{code}{after}")
+    assert code not in result
+
+
+@given(
+    word=st.sampled_from(sorted(KEYWORDS[LAST_FOUR])),
+    connector=st.sampled_from(["", " ", "为", ": "]),
+    last_four=st.text(alphabet="0123456789", min_size=4, max_size=4),
+    after=st.sampled_from(["", "的储蓄卡", " was charged", "。", ", importe"]),
+)
+def test_four_digits_right_after_a_last_four_word_stay_readable(
+    word: str, connector: str, last_four: str, after: str
+) -> None:
+    # a Latin word is separated from the number (en0000 is one token)
+    assume(not (word[-1].isascii() and connector in ("", "为")))
+    text = f"您的卡 {word}{connector}{last_four}{after}"
+    assert f"{word}{connector}{last_four}" in masked(text)
+
+
+@given(
+    amount=st.one_of(
+        st.integers(min_value=0, max_value=10**9).map(str),
+        st.decimals(min_value=0, max_value=10**7, places=2).map(str),
+        st.integers(min_value=1000, max_value=10**9).map("{:,}".format),
+    ),
+    currency=st.sampled_from(["元", " 元", "円", "원", " €", " EUR", " USD"]),
+)
+def test_an_amount_next_to_its_currency_stays_readable(amount: str, currency: str) -> None:
+    text = f"本次消费 {amount}{currency}，谢谢"
+    assert f"{amount}{currency}" in masked(text)
