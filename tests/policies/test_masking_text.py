@@ -422,3 +422,32 @@ def test_four_digits_right_after_a_last_four_word_stay_readable(
 def test_an_amount_next_to_its_currency_stays_readable(amount: str, currency: str) -> None:
     text = f"本次消费 {amount}{currency}，谢谢"
     assert f"{amount}{currency}" in masked(text)
+
+
+def digits_of(length: int) -> st.SearchStrategy[str]:
+    return st.text(alphabet="0123456789", min_size=length, max_size=length)
+
+
+letters = st.sampled_from("ABCDEFGHJKLMNPQRSTUVWXYZ")
+identifiers = st.one_of(
+    st.builds("{}-{}-{}".format, digits_of(3), digits_of(2), digits_of(4)),  # US SSN
+    st.builds("{}-{}".format, digits_of(6), digits_of(7)),  # KR RRN
+    st.builds("{}{}".format, digits_of(8), letters),  # ES DNI
+    st.builds("X{}{}".format, digits_of(7), letters),  # ES NIE
+    st.builds("{}{}{}".format, st.text(letters, min_size=5, max_size=5), digits_of(4), letters),
+    st.builds("QQ {} {} {} C".format, digits_of(2), digits_of(2), digits_of(2)),  # UK NI
+)
+
+
+@given(
+    before=st.sampled_from(["", "Your ", "Ihre ", "您的", "Su ", "登録済み: ", "확인: "]),
+    identifier=identifiers,
+    after=st.sampled_from(["", " is on file.", " 已登记", " verificado", "。"]),
+)
+def test_national_identifiers_never_survive_whole_whatever_the_words_around(
+    before: str, identifier: str, after: str
+) -> None:
+    result = masked(f"{before}{identifier}{after}")
+    assert identifier not in result
+    digits = re.sub(r"\D", "", identifier)
+    assert digits not in re.sub(r"\D", "", result)
