@@ -47,15 +47,26 @@ the value: last four, amount, order, travel, and codes overriding a kept shape."
 _MAX_LOCAL_PART = 64
 """How many characters before an '@' are taken as a local part (RFC 5321 §4.5.3.1.1)."""
 
+# Characters of an email local part: letters and digits of alphabetic scripts
+# (internationalised addresses, RFC 6531), the common ASCII atext signs, and '*'. CJK,
+# kana and hangul are left out: Chinese and Japanese text runs into an address with no
+# space between (a CJK local part is taken back at the '@': _Masker.cjk_address).
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _LOCAL = rf"(?:[^\W{_CJK}]|[.%+\-*])"
+# Characters of a URL scheme (RFC 3986 §3.1), with any decimal digit and '*'.
 _SCHEME = r"[A-Za-z\d+.\-*]"
+# A URL runs to whitespace, angle brackets, double quotes or CJK/full-width punctuation
+# (Chinese text often puts no space after a link).
 _URL_END = (
     r"\s<>\"\u2018-\u201f\u2026\u3000-\u303f"
     r"\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 )
 _URL_CHAR = rf"[^{_URL_END}]"
 _HOST_CHAR = rf"[^{_URL_END}@/?#]"
+# Domain labels: letters and digits of alphabetic scripts, '-', and '*' where digits were
+# (so an address reads the same once masked). No CJK: a domain must not run on into the
+# Chinese text after it ("…@example.com验证码123456"). A "domain" that runs on into
+# another '@' is the local part of the next address.
 _LABEL = rf"(?:[^\W_{_CJK}]|[*-])++"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})++"
 _EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@{_DOMAIN}(?!{_LOCAL}*+@)"

@@ -34,11 +34,6 @@ _SHORT_NATIONAL_NUMBER = 7
 """National numbers this short or shorter show only their last two digits."""
 _MIN_NATIONAL_DIGITS = 4
 _MAX_E164_DIGITS = 15
-_MAX_SHORT_CODE_DIGITS = 8
-"""Digit runs up to this long are codes (OTP, PIN, amounts) and are hidden entirely."""
-_MIN_REVEALING_RUN = 4
-"""Runs with fewer digits than this are kept: they identify nothing."""
-_KEPT_TAIL = 4
 _PUSH_TOKEN_KEPT = 4
 
 _COUNTRY_CODES: frozenset[str] = frozenset(
