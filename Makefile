@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 BENCH_POSTGRES_URL ?= postgresql+asyncpg://commlog:commlog@127.0.0.1:5432/commlog_test
 
-.PHONY: help install run lint types test test-fast schemathesis postgres bench-crypto bench-retention bench-loop clean
+.PHONY: help install run lint types test test-fast schemathesis postgres bench-crypto bench-retention bench-loop bench-masking clean
 
 help:
 	@echo "make run      serve commlog on http://$(HOST):$(PORT) with demo data (SQLite)"
@@ -63,6 +63,9 @@ bench-retention: install postgres
 
 bench-loop: install
 	$(BIN)/python -m benchmarks.event_loop
+
+bench-masking: install
+	$(BIN)/python -m benchmarks.masking
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

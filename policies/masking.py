@@ -19,6 +19,7 @@ import unicodedata
 import phonenumbers
 
 from policies.channels import Channel
+from policies.free_text import mask_free_text
 from policies.mailboxes import is_public_mailbox, public_suffix_length
 
 FULLY_MASKED = "********"
@@ -34,11 +35,6 @@ _MIN_NATIONAL_DIGITS = 4
 """The shortest national significant number ``phonenumbers`` knows (e.g. Tristan da Cunha)."""
 _MIN_HIDDEN_DIGITS = 4
 _MAX_E164_DIGITS = 15
-_MAX_SHORT_CODE_DIGITS = 8
-"""Digit runs up to this long are codes (OTP, PIN, amounts) and are hidden entirely."""
-_MIN_REVEALING_RUN = 4
-"""Runs with fewer digits than this are kept: they identify nothing."""
-_KEPT_TAIL = 4
 _PUSH_TOKEN_KEPT = 4
 
 _COUNTRY_CODES: frozenset[str] = frozenset(
@@ -54,68 +50,6 @@ _BARE_CHINESE_MOBILE = re.compile(r"1[3-9][0-9][0-9*]{4}[0-9]{4}")
 """The seed's exception (and its masked form): shown as ``138****8000``."""
 _PUSH_TOKEN = re.compile(r"[!-~]+")
 _MASKED_PUSH_TOKEN = re.compile(r"[!-~]{4}\N{HORIZONTAL ELLIPSIS}[!-~]{4}")
-
-# --- Content -----------------------------------------------------------------------------
-#
-# One alternation, scanned once left to right: each span of the text is handled by exactly
-# one rule. Character classes treat '*' like a digit wherever digits matter, so the output
-# of a rule is recognised by the same rule again (idempotency). Every repetition that can
-# start at many positions is anchored with a look-behind at the start of its run, or
-# bounded, so the scan stays linear on any input.
-
-# Characters of an email local part: letters and digits of alphabetic scripts
-# (internationalised addresses, RFC 6531), the common ASCII atext signs, and '*'. CJK,
-# kana and hangul are left out: Chinese and Japanese text runs into an address with no
-# space between, and must not become its local part (so a local part written in them is
-# not recognised).
-_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_LOCAL = rf"(?:[^\W{_CJK}]|[.%+\-*])"
-# Characters of a URL scheme (RFC 3986 §3.1), with any decimal digit and '*'.
-_SCHEME = r"[A-Za-z\d+.\-*]"
-# A URL runs to whitespace, angle brackets, double quotes or CJK/full-width punctuation
-# (Chinese text often puts no space after a link).
-_URL_END = (
-    r"\s<>\"\u2018-\u201f\u2026\u3000-\u303f"
-    r"\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
-)
-_URL_CHAR = rf"[^{_URL_END}]"
-_HOST_CHAR = rf"[^{_URL_END}@/?#]"
-# A "domain" that runs on into another '@' is the local part of the next address.
-# Domain labels: letters and digits of alphabetic scripts, '-', and '*' where digits were
-# (so an address reads the same once masked). No CJK: a domain shown in full must not run
-# on into the Chinese text after it ("…@example.com验证码123456").
-_LABEL = rf"(?:[^\W_{_CJK}]|[*-])++"
-_EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@{_LABEL}(?:\.{_LABEL})++(?!{_LOCAL}*+@)"
-_DIGIT_RUN = r"(?<![\d*])[\d*]++"
-
-_CONTENT = re.compile(
-    # scheme://… The match starts where the run of scheme characters starts (anchoring
-    # keeps the scan linear); characters before its first letter come along.
-    rf"(?P<url>(?<!{_SCHEME})[\d+.\-*]*+[A-Za-z]{_SCHEME}*+://{_URL_CHAR}*+)"
-    # "://…" whose scheme was taken by the rule before (e.g. a@b.com.https://…).
-    rf"|(?P<bare_url>://{_URL_CHAR}*+)"
-    # www.host… ; a host followed by '@' is the local part of an email address instead.
-    rf"|(?P<www>[Ww]{{3}}\.{_HOST_CHAR}++(?!@)(?:[/?#]{_URL_CHAR}*+)?)"
-    # An address, and what follows it if it is the host of a URL (user@host/path?query).
-    rf"|(?P<email>{_EMAIL}(?:[/?#]{_URL_CHAR}*+)?)"
-    # host.tld/… or host.tld?… written without a scheme: still a link, and its query
-    # string can still be a credential (a reset token).
-    # Chinese text may run straight into it; other letters and digits may not.
-    rf"|(?P<host_url>(?<![.@*+\-])(?<![^\W{_CJK}])"
-    rf"(?:[A-Za-z0-9\-]++\.)++[A-Za-z]{{2,24}}[/?#]{_URL_CHAR}*+)"
-    # +<8–15 digits>, single spaces or hyphens between digits. It must not run on into
-    # something that, once the separators are gone, would read as an email or a URL.
-    r"|(?P<phone>\+[0-9](?:[0-9*]|[ -][0-9]){7,14}"
-    r"(?![A-Za-z\d_%+\-*@])(?!\.[A-Za-z\d._%+\-*@:])(?!://))"
-    # Chinese mobile number written without country code: 1[3-9] and 9 more digits.
-    r"|(?P<mobile>(?<![\d*])1[3-9][0-9][0-9*]{4}[0-9]{4}(?![\d*]))"
-    rf"|(?P<digits>{_DIGIT_RUN})"
-)
-_DIGIT_RUNS = re.compile(rf"(?P<digits>{_DIGIT_RUN})")
-# What is still masked inside the part of a URL that is kept.
-_URL_PART = re.compile(rf"(?P<email>{_EMAIL})|(?P<digits>{_DIGIT_RUN})")
-_PATH_START = re.compile(r"[/?#]")
-_URL_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
 
 
 def mask_recipient(channel: Channel | str, value: str | None) -> str | None:
@@ -247,81 +181,28 @@ def mask_push_token(value: str) -> str:
 def mask_content(text: str | None) -> str | None:
     """Mask what a message text (or a provider's error or response) may reveal.
 
-    - Runs of 4 to 8 digits (verification codes, PINs; any Unicode decimal digit) become
-      one ``*`` per digit: ``您的验证码是123456`` → ``您的验证码是******``. Runs of 1 to 3
-      digits stay. A ``*`` next to digits counts toward the run, so a masked run stays
-      as it is.
-    - Longer runs (cards, account and ID numbers) keep only their last 4 (PCI DSS v4.0
-      Req. 3.4.1 allows a displayed card number at most its BIN and last 4):
-      ``6222021234567890123`` → ``***************0123``.
-    - Phone numbers (``+`` and 8–15 digits, single spaces or hyphens between them, or a
-      bare Chinese mobile number) and email addresses are masked as recipients are
-      (:func:`mask_phone`, :func:`mask_email`). A ``+`` number without a known calling
-      code has its digit runs masked as above.
-    - URLs (``scheme://…``, ``www.…``, ``host.tld/…`` or ``host.tld?…``, and
-      ``user@host/…``) keep scheme, host and path and lose user info, query and
-      fragment, which carry credentials:
-      ``https://x.com/reset?token=abc#f`` → ``https://x.com/reset``. Trailing sentence
-      punctuation stays outside the URL; digit runs and addresses in the kept part are
-      masked as above.
+    The rules live in :mod:`policies.free_text` and are listed in
+    ``docs/compliance/masking.md``. In short:
 
-    GDPR Art. 25 and Art. 32, PIPL Art. 51. Never raises; idempotent.
+    - credentials are hidden whole: codes (digits, letters, or both, also split as
+      ``505-412`` or ``1 2 3 4 5 6``) near a code word in any supported language,
+      passwords after a password word, JWTs, API keys, bearer tokens, gift and recovery
+      codes, short-link keys and high-entropy link path segments; the query, fragment
+      and user info of every link are dropped;
+    - identifiers are hidden: national and tax ids, passports, IBANs (country and last
+      four kept), card and account numbers (last four kept), phone numbers (as
+      :func:`mask_phone`, or keeping the last four of a national number), email
+      addresses (as :func:`mask_email`, also with a CJK local part) and UPI ids;
+    - what a person needs to recognise the message is kept: the last four after
+      "尾号"/"ending in", dates with their year, times, amounts, hotlines, provider
+      error codes, flight and train numbers, order numbers after an order word.
+
+    GDPR Art. 25 and Art. 32, PIPL Art. 51, PCI DSS v4.0 Req. 3.4.1. Never raises;
+    idempotent; linear in the length of the text.
     """
     if text is None:
         return None
-    return _CONTENT.sub(_mask_content_match, text)
-
-
-def _mask_content_match(match: re.Match[str]) -> str:
-    kind = match.lastgroup
-    found = match.group()
-    if kind == "digits":
-        return _mask_digit_run(found)
-    if kind in ("phone", "mobile"):
-        masked = mask_phone(found)
-        if masked == FULLY_MASKED:
-            # Not a known calling code: mask its digits as any other digits, and keep the
-            # '+' and separators so the result does not merge with its neighbours.
-            return _DIGIT_RUNS.sub(_mask_content_match, found)
-        return masked
-    if kind == "email":
-        # A domain holds no '/', '?' or '#': the first one after the '@' starts a path.
-        path = _PATH_START.search(found, found.index("@"))
-        if path is None:
-            return mask_email(found)
-        return mask_email(found[: path.start()]) + _mask_url(found[path.start() :])
-    return _mask_url(found)
-
-
-def _mask_digit_run(run: str) -> str:
-    digits = len(run) - run.count(HIDDEN_DIGIT)
-    if digits < _MIN_REVEALING_RUN:
-        return run
-    if len(run) <= _MAX_SHORT_CODE_DIGITS:
-        return HIDDEN_DIGIT * len(run)
-    return HIDDEN_DIGIT * (len(run) - _KEPT_TAIL) + run[-_KEPT_TAIL:]
-
-
-def _mask_url(url: str) -> str:
-    """Scheme, host and path of ``url`` with digits and addresses masked; trailing
-    sentence punctuation is kept as it was."""
-    kept = url.rstrip(_URL_TRAILING_PUNCTUATION)
-    trailing = url[len(kept) :]
-    for delimiter in "?#":
-        kept = kept.partition(delimiter)[0]
-    # Drop user info (user:password@) after every "://", the link's own and any nested
-    # one (a redirect target in the path): it is a credential, not part of the address.
-    position = kept.find("://")
-    while position != -1:
-        authority_start = position + 3
-        authority_end = kept.find("/", authority_start)
-        if authority_end == -1:
-            authority_end = len(kept)
-        at = kept.rfind("@", authority_start, authority_end)
-        if at != -1:
-            kept = kept[:authority_start] + kept[at + 1 :]
-        position = kept.find("://", authority_start)
-    return _URL_PART.sub(_mask_content_match, kept) + trailing
+    return mask_free_text(text, mask_phone=mask_phone, mask_email=mask_email)
 
 
 def _is_space_or_control(char: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 import time
 
 import phonenumbers
@@ -20,6 +21,16 @@ from policies.masking import (
     mask_phone,
     mask_push_token,
     mask_recipient,
+)
+from policies.masking_vocabulary import (
+    AMOUNT,
+    CURRENCY_WORDS,
+    ERROR,
+    HOTLINES,
+    KEYWORDS,
+    LAST_FOUR,
+    ORDER,
+    TRAVEL,
 )
 from policies.recipients import InvalidRecipient, normalize_recipient
 
@@ -46,13 +57,39 @@ CONTENT_PIECES = [
 content_soup = st.lists(st.sampled_from(CONTENT_PIECES), max_size=30).map("".join)
 any_content = st.one_of(st.text(), content_soup)
 
-# Characters that cannot form a phone number, an address or a URL: no digits, no '*',
-# '+', '@', ':', '.', '/' or 'w'.
+# Characters that cannot form a phone number, an address, a URL or a shape the rules keep
+# readable (an amount, a date, a flight or train number): no digits, no ASCII letters, no
+# '*', '+', '@', ':', '.', ',', '/', no currency sign and no CJK date or currency unit; and
+# no lone spaces, which join digit groups into one number (a card: last four kept).
+KEPT_SHAPE_CHARACTERS = (
+    "元圆块円원엔年년月월日일次万"
+    + "$¥￥€£₩₹₽฿₫₱₪₺₴"
+    + "".join({char for word in CURRENCY_WORDS for char in word if not char.isascii()})
+    + "".join(
+        {
+            char
+            for category in (LAST_FOUR, AMOUNT, ERROR, ORDER, TRAVEL)
+            for word in KEYWORDS[category]
+            for char in word
+            if not char.isascii()
+        }
+    )
+)
+"""Characters of the words after which a number stays readable (尾号, 余额, 错误码…)."""
 code_free_text = st.text(
-    alphabet=st.characters(exclude_categories=("Nd", "Cs"), exclude_characters="*+@:./wW"),
+    alphabet=st.characters(
+        exclude_categories=("Nd", "Cs", "Sc"),
+        exclude_characters="*+@:./,'-_wW \u00a0\u202f"
+        + string.ascii_letters
+        + KEPT_SHAPE_CHARACTERS,
+    ),
     min_size=1,
     max_size=12,
 )
+# Codes that are not the number of a well-known service (those are kept: 95588, 12306).
+plain_codes = st.one_of(
+    digit_strings("0123456789", 4, 8), digit_strings(FULL_WIDTH_DIGITS, 4, 8)
+).filter(lambda code: code not in HOTLINES)
 
 
 # --- Phone numbers -------------------------------------------------------------------
@@ -578,13 +615,14 @@ def test_missing_content_stays_missing_and_empty_stays_empty() -> None:
 
 @given(
     fillers=st.lists(code_free_text, min_size=1, max_size=6),
-    codes=st.lists(
-        st.one_of(digit_strings("0123456789", 4, 8), digit_strings(FULL_WIDTH_DIGITS, 4, 8)),
-        min_size=1,
-        max_size=6,
-    ),
+    codes=st.lists(plain_codes, min_size=1, max_size=6),
     leading=st.text(
-        alphabet=st.characters(exclude_categories=("Nd", "Cs"), exclude_characters="*+@:./wW"),
+        alphabet=st.characters(
+            exclude_categories=("Nd", "Cs", "Sc"),
+            exclude_characters="*+@:./,'-_wW \u00a0\u202f"
+            + string.ascii_letters
+            + KEPT_SHAPE_CHARACTERS,
+        ),
         max_size=5,
     ),
 )
