@@ -280,6 +280,20 @@ _TOLL_FREE = re.compile(
     r"|1(?:588|577|544|566|599|600|644|661|670|688|800|899)[0-9]{4}"  # KR
     r"|1800[0-9]{6,7}"  # IN, AU
 )
+# The same service numbers written with their country's calling code (+86 400…, +1 800…):
+# kept only under the calling code of the country that has the shape.
+_TOLL_FREE_BY_CALLING_CODE = {
+    "86": re.compile(r"(?:400|800)[0-9]{7}"),
+    "1": re.compile(r"8(?:00|88|77|66|55|44|33)[0-9]{7}"),
+    "44": re.compile(r"800[0-9]{6,7}|808[0-9]{7}"),
+    "49": re.compile(r"800[0-9]{6,7}"),
+    "33": re.compile(r"80[05][0-9]{6}"),
+    "34": re.compile(r"(?:900|800)[0-9]{6}"),
+    "81": re.compile(r"(?:120|570)[0-9]{6}|800[0-9]{7}"),
+    "82": re.compile(r"1(?:588|577|544|566|599|600|644|661|670|688|800|899)[0-9]{4}"),
+    "91": re.compile(r"1800[0-9]{6,7}"),
+    "61": re.compile(r"1800[0-9]{6}"),
+}
 _GROUPED_CODE = re.compile(r"[A-Za-z0-9*]{4,5}(?:[- ][A-Za-z0-9*]{4,5})+")
 _BOOKING_CODE = re.compile(r"[A-Z]{2,4}-[0-9]{3,4}")
 _NUMBER_WITH_UNIT = re.compile(r"[0-9]{1,3}[a-z]{1,7}")
@@ -570,8 +584,10 @@ class _Masker:
 
     def phone(self, found: str) -> str:
         number = "".join(char for char in found if char.isdigit())
-        if _TOLL_FREE.fullmatch(number[1:]) or _TOLL_FREE.fullmatch(number[2:]):
-            return found
+        for length in (1, 2):
+            service = _TOLL_FREE_BY_CALLING_CODE.get(number[:length])
+            if service is not None and service.fullmatch(number[length:]):
+                return found
         masked = self.mask_phone(found)
         if masked.strip(HIDDEN) == "":
             # Not a known calling code: mask its digits as any other digits, and keep the
