@@ -1,4 +1,4 @@
-"""How many numbers a masked phone number could still be (docs/compliance/masking-recipients.md).
+"""How many numbers a masked phone number could still be (docs/compliance/masking.md, "Recipients").
 
 For each number given, masks it with :func:`policies.masking.mask_phone` and counts every
 way of filling the stars that ``phonenumbers.is_valid_number`` accepts for the number's
