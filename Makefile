@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 BENCH_POSTGRES_URL ?= postgresql+asyncpg://commlog:commlog@127.0.0.1:5432/commlog_test
 
-.PHONY: help install run lint types test test-fast schemathesis postgres bench-crypto bench-retention bench-loop bench-masking clean
+.PHONY: help install run lint types test test-fast schemathesis postgres bench-crypto bench-retention bench-loop bench-masking bench-read clean
 
 help:
 	@echo "make run      serve commlog on http://$(HOST):$(PORT) with demo data (SQLite)"
@@ -66,6 +66,10 @@ bench-loop: install
 
 bench-masking: install
 	$(BIN)/python -m benchmarks.masking
+
+# The seed endpoint's read path: the code before issue 8 against this checkout, same run.
+bench-read: install
+	$(BIN)/python -m benchmarks.read_path
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
