@@ -58,6 +58,32 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][!#-;=?A-\[\]-~]{0,255}")
 # A run of seven or more digits inside a code, or an id made of 7 to 15 digits only, could
 # be a phone number echoed back: such values are dropped, not stored.
+_UUID_SHAPE = r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
+_FCM_MESSAGE = r"\d{1,3}:\d{10,20}(?:%[0-9A-Fa-f]{8,32})?|\d{1,20}"
+ID_SHAPES: dict[str, re.Pattern[str]] = {
+    # BizId ``9006197469364984^0``; RequestId a UUID.
+    "aliyun": re.compile(rf"\d{{6,24}}\^\d{{1,12}}|{_UUID_SHAPE}"),
+    # Message SIDs: ``SM`` or ``MM`` and 32 hex digits.
+    "twilio": re.compile(r"(?:SM|MM)[0-9A-Fa-f]{32}"),
+    # sg_message_id ``LRzXl66sQk2HF0ZH9OMyLQ.filter0001.16648.5515E0B88.0``; sg_event_id
+    # base64url. The first part is long and random: an echoed number is not.
+    "sendgrid": re.compile(
+        r"(?=[^.]*[A-Za-z])[A-Za-z0-9_\-=]{8,128}(?:\.[A-Za-z0-9_\-]{1,40}){0,8}"
+    ),
+    # SES message and feedback ids ``010201…-…-000000``; SNS MessageId a UUID.
+    "ses": re.compile(
+        rf"[0-9a-f]{{16}}-[0-9a-f]{{8}}(?:-[0-9a-f]{{4}}){{3}}-[0-9a-f]{{12}}-\d{{6}}|{_UUID_SHAPE}"
+    ),
+    # HTTP v1 ``projects/<id>/messages/0:1500415314455276%31bd1c9631bd1c96``; legacy ids.
+    "fcm": re.compile(
+        rf"projects/[a-z][a-z0-9\-]{{1,62}}/messages/(?:{_FCM_MESSAGE})|{_FCM_MESSAGE}"
+    ),
+    # apns-id: a UUID.
+    "apns": re.compile(_UUID_SHAPE),
+}
+"""The shape of every id each provider writes. An id of another shape (a phone number
+with separators, an IP address, a device token, an address in a forged payload) is
+dropped: an allow-list of fields is only as good as the values it lets through."""
 _LONG_DIGIT_RUN = re.compile(r"\d{7,}")
 _PHONE_SHAPED = re.compile(r"\d{7,15}")
 _MAX_COUNT = 10**12
@@ -125,8 +151,10 @@ def code(value: object) -> str | None:
     return None
 
 
-def identifier(value: object) -> str | None:
-    """``value`` as a provider id (an int becomes its digits); None if not shaped like one."""
+def identifier(value: object, provider: str | None = None) -> str | None:
+    """``value`` as a provider id (an int becomes its digits); None if not shaped like one.
+
+    With ``provider``, the id must also have that provider's shape (:data:`ID_SHAPES`)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -136,6 +164,9 @@ def identifier(value: object) -> str | None:
         and _IDENTIFIER.fullmatch(value)
         and not _PHONE_SHAPED.fullmatch(value)
     ):
+        shape = ID_SHAPES.get(provider) if provider is not None else None
+        if provider is not None and (shape is None or not shape.fullmatch(value)):
+            return None
         return value
     return None
 
@@ -256,20 +287,27 @@ def _free_field(value: object) -> str | None:
     return capped_free_text(value, FIELD_TEXT_CAP)
 
 
-def normalized(outcome: ProviderOutcome, *, top: bool = True) -> ProviderOutcome | None:
+def normalized(
+    outcome: ProviderOutcome, *, top: bool = True, of: str | None = None
+) -> ProviderOutcome | None:
     """``outcome`` with every value checked as its field asks; None if nothing is left.
 
-    A value of the wrong shape is dropped, not kept as it came.
+    A value of the wrong shape is dropped, not kept as it came; ids must have the shape
+    of the provider the outcome names (``of``: the provider of the enclosing outcome,
+    for its items). An id without a known provider is dropped.
     """
+    provider = outcome.provider if top and outcome.provider in KNOWN_PROVIDERS else None
+    owner = provider if top else of
     items: list[ProviderOutcome] | None = None
     items_dropped = count(outcome.items_dropped) if top else None
     if top and outcome.items:
-        kept = [n for n in (normalized(i, top=False) for i in outcome.items[:MAX_ITEMS]) if n]
+        kept = [
+            n for n in (normalized(i, top=False, of=owner) for i in outcome.items[:MAX_ITEMS]) if n
+        ]
         extra = max(len(outcome.items) - MAX_ITEMS, 0)
         if extra:
             items_dropped = (items_dropped or 0) + extra
         items = kept or None
-    provider = outcome.provider if top and outcome.provider in KNOWN_PROVIDERS else None
     result = ProviderOutcome(
         provider=provider,
         kind=label(outcome.kind),
@@ -279,9 +317,9 @@ def normalized(outcome: ProviderOutcome, *, top: bool = True) -> ProviderOutcome
         diagnostic=_free_field(outcome.diagnostic),
         category=label(outcome.category),
         subcategory=label(outcome.subcategory),
-        message_id=identifier(outcome.message_id),
-        request_id=identifier(outcome.request_id),
-        event_id=identifier(outcome.event_id),
+        message_id=identifier(outcome.message_id, owner or ""),
+        request_id=identifier(outcome.request_id, owner or ""),
+        event_id=identifier(outcome.event_id, owner or ""),
         http_status=count(outcome.http_status),
         segments=count(outcome.segments),
         succeeded=count(outcome.succeeded),

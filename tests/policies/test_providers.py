@@ -35,6 +35,7 @@ from policies.providers.outcome import (
     MAX_ITEMS,
     TOKEN_MARK,
     china_time,
+    identifier,
     instant,
     marker,
 )
@@ -1420,3 +1421,57 @@ def test_aliyun_times_without_offset_are_china_standard_time() -> None:
 def test_values_that_are_not_provider_ids_are_not_kept_as_ids(value: str) -> None:
     forged = _json({"provider": "sendgrid", "message_id": value, "status": "delivered"})
     assert reduce_provider_text(forged, None) == '{"provider":"sendgrid","status":"delivered"}'
+
+
+# --- Ids must have their provider's shape (found by an attack on the running service) ----
+
+_PHONE, _TOKEN_TEXT = "+8613812348000", "dGVzdHRva2VuMTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3A"
+
+
+@pytest.mark.parametrize(
+    ("provider", "document", "forbidden"),
+    [
+        ("aliyun", {"Code": "OK", "RequestId": "138-1234-8000", "BizId": "tel:+8613812348000"}, ["1234"]),
+        ("aliyun", {"Code": "OK", "RequestId": "203.0.113.77", "BizId": "user-zhangwei-13812348"}, ["203.0.113", "zhangwei"]),
+        ("aliyun", {"Code": "OK", "RequestId": _TOKEN_TEXT, "BizId": "ab" + _PHONE}, [_TOKEN_TEXT, "13812348000"]),
+        ("fcm", {"name": f"projects/p/messages/{_PHONE}"}, ["13812348000"]),
+        ("apns", {"reason": "Unregistered", "apns-id": "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"}, ["740f4707"]),
+        ("sendgrid", [{"event": "delivered", "sg_event_id": "zhang.wei%40zhangwei-family.cn", "sg_message_id": "138.1234.8000", "timestamp": 1764288000}], ["zhang", "1234"]),
+        ("twilio", {"sid": "SM13812348000", "status": "failed"}, ["13812348000"]),
+    ],
+)  # fmt: skip
+def test_an_id_not_shaped_as_its_provider_writes_ids_is_dropped(
+    provider: str, document: Any, forbidden: list[str]
+) -> None:
+    reduced = reduce_provider_text(_json(document), provider)
+    for value in forbidden:
+        assert value not in reduced
+
+
+def test_a_forged_reduced_text_keeps_no_id_of_another_shape() -> None:
+    forged = _json(
+        {
+            "provider": "twilio",
+            "items": [{"message_id": "138.1234.8000"}, {"request_id": "13812348000x"}],
+        }
+    )
+    reduced = reduce_provider_text(forged, None)
+    assert "1234" not in reduced
+    assert "13812348000" not in reduced
+
+
+@pytest.mark.parametrize(
+    ("provider", "value"),
+    [
+        ("aliyun", "9006197469364984^0"),
+        ("aliyun", "F655A8D5-B967-440B-8683-DAD6FF8DE990"),
+        ("twilio", "SM" + "0abb1f66a1e6dbeb39a60b20702319d9"),
+        ("sendgrid", "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"),
+        ("ses", "0102019076b378ce-a5a225ac-9fd5-9504-4aeb-0ef1f93165fa-000000"),
+        ("fcm", "projects/demo-bank/messages/0:1500415314455276%31bd1c9631bd1c96"),
+        ("apns", "EC1BF194-B3B2-424A-89A9-5A918A6E6B5D"),
+    ],
+)
+def test_real_ids_of_each_provider_have_its_shape(provider: str, value: str) -> None:
+    assert identifier(value, provider) == value
+    assert identifier(value, "twilio" if provider != "twilio" else "apns") is None
