@@ -62,6 +62,16 @@ TemplateId = Annotated[
     ),
 ]
 """A template id (``policies.identifiers.TEMPLATE_ID_PATTERN``): never a phone number."""
+TemplatePathId = Annotated[
+    str,
+    PathParameter(
+        max_length=MAX_TEMPLATE_ID_LENGTH,
+        pattern=TEMPLATE_ID_PATTERN,
+        description="The template id: the same rule as a send's `template_id`.",
+    ),
+]
+"""A template id in a path: registering or reading a template follows the rule a send's
+``template_id`` follows (``otp-13812348000-zhangwei`` is 400 here too)."""
 ProviderName = Annotated[
     str,
     msgspec.Meta(

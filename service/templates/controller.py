@@ -18,7 +18,7 @@ from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequ
 from service.dependencies import allowed
 from service.errors import error_responses
 from service.guards import ingest_only, template_readers_only
-from service.schemas import PageInfo, PathId, utc_timestamp
+from service.schemas import PageInfo, TemplatePathId, utc_timestamp
 from service.templates.schemas import (
     TemplateEnvelope,
     TemplateListResponse,
@@ -73,7 +73,7 @@ class TemplateController(Controller):
         principal: NamedDependency[Principal],
         templates: NamedDependency[TemplateService],
         data: JSONBody[TemplateRequest],
-        template_id: PathId,
+        template_id: TemplatePathId,
     ) -> Response[TemplateEnvelope]:
         scope = allowed(scope_for_recording(principal))
         version, created = await templates.register(scope, principal.user_id, template_id, data)
@@ -129,7 +129,7 @@ class TemplateController(Controller):
         self,
         principal: NamedDependency[Principal],
         templates: NamedDependency[TemplateService],
-        template_id: PathId,
+        template_id: TemplatePathId,
         version: Annotated[
             int | None,
             Parameter(

@@ -321,3 +321,23 @@ async def test_a_secret_value_is_stored_nowhere_in_the_record(
             for column in CommunicationLog.__table__.columns:
                 value = getattr(row, column.key)
                 assert secret.encode() not in str(value).encode(), column.key
+
+
+# --- Template ids follow the rule a send's template_id follows (found by an attack) -------
+
+
+async def test_a_template_id_that_breaks_the_send_rule_is_400_on_put_and_get(
+    caller: Caller,
+) -> None:
+    officer = caller.auth("usr_officer", "compliance_officer")
+    for bad in ("otp-13812348000-zhangwei", "otp-1381234", "张伟", "a b", "-x", "_x", "x" * 65):
+        response = await put_template(caller, bad)
+        assert response.status_code == 400, (bad, response.status_code)
+        assert response.json()["code"] == 400
+        assert "13812348000" not in response.text
+        read = await caller.client.get(f"/templates/{bad}", headers=officer)
+        assert read.status_code == 400, bad
+    listed = await caller.client.get("/templates", headers=officer)
+    assert listed.json()["total"] == 0
+    for good in ("tpl_login", "SMS_164561229", "d-" + "0" * 32):
+        assert (await put_template(caller, good)).status_code == 201, good
