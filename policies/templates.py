@@ -335,6 +335,17 @@ def stored_parameters(classes: Mapping[str, str], values: Mapping[str, str]) -> 
     )
 
 
+def rendered_length(body: str, values: Mapping[str, str]) -> int:
+    """The length of :func:`render` of ``body`` with ``values``, without building it (a
+    body of thousands of placeholders would be megabytes)."""
+    length = len(body)
+    for match in _PLACEHOLDER.finditer(body):
+        value = values.get(match.group(1))
+        if value is not None:
+            length += len(value) - len(match.group())
+    return length
+
+
 def render(body: str, values: Mapping[str, str]) -> str:
     """``body`` with each placeholder replaced by its value as given (one pass: a value
     that looks like a placeholder stays as it is). A placeholder without a value is kept.

@@ -19,6 +19,7 @@ from policies.templates import (
     StoredParameters,
     TemplateRejected,
     TemplateVersion,
+    rendered_length,
     stored_parameters,
 )
 from policies.text_limits import TextLimits
@@ -217,9 +218,18 @@ class SendLogService:
                 f"the template is for channel {template.channel.value}, not {request.channel.value}"
             )
         try:
-            return template, stored_parameters(template.parameters, request.template_params)
+            stored = stored_parameters(template.parameters, request.template_params)
         except TemplateRejected as rejected:
             raise BadRequest(f"invalid request: 'template_params': {rejected}") from None
+        # The rendered message is held to the limit free-text content is held to: a body
+        # of many placeholders must not turn a small request into megabytes per read.
+        rendered = rendered_length(template.body, request.template_params)
+        if rendered > self._limits.content_chars:
+            raise BadRequest(
+                "invalid request: 'template_params': the rendered message is longer than "
+                f"the {self._limits.content_chars} characters this service stores"
+            )
+        return template, stored
 
     @staticmethod
     def _same_send(

@@ -22,6 +22,7 @@ from policies.templates import (
     placeholders,
     render,
     render_disclosed,
+    rendered_length,
     stored_parameters,
     template_problems,
 )
@@ -362,3 +363,16 @@ def test_an_address_shows_digit_free_words_of_itself_or_nothing(address: str) ->
 )
 def test_the_city_of_an_address(address: str, city: str | None) -> None:
     assert city_of(address) == city
+
+
+@given(
+    st.lists(
+        st.sampled_from(["${a}", "${b}", "${c}", "text ", "$", "{a}", "${", "}"]), max_size=30
+    ),
+    st.dictionaries(st.sampled_from(["a", "b"]), st.text(max_size=20)),
+)
+def test_rendered_length_is_the_length_of_the_rendered_body(
+    pieces: list[str], values: dict[str, str]
+) -> None:
+    body = "".join(pieces)
+    assert rendered_length(body, values) == len(render(body, values))

@@ -341,3 +341,17 @@ async def test_a_template_id_that_breaks_the_send_rule_is_400_on_put_and_get(
     assert listed.json()["total"] == 0
     for good in ("tpl_login", "SMS_164561229", "d-" + "0" * 32):
         assert (await put_template(caller, good)).status_code == 201, good
+
+
+async def test_a_template_rendered_longer_than_the_content_limit_is_400(caller: Caller) -> None:
+    # 4,096 placeholders of a 1,024-character value would render 4 MiB on every read.
+    body = "${a}" * 4096
+    assert (
+        await put_template(caller, "tpl_wide", body=body, parameters={"a": "public"})
+    ).status_code == 201
+    response = await caller.record(**templated_send("tpl_wide", {"a": "x" * 1024}))
+    assert response.status_code == 400
+    assert "rendered message is longer" in response.json()["message"]
+    fits = await caller.record(**templated_send("tpl_wide", {"a": "x"}))
+    assert fits.status_code == 201, fits.text
+    assert fits.json()["data"]["content"] == "x" * 4096
