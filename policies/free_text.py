@@ -310,6 +310,10 @@ _HOTLINE_GAP = re.compile(
     r"[ \t\u00a0\u3000:：]*+"
 )
 _SERVICE_DIGITS = range(3, 13)
+_PERSONAL_BEFORE_HOTLINE = re.compile(
+    rf"(?:(?<![A-Za-zÀ-ÿ])(?i:{'|'.join(map(re.escape, vocabulary.PERSONAL_BEFORE_HOTLINE))})"
+    r"[ \t]*+[:：]?[ \t]*+|(?:紧急|緊急|등록된|비상)[ ]?)\Z"
+)
 # UK non-geographic numbers as the UK writes them (0345 734 5345, 0300 200 3300, 0844 …):
 # 03 numbers are for organisations, 08 numbers are free or business rate. Only in this
 # grouping: an 11-digit 03… run may be a Korean landline (031-1234-5678).
@@ -344,6 +348,7 @@ class _Context:
     category: str | None
     gap: str
     keyword: str = ""
+    keyword_start: int = 0
 
 
 _NO_CONTEXT = _Context(None, "")
@@ -464,12 +469,12 @@ class _Masker:
                 if category == vocabulary.CODE and _is_json_number_key(
                     text, keyword_start, keyword_end, start
                 ):
-                    return _Context(vocabulary.ERROR, gap, keyword)
-                return _Context(category, gap, keyword)
+                    return _Context(vocabulary.ERROR, gap, keyword, keyword_start)
+                return _Context(category, gap, keyword, keyword_start)
             if len(gap) <= _NEAR:
-                return _Context(category, gap, keyword)
+                return _Context(category, gap, keyword, keyword_start)
             if category == vocabulary.ERROR and len(gap) <= 2 * _NEAR:
-                return _Context(category, gap, keyword)
+                return _Context(category, gap, keyword, keyword_start)
         return _NO_CONTEXT
 
     def sentence_start(self, position: int) -> int:
@@ -509,6 +514,8 @@ class _Masker:
             return chunk
         context = self.context_before(start)
         category = context.category
+        if category == vocabulary.HOTLINE and self.is_service_number(chunk, end, context):
+            return chunk
         decided = self.by_context(chunk, digits, context)
         if decided is not None:
             return decided
@@ -525,6 +532,15 @@ class _Masker:
         if near_code_word and (_is_code_like(chunk) or (digits >= 3 and len(context.gap) <= _NEAR)):
             return _hide_all(chunk)
         return _mask_by_shape(chunk, digits)
+
+    def is_service_number(self, chunk: str, end: int, context: _Context) -> bool:
+        """A number right after a hotline word is the sender's, unless the word is about
+        the person ("te llama al", "your emergency contact"), a code word follows
+        ("客服：123456是您的验证码"), or the number has a mobile shape."""
+        before = self.text[max(0, context.keyword_start - 16) : context.keyword_start]
+        if _PERSONAL_BEFORE_HOTLINE.search(before):
+            return False
+        return _is_service_number(chunk, context.gap) and not self.code_word_after(end)
 
     def peel(self, chunk: str, start: int, end: int, context: _Context) -> str | None:
         """Digit groups joined by spaces are read as one number (``0151 23456789``), but
@@ -561,8 +577,6 @@ class _Masker:
         if category == vocabulary.ERROR:
             return chunk
         if category == vocabulary.AMOUNT and _AMOUNT.fullmatch(chunk):
-            return chunk
-        if category == vocabulary.HOTLINE and _is_service_number(chunk, context.gap):
             return chunk
         # Right after a code word, even a hotline-shaped or number-shaped value is a code.
         if (

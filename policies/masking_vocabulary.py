@@ -195,6 +195,13 @@ TRAIN_PREFIXES: Final[tuple[str, ...]] = (
 """Named trains kept with their number (``ICE 578``, ``AVE 03061``). Chinese train
 numbers (a letter of ``GDCZTKYS`` and 1–4 digits, ``D3125次``) are recognised by shape."""
 
+PERSONAL_BEFORE_HOTLINE: Final[tuple[str, ...]] = (
+    *("your", "my", "emergency", "registered", "te", "le", "les", "os", "tu", "su"),
+    *("votre", "ton", "ta", "vos", "Ihr", "Ihre", "Ihren", "dein", "deine", "Notfall"),
+)
+"""A hotline word right after one of these is about the person (``te llama al`` "calls
+you at", ``your emergency contact``): the number after it is theirs, not the sender's."""
+
 CODE_STATES: Final[frozenset[str]] = frozenset(
     {
         *("valid", "invalid", "expired", "wrong", "correct", "incorrect", "sent", "below"),
