@@ -310,6 +310,9 @@ _HOTLINE_GAP = re.compile(
     r"[ \t\u00a0\u3000:：]*+"
 )
 _SERVICE_DIGITS = range(3, 13)
+# What a one-time code looks like (482913, 482 913), as opposed to a service number with
+# its trunk prefix or its groups (0571-88157858, 1588-1234).
+_CODE_SHAPED_NUMBER = re.compile(r"[1-9][0-9]{3,7}|[0-9]{3}[ -][0-9]{3}")
 _PERSONAL_BEFORE_HOTLINE = re.compile(
     rf"(?:(?<![A-Za-zÀ-ÿ])(?i:{'|'.join(map(re.escape, vocabulary.PERSONAL_BEFORE_HOTLINE))})"
     r"[ \t]*+[:：]?[ \t]*+|(?:紧急|緊急|등록된|비상)[ ]?)\Z"
@@ -494,8 +497,17 @@ class _Masker:
         return (
             category in (vocabulary.CODE, vocabulary.PASSWORD)
             and self.sentence_start(keyword_start) <= end
-            and _CONTENT.search(self.text, end, keyword_start) is None
+            and not self.value_between(end, keyword_start)
         )
+
+    def value_between(self, start: int, end: int) -> bool:
+        """Whether a span the rules decide stands in ``text[start:end]``. A lowercase
+        word is not one (it is a value only as a code word's predicate), and a search
+        that ends at ``end`` would see the end of a clause there."""
+        match = _CONTENT.search(self.text, start, end)
+        while match is not None and match.lastgroup == "lowercase":
+            match = _CONTENT.search(self.text, match.end(), end)
+        return match is not None
 
     def keywords(self) -> list[tuple[int, int, str]]:
         """The keywords of the whole text, found once, when the first value needs them."""
@@ -535,12 +547,30 @@ class _Masker:
 
     def is_service_number(self, chunk: str, end: int, context: _Context) -> bool:
         """A number right after a hotline word is the sender's, unless the word is about
-        the person ("te llama al", "your emergency contact"), a code word follows
-        ("客服：123456是您的验证码"), or the number has a mobile shape."""
+        the person ("te llama al", "your emergency contact"), a code word still waits
+        for its value ("code … customer service: 482913", "客服：482913是您的验证码"),
+        or the number has a mobile shape."""
         before = self.text[max(0, context.keyword_start - 16) : context.keyword_start]
         if _PERSONAL_BEFORE_HOTLINE.search(before):
             return False
-        return _is_service_number(chunk, context.gap) and not self.code_word_after(end)
+        if not _is_service_number(chunk, context.gap):
+            return False
+        if _CODE_SHAPED_NUMBER.fullmatch(chunk) and self.code_word_waiting(context.keyword_start):
+            return False
+        return not self.code_word_after(end)
+
+    def code_word_waiting(self, position: int) -> bool:
+        """Whether the keyword before ``position`` is a code word of the same sentence
+        with no value after it yet."""
+        index = bisect.bisect_left(self.keyword_starts, position) - 1
+        if index < 0:
+            return False
+        _, keyword_end, category = self.keywords()[index]
+        return (
+            category in (vocabulary.CODE, vocabulary.PASSWORD)
+            and self.sentence_start(position) <= keyword_end
+            and not self.value_between(keyword_end, position)
+        )
 
     def peel(self, chunk: str, start: int, end: int, context: _Context) -> str | None:
         """Digit groups joined by spaces are read as one number (``0151 23456789``), but

@@ -560,3 +560,24 @@ def test_a_code_after_a_hotline_word_is_still_hidden_when_a_code_word_follows(
 )
 def test_a_link_that_is_not_a_short_host_and_a_key_keeps_its_path(text: str) -> None:
     assert masked(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Never share your code, not even with customer service: 482913", "482913"),
+        ("Teilen Sie Ihren Code niemals, auch nicht dem Kundenservice: 482 913", "482 913"),
+        ("K3J9X2 is your code", "K3J9X2"),
+    ],
+)
+def test_a_code_word_still_waiting_for_its_value_takes_the_number_after_a_hotline_word(
+    text: str, code: str
+) -> None:
+    assert_hidden(masked(text), code)
+
+
+def test_a_service_number_after_a_hotline_word_is_kept_after_a_code_word_that_had_its_value() -> (
+    None
+):
+    text = "验证码已发送，如有疑问请联系客服 0571-88157858"
+    assert masked(text) == text
