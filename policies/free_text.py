@@ -73,7 +73,7 @@ _EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@{_DOMAIN}(?!{_LOCAL}*+@)"
 # An address, or a UPI id (name@okaxis): a "domain" of one label.
 _EMAIL_OR_UPI = (
     rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@(?:{_DOMAIN}(?!{_LOCAL}*+@)"
-    rf"|[A-Za-z][A-Za-z0-9]{{1,19}}+(?![\w@\-*]|\.[\w\-*]))"
+    rf"|[A-Za-z][A-Za-z0-9]{{1,19}}+(?![\w@+%\-*]|\.[\w.%+\-*]))"
 )
 _DIGIT_RUN = r"(?<![\d*])[\d*]++"
 _ALNUM = r"A-Za-z\d*"
@@ -722,7 +722,11 @@ class _Masker:
         if kind == "ni":
             return _hide_all(found)
         context = self.context_before(start)
-        if context.category in _HIDING and len(context.gap) <= _NEAR:
+        # After an identity word anywhere in the sentence, as for any other number
+        # there (by_context): masking the kept country and last four again must agree.
+        if context.category == vocabulary.IDENTITY or (
+            context.category in _HIDING and len(context.gap) <= _NEAR
+        ):
             return _hide_all(found)
         if sum(char.isdigit() or char == HIDDEN for char in found) < 8:
             return self.chunk_text(start, found) if " " not in found else _hide_all(found)

@@ -387,6 +387,9 @@ MESSAGE_PIECES = [
     *("sk_live_4eC39HqLyjWD", "Bearer abcdef123456", "张伟@zhangwei.cn", "rahul@okaxis"),
     *("633 42 29 90", "(415) 555-0132", "DE89 3704 0044 0532 0130 00", "4111 1111 1111 1111"),
     *(" ", "，", "。", ". ", ":", "-", "*", "**", "\n", "1", "12", "1234", "123456789"),
+    *("Call us on ", "客服", "llama al ", "te ", "0345 734 5345", "91 123 45 67", "XX9405"),
+    *("Référence ", "RJNCDU", "jwculk", " is ", "amzn.asia/4xcuOe", "neha.s@oksbi", "@ybl"),
+    *("TGV INOUI 7972", "Steuer-ID ", "17652410213", "06 12 34 56 78", "Contact : "),
 ]
 # Pieces joined as messages join them: by punctuation and a space, CJK punctuation or a
 # line break. (Two numbers with only one space between them read as one number: see the
