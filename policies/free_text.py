@@ -73,12 +73,13 @@ _EMAIL = rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@{_DOMAIN}(?!{_LOCAL}*+@)"
 # An address, or a UPI id (name@okaxis): a "domain" of one label.
 _EMAIL_OR_UPI = (
     rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}+@(?:{_DOMAIN}(?!{_LOCAL}*+@)"
-    rf"|[A-Za-z][A-Za-z0-9]{{1,19}}+(?![\w.@\-*]))"
+    rf"|[A-Za-z][A-Za-z0-9]{{1,19}}+(?![\w@+%\-*]|\.[\w.%+\-*]))"
 )
 _DIGIT_RUN = r"(?<![\d*])[\d*]++"
 _ALNUM = r"A-Za-z\d*"
 _WORD_START = rf"(?<![{_ALNUM}])"
 _WORD_END = rf"(?![{_ALNUM}])"
+_CLAUSE_END = r"(?=[.,;!?](?![\w*])|[。，、！？」】）)\]]|[ \t]*+(?:\n|\Z))"
 
 
 def _trie(words: list[str], *, fold_case: bool) -> str:
@@ -147,6 +148,7 @@ _PASSWORD_VALUE = re.compile(
     r"(?P<value>[!-~]{1,64}+)"
 )
 _VALUE_TRAILING_PUNCTUATION = ".,;!?)]}'\""
+_CONNECTOR_BEFORE = re.compile(r"(?:(?<![A-Za-z])(?:is|ist|lautet|es|est)[ ]|[:：][ ]?|为|是)\Z")
 _CONNECTOR = re.compile(
     r"[\s:：=\[(（【「『\"']*+(?:(?i:is|ist|lautet|es|est)|为|是|は|는|은)?[\s:：=\[(（【「『\"']*+"
 )
@@ -219,6 +221,11 @@ _CONTENT = re.compile(
     rf"|(?P<grouped>[A-Z0-9*]{{4,5}}(?:-[A-Z0-9*]{{4,5}}){{2,}}+{_WORD_END})"
     # Capitals only: a code if it stands right after a code word (``code: KXQJZT``).
     rf"|(?P<capitals>[A-Z]{{4,12}}{_WORD_END})"
+    # Lowercase letters alone between a connector and the end of a clause
+    # (``code is jwculk.``): a code if a code word stands before (see _Masker.lowercase).
+    # (Look-behinds of the connectors' last characters: most words fail there at once.)
+    r"|(?P<lowercase>(?:(?<=[ie]s )|(?<=[es]t )|(?<=[:：] )|(?<=[:：为是]))"
+    rf"[a-z]{{4,12}}+{_CLAUSE_END})"
     rf"|(?P<flight>(?:{_AIRLINE})[ ]?[0-9]{{1,4}}{_WORD_END})"
     rf"|(?P<train>(?:[GDCZTKYS][0-9]{{1,4}}(?=次|{_WORD_END})"
     rf"|(?:{_TRAIN_PREFIX})[ ]?[0-9]{{1,5}}){_WORD_END})"
@@ -294,12 +301,41 @@ _TOLL_FREE_BY_CALLING_CODE = {
     "91": re.compile(r"1800[0-9]{6,7}"),
     "61": re.compile(r"1800[0-9]{6}"),
 }
+# Mobile numbers in the national formats of the supported languages' countries: CN, UK,
+# FR, ES, DE, JP, KR, IN. A number of this shape is a person's even after "call us".
+_MOBILE_NUMBER = re.compile(
+    r"1[3-9][0-9]{9}|07[0-9]{9}|0[67][0-9]{8}|[67][0-9]{8}|01[5-7][0-9]{8,9}"
+    r"|0[789]0[0-9]{8}|01[016789][0-9]{7,8}|[6-9][0-9]{9}"
+)
+_HOTLINE_GAP = re.compile(
+    r"[ \t\u00a0\u3000]*+(?:[:：]|は|(?:on|at|au|al|le|unter|an|über)(?=[ \t]))?"
+    r"[ \t\u00a0\u3000:：]*+"
+)
+_SERVICE_DIGITS = range(3, 13)
+# What a one-time code looks like (482913, 482 913), as opposed to a service number with
+# its trunk prefix or its groups (0571-88157858, 1588-1234).
+_CODE_SHAPED_NUMBER = re.compile(r"[1-9][0-9]{3,7}|[0-9]{3}[ -][0-9]{3}")
+_PERSONAL_BEFORE_HOTLINE = re.compile(
+    rf"(?:(?<![A-Za-zÀ-ÿ])(?i:{'|'.join(map(re.escape, vocabulary.PERSONAL_BEFORE_HOTLINE))})"
+    r"[ \t]*+[:：]?[ \t]*+|(?:紧急|緊急|등록된|비상)[ ]?)\Z"
+)
+# UK non-geographic numbers as the UK writes them (0345 734 5345, 0300 200 3300, 0844 …):
+# 03 numbers are for organisations, 08 numbers are free or business rate. Only in this
+# grouping: an 11-digit 03… run may be a Korean landline (031-1234-5678).
+_UK_SERVICE_NUMBER = re.compile(r"0(?:3[0-9]{2}|8(?:00|08|4[2-5]|7[0-3]))[ -][0-9]{3}[ -][0-9]{4}")
 _GROUPED_CODE = re.compile(r"[A-Za-z0-9*]{4,5}(?:[- ][A-Za-z0-9*]{4,5})+")
 _BOOKING_CODE = re.compile(r"[A-Z]{2,4}-[0-9]{3,4}")
 _NUMBER_WITH_UNIT = re.compile(r"[0-9]{1,3}[a-z]{1,7}")
-_STARRED_LAST_FOUR = re.compile(r"[*xX]{4,}[0-9]{4}")
+# A number the sender already masked down to its last four: ****1234, XX9405 (Indian
+# banks write "A/c XX9405").
+_STARRED_LAST_FOUR = re.compile(r"[*xX]{2,}[0-9]{4}")
 _TOKEN_PIECE = re.compile(r"[A-Za-z\d]+")
 _SEGMENT_PIECES = re.compile(r"[-_.~]")
+# A short host: one or two labels of 1–5 letters or digits before the top-level domain
+# (amzn.asia, me2.kr, s.id). With a single key-shaped path segment it is a short link
+# even when its shortener is not in the list: the key is the whole secret.
+_SHORT_HOST = re.compile(r"(?:[a-z0-9]{1,5}\.){1,2}[a-z]{2,6}")
+_SHORT_LINK_KEY = re.compile(r"[A-Za-z0-9]{4,16}")
 _AUTH_PATH_WORDS = frozenset(
     {
         *("login", "signin", "magic", "magic-link", "reset", "password", "verify"),
@@ -316,6 +352,8 @@ EmailMasker = Callable[[str], str]
 class _Context:
     category: str | None
     gap: str
+    keyword: str = ""
+    keyword_start: int = 0
 
 
 _NO_CONTEXT = _Context(None, "")
@@ -374,6 +412,11 @@ class _Masker:
             return self.password(match)
         if kind in ("secret", "bearer"):
             return _mask_secret(found), end
+        if kind == "mobile":
+            context = self.context_before(match.start())
+            if context.category == vocabulary.IDENTITY and len(context.gap) <= _NEAR:
+                # A Steuer-ID (11 digits) can look like a Chinese mobile number.
+                return _hide_all(found), end
         if kind in ("phone", "mobile"):
             return self.phone(found), end
         if kind == "email":
@@ -395,6 +438,8 @@ class _Masker:
             return self.chunk_text(match.start(), found), end
         if kind == "capitals":
             return self.capitals(match.start(), found), end
+        if kind == "lowercase":
+            return self.lowercase(match.start(), found), end
         if kind in ("flight", "train"):
             return self.travel(match.start(), found, kind), end
         if kind in ("ni", "iban"):
@@ -419,6 +464,7 @@ class _Masker:
             if keyword_start < sentence_start:
                 break
             gap = text[keyword_end:start]
+            keyword = text[keyword_start:keyword_end]
             if _is_quoted_key(text, keyword_start, keyword_end) and not _KEY_TO_VALUE.fullmatch(
                 gap
             ):
@@ -428,12 +474,12 @@ class _Masker:
                 if category == vocabulary.CODE and _is_json_number_key(
                     text, keyword_start, keyword_end, start
                 ):
-                    return _Context(vocabulary.ERROR, gap)
-                return _Context(category, gap)
+                    return _Context(vocabulary.ERROR, gap, keyword, keyword_start)
+                return _Context(category, gap, keyword, keyword_start)
             if len(gap) <= _NEAR:
-                return _Context(category, gap)
+                return _Context(category, gap, keyword, keyword_start)
             if category == vocabulary.ERROR and len(gap) <= 2 * _NEAR:
-                return _Context(category, gap)
+                return _Context(category, gap, keyword, keyword_start)
         return _NO_CONTEXT
 
     def sentence_start(self, position: int) -> int:
@@ -453,8 +499,17 @@ class _Masker:
         return (
             category in (vocabulary.CODE, vocabulary.PASSWORD)
             and self.sentence_start(keyword_start) <= end
-            and _CONTENT.search(self.text, end, keyword_start) is None
+            and not self.value_between(end, keyword_start)
         )
+
+    def value_between(self, start: int, end: int) -> bool:
+        """Whether a span the rules decide stands in ``text[start:end]``. A lowercase
+        word is not one (it is a value only as a code word's predicate), and a search
+        that ends at ``end`` would see the end of a clause there."""
+        match = _CONTENT.search(self.text, start, end)
+        while match is not None and match.lastgroup == "lowercase":
+            match = _CONTENT.search(self.text, match.end(), end)
+        return match is not None
 
     def keywords(self) -> list[tuple[int, int, str]]:
         """The keywords of the whole text, found once, when the first value needs them."""
@@ -473,6 +528,8 @@ class _Masker:
             return chunk
         context = self.context_before(start)
         category = context.category
+        if category == vocabulary.HOTLINE and self.is_service_number(chunk, end, context):
+            return chunk
         decided = self.by_context(chunk, digits, context)
         if decided is not None:
             return decided
@@ -489,6 +546,33 @@ class _Masker:
         if near_code_word and (_is_code_like(chunk) or (digits >= 3 and len(context.gap) <= _NEAR)):
             return _hide_all(chunk)
         return _mask_by_shape(chunk, digits)
+
+    def is_service_number(self, chunk: str, end: int, context: _Context) -> bool:
+        """A number right after a hotline word is the sender's, unless the word is about
+        the person ("te llama al", "your emergency contact"), a code word still waits
+        for its value ("code … customer service: 482913", "客服：482913是您的验证码"),
+        or the number has a mobile shape."""
+        before = self.text[max(0, context.keyword_start - 16) : context.keyword_start]
+        if _PERSONAL_BEFORE_HOTLINE.search(before):
+            return False
+        if not _is_service_number(chunk, context.gap):
+            return False
+        if _CODE_SHAPED_NUMBER.fullmatch(chunk) and self.code_word_waiting(context.keyword_start):
+            return False
+        return not self.code_word_after(end)
+
+    def code_word_waiting(self, position: int) -> bool:
+        """Whether the keyword before ``position`` is a code word of the same sentence
+        with no value after it yet."""
+        index = bisect.bisect_left(self.keyword_starts, position) - 1
+        if index < 0:
+            return False
+        _, keyword_end, category = self.keywords()[index]
+        return (
+            category in (vocabulary.CODE, vocabulary.PASSWORD)
+            and self.sentence_start(position) <= keyword_end
+            and not self.value_between(keyword_end, position)
+        )
 
     def peel(self, chunk: str, start: int, end: int, context: _Context) -> str | None:
         """Digit groups joined by spaces are read as one number (``0151 23456789``), but
@@ -551,7 +635,7 @@ class _Masker:
                 return True
             if _DECIMAL_AMOUNT.fullmatch(chunk):
                 return True
-            if number in vocabulary.HOTLINES:
+            if number in vocabulary.HOTLINES or _UK_SERVICE_NUMBER.fullmatch(chunk):
                 return True
             # A toll-free number is written with separators, or long; an 8-digit code
             # that happens to start like a Korean service number (1588…) is still a code.
@@ -614,9 +698,22 @@ class _Masker:
         gap = context.gap
         if (
             context.category in (vocabulary.CODE, vocabulary.PASSWORD)
-            and gap.strip()
+            and (gap.strip() or not context.keyword.isupper())
             and _CONNECTOR.fullmatch(gap)
         ):
+            return _hide_all(found)
+        return found
+
+    def lowercase(self, start: int, found: str) -> str:
+        """Lowercase letters are a code only as the whole predicate of a code word
+        (``verification code is jwculk.``, ``código: qzvbrt``), and not a word that says
+        what the code is (``code is invalid.``)."""
+        if found in vocabulary.CODE_STATES or not _CONNECTOR_BEFORE.search(
+            self.text, max(0, start - 8), start
+        ):
+            return found
+        context = self.context_before(start)
+        if context.category == vocabulary.CODE and _CONNECTOR.fullmatch(context.gap):
             return _hide_all(found)
         return found
 
@@ -627,7 +724,11 @@ class _Masker:
         if kind == "ni":
             return _hide_all(found)
         context = self.context_before(start)
-        if context.category in _HIDING and len(context.gap) <= _NEAR:
+        # After an identity word anywhere in the sentence, as for any other number
+        # there (by_context): masking the kept country and last four again must agree.
+        if context.category == vocabulary.IDENTITY or (
+            context.category in _HIDING and len(context.gap) <= _NEAR
+        ):
             return _hide_all(found)
         if sum(char.isdigit() or char == HIDDEN for char in found) < 8:
             return self.chunk_text(start, found) if " " not in found else _hide_all(found)
@@ -774,6 +875,16 @@ def _is_code_like(chunk: str) -> bool:
     return any(char.isdigit() for char in alnum)
 
 
+def _is_service_number(chunk: str, gap: str) -> bool:
+    """After a hotline word: a number the sender gives to be called, not the person's.
+    Shaped like a phone or a short code, with nothing but a connector before it, and
+    not shaped like a mobile number."""
+    if HIDDEN in chunk or not _NUMERIC.fullmatch(chunk) or not _HOTLINE_GAP.fullmatch(gap):
+        return False
+    number = "".join(_ASCII_DIGIT_RUNS.findall(chunk))
+    return len(number) in _SERVICE_DIGITS and not _MOBILE_NUMBER.fullmatch(number)
+
+
 def _transitions(alnum: str) -> int:
     changes = 0
     for previous, char in itertools.pairwise(alnum):
@@ -878,6 +989,8 @@ def _mask_path(url: str) -> str:
     path = url[path_start:]
     if host in vocabulary.SHORTENER_HOSTS:
         return url[:path_start] + ("/" + TOKEN_MASK if path.strip("/") else path)
+    if _SHORT_HOST.fullmatch(host) and _is_short_link_key(path.strip("/")):
+        return url[:path_start] + "/" + TOKEN_MASK
     segments = path.split("/")
     previous = ""
     for index, segment in enumerate(segments):
@@ -885,6 +998,18 @@ def _mask_path(url: str) -> str:
             segments[index] = TOKEN_MASK
         previous = segment.lower()
     return url[:path_start] + "/".join(segments)
+
+
+def _is_short_link_key(key: str) -> bool:
+    """One path segment shaped like a shortener's key: 4–16 letters and digits, with a
+    digit and a letter (``4xcuOe``, ``Q8B3BZ``) or both cases inside (``yVwOXMx``)."""
+    if not _SHORT_LINK_KEY.fullmatch(key):
+        return False
+    has_digit = any(char.isdigit() for char in key)
+    has_letter = any(char.isalpha() for char in key)
+    inner = key[1:]
+    mixed_case = any(char.isupper() for char in inner) and any(char.islower() for char in key)
+    return (has_digit and has_letter) or mixed_case
 
 
 def _is_token_segment(segment: str, previous: str) -> bool:

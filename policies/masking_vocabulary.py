@@ -31,6 +31,11 @@ ORDER = "order"
 and proves nothing; the person needs it to recognise the message)."""
 TRAVEL = "travel"
 """A value after this word is a flight or train number: kept."""
+HOTLINE = "hotline"
+"""A number right after this word ("call us on", "请致电", "llame al", "Service client",
+"お問い合わせ", "문의") is the sender's own service number: kept, unless it is shaped
+like a mobile number (a person's, not a service's). Only spaces, a colon or a
+preposition may stand between the word and the number."""
 
 KEYWORDS: Final[dict[str, tuple[str, ...]]] = {
     CODE: (
@@ -58,6 +63,16 @@ KEYWORDS: Final[dict[str, tuple[str, ...]]] = {
         # fr
         *("code de vérification", "code de confirmation", "code de sécurité", "cryptogramme"),
         *("code d'accès", "code de retrait", "code PIN"),
+        # Booking references (PNR, Localizador, Auftragsnummer, 予約番号…): with the
+        # surname they open "manage my booking" (change, cancel, refund), so they are
+        # credentials, not order numbers.
+        *("booking reference", "booking ref", "booking code", "booking number", "PNR"),
+        *("reservation code", "reservation number", "confirmation code", "record locator"),
+        *("confirmation number", "Buchungsnummer", "Buchungscode", "Auftragsnummer"),
+        *("Reservierungsnummer", "localizador", "código de reserva", "número de reserva"),
+        *("référence", "référence de dossier", "référence de réservation", "code de réservation"),
+        *("numéro de réservation", "numéro de dossier", "予約番号", "予約コード", "예약번호"),
+        *("예매번호", "预订号", "预订码", "预约码", "预约号", "就诊码", "取票码", "取票号"),
     ),
     PASSWORD: (
         *("密码", "临时密码", "初始密码", "新密码", "密碼", "临时口令"),
@@ -105,12 +120,23 @@ KEYWORDS: Final[dict[str, tuple[str, ...]]] = {
         *("航班", "航班号", "车次", "列车", "flight", "train", "Flug", "Zug", "vuelo", "tren"),
         *("vol", "便名", "列車", "항공편", "열차"),
     ),
+    HOTLINE: (
+        *("请致电", "致电", "请拨打", "拨打", "客服", "客服热线", "客服电话", "服务热线", "热线"),
+        *("call us", "contact us"),
+        *("contact", "hotline", "helpline", "freephone", "customer service", "customer care"),
+        *("お問い合わせ", "お問合せ", "お問い合わせ先", "フリーダイヤル", "ナビダイヤル"),
+        *("문의", "고객센터", "상담센터", "Hotline", "Service-Hotline", "Kundenservice"),
+        *("Kundendienst", "rufen Sie uns an", "rufen Sie uns", "erreichen Sie uns"),
+        *("llame al", "llama al", "llámenos al", "llámanos al", "atención al cliente"),
+        *("appelez le", "appelez-nous au", "contactez-nous au", "contactez le"),
+        *("service client", "service clients", "numéro vert"),
+    ),
 }
 """Category → words. The nearest word before a value decides its category."""
 
 EXACT_CASE_WORDS: Final[frozenset[str]] = frozenset(
     {"OTP", "PIN", "TAN", "mTAN", "smsTAN", "CVV", "CVV2", "CVC", "CVC2", "CSC", "SSN"}
-    | {"TIN", "PAN", "DNI", "NIE", "NIF", "NIR", "NINO", "SMTP", "2FA"}
+    | {"TIN", "PAN", "DNI", "NIE", "NIF", "NIR", "NINO", "SMTP", "2FA", "PNR"}
 )
 """Acronyms matched only as written, and only as whole words (``tan`` is Spanish for
 "so", ``pan`` is bread)."""
@@ -162,11 +188,32 @@ code and 1–4 digits (``CA1831``, ``BA0117``, ``LH 400``) is a flight number, k
 
 TRAIN_PREFIXES: Final[tuple[str, ...]] = (
     *("ICE", "IC", "EC", "ECE", "RE", "RB", "IRE", "TGV", "TER", "AVE", "ALVIA", "AVLO"),
-    *("OUIGO", "KTX", "ITX", "SRT", "RJ", "RJX", "NJ", "EN", "FR", "FA", "Thalys"),
+    *("TGV INOUI", "INOUI", "TGV Lyria", "Lyria", "OUIGO", "KTX", "ITX", "SRT", "RJ"),
+    *("RJX", "NJ", "EN", "FR", "FA", "Thalys"),
     *("Eurostar", "Intercités", "Frecciarossa", "Italo", "Avant", "Euromed", "IRYO"),
 )
 """Named trains kept with their number (``ICE 578``, ``AVE 03061``). Chinese train
 numbers (a letter of ``GDCZTKYS`` and 1–4 digits, ``D3125次``) are recognised by shape."""
+
+PERSONAL_BEFORE_HOTLINE: Final[tuple[str, ...]] = (
+    *("your", "my", "emergency", "registered", "te", "le", "les", "os", "tu", "su"),
+    *("votre", "ton", "ta", "vos", "Ihr", "Ihre", "Ihren", "dein", "deine", "Notfall"),
+)
+"""A hotline word right after one of these is about the person (``te llama al`` "calls
+you at", ``your emergency contact``): the number after it is theirs, not the sender's."""
+
+CODE_STATES: Final[frozenset[str]] = frozenset(
+    {
+        *("valid", "invalid", "expired", "wrong", "correct", "incorrect", "sent", "below"),
+        *("above", "attached", "enclosed", "required", "missing", "ready", "active"),
+        *("inactive", "blocked", "locked", "used", "pending", "unknown", "none", "here"),
+        *("gültig", "ungültig", "abgelaufen", "falsch", "korrekt", "richtig", "gesperrt"),
+        *("válido", "inválido", "caducado", "incorrecto", "correcto", "usado", "bloqueado"),
+        *("valide", "invalide", "expiré", "correct", "utilisé", "bloqué", "incorrect"),
+    }
+)
+"""Words that say what a code is (``your code is invalid.``): the one lowercase word
+after a code word and a connector is a code unless it is one of these."""
 
 CURRENCY_SIGNS: Final[str] = "$¥￥€£₩₹₽฿₫₱₪₺₴"
 CURRENCY_WORDS: Final[tuple[str, ...]] = (

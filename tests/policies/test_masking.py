@@ -26,6 +26,7 @@ from policies.masking_vocabulary import (
     AMOUNT,
     CURRENCY_WORDS,
     ERROR,
+    HOTLINE,
     HOTLINES,
     KEYWORDS,
     LAST_FOUR,
@@ -68,14 +69,14 @@ KEPT_SHAPE_CHARACTERS = (
     + "".join(
         {
             char
-            for category in (LAST_FOUR, AMOUNT, ERROR, ORDER, TRAVEL)
+            for category in (LAST_FOUR, AMOUNT, ERROR, ORDER, TRAVEL, HOTLINE)
             for word in KEYWORDS[category]
             for char in word
             if not char.isascii()
         }
     )
 )
-"""Characters of the words after which a number stays readable (尾号, 余额, 错误码…)."""
+"""Characters of the words after which a number stays readable (尾号, 余额, 错误码, 客服…)."""
 code_free_text = st.text(
     alphabet=st.characters(
         exclude_categories=("Nd", "Cs", "Sc"),

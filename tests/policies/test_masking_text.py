@@ -16,7 +16,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from policies.masking import mask_content
-from policies.masking_vocabulary import CODE, HOTLINES, KEYWORDS, LAST_FOUR, SHORTENER_HOSTS
+from policies.masking_vocabulary import (
+    CODE,
+    HOTLINE,
+    HOTLINES,
+    KEYWORDS,
+    LAST_FOUR,
+    SHORTENER_HOSTS,
+)
 
 
 def masked(text: str) -> str:
@@ -54,6 +61,18 @@ CREDENTIALS = [
     ("Ihre TAN für die Überweisung: 4K8M2Q", "4K8M2Q"),
     ("Tu código de verificación es 8HJ3KD. No lo compartas.", "8HJ3KD"),
     ("Votre code de vérification est : 5TZ8QA", "5TZ8QA"),
+    # booking references open "manage my booking" with a surname: credentials
+    ("Booking reference: ESDVP5. Passport on file", "ESDVP5"),
+    ("Booking reference: UJGJLK. Passport on file", "UJGJLK"),
+    ("Ihre Fahrkarte: ICE 1327. Auftragsnummer RJNCDU.", "RJNCDU"),
+    ("Renfe: tu billete AVE 07784. Localizador: WMYVJA.", "WMYVJA"),
+    ("SNCF Connect : votre TGV INOUI 7972 part à 13:15. Référence BQFUUB.", "BQFUUB"),
+    ("のぞみ119号 20:45発のご予約を承りました。予約番号：L3BFQM", "L3BFQM"),
+    ("[코레일] KTX 483 17:05 출발 승차권이 발권되었습니다. 예약번호 TUKZ4G", "TUKZ4G"),
+    ("【微医】您已成功预约协和医院内科门诊，就诊码wx2d32，请提前15分钟到达。", "wx2d32"),
+    # a code of lowercase letters, as the whole predicate of a code word
+    ("Your Kontora verification code is jwculk. It expires in 15 minutes.", "jwculk"),
+    ("Tu código es qzvbrt.", "qzvbrt"),
     # a code word after the code
     ("2C2ZRJ 是您的登录验证码，请勿告诉他人。", "2C2ZRJ"),
     ("K3J9X2 is your Instagram code. Don't share it.", "K3J9X2"),
@@ -109,6 +128,11 @@ CREDENTIALS = [
     ("Details: tinyurl.com/y3k8abcd", "y3k8abcd"),
     ("查看账单 url.cn/5XyZabc", "5XyZabc"),
     ("Tap https://amzn.to/3Qx9Zk2 to confirm", "3Qx9Zk2"),
+    # a short host and one key-shaped segment is a short link, listed or not
+    ("配送状況：https://amzn.asia/4xcuOe", "4xcuOe"),
+    ("配送状況：amzn.asia/yVwOXMx5", "yVwOXMx5"),
+    ("배송조회 https://me2.kr/3F5paUI", "3F5paUI"),
+    ("Suivi : https://lnk.fr/Q8B3BZ", "Q8B3BZ"),
     # payloads that echo the parameters of a send
     ('{"TemplateParam":"{\\"code\\":\\"482913\\"}","SignName":"京东"}', "482913"),
     ('{"otp": "2C2ZRJ", "status": "sent"}', "2C2ZRJ"),
@@ -138,6 +162,8 @@ IDENTIFIERS = [
     ("NI number QQ 32 83 67 C", "QQ 32 83 67 C"),
     ("Ihre Steuer-ID 12 345 678 901 wurde übermittelt", "12 345 678 901"),
     ("Steueridentifikationsnummer 12345678901", "12345678901"),
+    # a Steuer-ID can have the shape of a Chinese mobile number: hidden whole all the same
+    ("ELSTER: Ihr Abrufcode für die Steuer-ID 17652410213 lautet KGS-290.", "17652410213"),
     ("Reisepass C01X00T47 gültig bis 2031", "C01X00T47"),
     ("DNI 12345678Z verificado", "12345678Z"),
     ("NIE X1234567L", "X1234567L"),
@@ -180,6 +206,16 @@ def test_ibans_and_card_numbers_keep_only_their_last_four(
 
 
 NATIONAL_PHONES = [
+    # a call word about the person, not the sender: the number is theirs
+    "El repartidor te llama al 91 123 45 67.",
+    "Your emergency contact: 020 7946 0958",
+    "We will call you on 07700 900123.",
+    "Wir rufen Sie unter 030 1234567 zurück.",
+    # after a hotline word, a mobile number is still a person's
+    "Contact : 06 12 34 56 78",
+    "Call us on 07700 900123",
+    "お問い合わせ 090-1234-5678",
+    "문의 010-1234-5678",
     "Llámenos al 633 42 29 90",
     "Appelez le 06 12 34 56 78",
     "Call 07700 900123",
@@ -209,6 +245,8 @@ def test_phones_in_national_formats_lose_at_least_half_their_digits_and_never_fe
         ("请发送至王小明@example.com", "王小明"),
         ("Pay via UPI to rahul.sharma@okaxis", "rahul.sharma"),
         ("UPI 9876543210@ybl", "9876543210"),
+        ("debited from A/c XX9405 to VPA neha.s@oksbi. Not you?", "neha.s"),
+        ("to VPA 3327357645@okhdfcbank.", "3327357645"),
     ],
 )
 def test_addresses_with_cjk_local_parts_and_upi_ids_are_masked(text: str, hidden: str) -> None:
@@ -229,6 +267,7 @@ KEPT = [
     ("Carte se terminant par 7788 : 1 234,56 €", ["7788", "1 234,56 €"]),
     ("カード下4桁 5678 ご利用金額 12,800円", ["5678", "12,800円"]),
     ("Paid ****1234 for order", ["****1234"]),
+    ("€706.58 debited from A/c XX3283 on March 7, 2026", ["XX3283", "€706.58"]),
     # dates with the year
     ("有效期至2026-10-08", ["2026-10-08"]),
     ("Due 2026/10/08", ["2026/10/08"]),
@@ -258,6 +297,19 @@ KEPT = [
     ("고객센터 1588-1234", ["1588-1234"]),
     ("【12306】您购买的车票已出票", ["【12306】"]),
     ("请拨打10086或12345", ["10086", "12345"]),
+    # UK non-geographic numbers (03 for organisations, 08 free or business rate)
+    ("Not you? Call us on 0345 734 5345.", ["0345 734 5345"]),
+    ("Call 0300 200 3300 if this is wrong.", ["0300 200 3300"]),
+    ("Lloyds: 0845 300 0000", ["0845 300 0000"]),
+    # a number right after a hotline word is the sender's, when not a mobile number
+    ("如非本人操作，请联系阿里云客服 95187。", ["95187"]),
+    ("Para cancelar llama al 91 123 45 67.", ["91 123 45 67"]),
+    ("Ne le communiquez jamais. Service client 09 69 39 92 91.", ["09 69 39 92 91"]),
+    ("Contact : 3646.", ["3646"]),
+    ("お問い合わせはマイナンバー総合フリーダイヤル 0120-95-0178 まで。", ["0120-95-0178"]),
+    ("お問い合わせは 03-1234-5678 まで", ["03-1234-5678"]),
+    ("문의 02-123-4567", ["02-123-4567"]),
+    ("Rufen Sie uns an unter 030 1234567.", ["030 1234567"]),
     # provider error codes
     ("Twilio error 21211: Invalid 'To' Phone Number", ["21211"]),
     ('{"code": 21211, "message": "Invalid To", "status": 400}', ["21211", "400"]),
@@ -279,6 +331,7 @@ KEPT = [
     ("G1234 次列车检票口 A12", ["G1234"]),
     ("ICE 578 fährt heute von Gleis 7", ["ICE 578"]),
     ("Tren AVE 03061 Madrid–Sevilla", ["AVE 03061"]),
+    ("SNCF Connect : votre TGV INOUI 7972 du 10 septembre 2025", ["TGV INOUI 7972"]),
     # brand tags
     ("【中国银行】您的账户有变动", ["【中国银行】"]),
     ("[Amazon] Your package was delivered", ["[Amazon]"]),
@@ -310,6 +363,9 @@ def test_what_a_person_needs_to_recognise_the_message_stays_readable(
         "OTP SENT TO YOUR PHONE",
         "Code valid for 10 minutes",
         "您的验证码已发送。请致电95566",
+        "Your verification code is invalid.",
+        "Votre code est expiré.",
+        "Booking reference: see below",
     ],
 )
 def test_ordinary_words_after_a_code_or_password_word_are_kept(text: str) -> None:
@@ -331,6 +387,9 @@ MESSAGE_PIECES = [
     *("sk_live_4eC39HqLyjWD", "Bearer abcdef123456", "张伟@zhangwei.cn", "rahul@okaxis"),
     *("633 42 29 90", "(415) 555-0132", "DE89 3704 0044 0532 0130 00", "4111 1111 1111 1111"),
     *(" ", "，", "。", ". ", ":", "-", "*", "**", "\n", "1", "12", "1234", "123456789"),
+    *("Call us on ", "客服", "llama al ", "te ", "0345 734 5345", "91 123 45 67", "XX9405"),
+    *("Référence ", "RJNCDU", "jwculk", " is ", "amzn.asia/4xcuOe", "neha.s@oksbi", "@ybl"),
+    *("TGV INOUI 7972", "Steuer-ID ", "17652410213", "06 12 34 56 78", "Contact : "),
 ]
 # Pieces joined as messages join them: by punctuation and a space, CJK punctuation or a
 # line break. (Two numbers with only one space between them read as one number: see the
@@ -362,6 +421,10 @@ def test_a_code_word_followed_by_a_code_never_shows_the_code(text: str) -> None:
         "AIza" * 16384,
         "password is " * 5461,
         "验证码" * 21845,
+        "call us 0300 200 3300 " * 2978,
+        "code is abcd. " * 4681,
+        "amzn.asia/4xcuOe " * 3855,
+        "客服：4829 " * 8192 + "验证码",
     ],
     ids=lambda text: repr(text[:12]),
 )
@@ -451,3 +514,73 @@ def test_national_identifiers_never_survive_whole_whatever_the_words_around(
     assert identifier not in result
     digits = re.sub(r"\D", "", identifier)
     assert digits not in re.sub(r"\D", "", result)
+
+
+mobile_numbers = st.one_of(
+    st.builds("07{} {}".format, digits_of(3), digits_of(6)),  # UK
+    st.builds("06 {} {} {} {}".format, *[digits_of(2)] * 4),  # FR
+    st.builds("6{} {} {} {}".format, digits_of(2), *[digits_of(2)] * 3),  # ES
+    st.builds("015{} {}".format, digits_of(1), digits_of(8)),  # DE
+    st.builds("090-{}-{}".format, digits_of(4), digits_of(4)),  # JP
+    st.builds("010-{}-{}".format, digits_of(4), digits_of(4)),  # KR
+    st.builds("9{} {}".format, digits_of(4), digits_of(5)),  # IN
+)
+
+
+@given(
+    word=st.sampled_from(sorted(KEYWORDS[HOTLINE])),
+    connector=st.sampled_from([" ", ": ", "：", " on "]),
+    number=mobile_numbers,
+)
+def test_a_mobile_number_after_a_hotline_word_loses_at_least_half_its_digits(
+    word: str, connector: str, number: str
+) -> None:
+    result = masked(f"Hinweis. {word}{connector}{number}。")
+    digits = re.sub(r"\D", "", number)
+    shown = re.sub(r"\D", "", result)
+    assert digits not in shown
+    assert len(digits) - len(re.sub(r"\D", "", result.replace(word, ""))) >= len(digits) // 2
+
+
+@given(
+    word=st.sampled_from(sorted(KEYWORDS[HOTLINE])),
+    code=st.text(alphabet="0123456789", min_size=6, max_size=6),
+)
+def test_a_code_after_a_hotline_word_is_still_hidden_when_a_code_word_follows(
+    word: str, code: str
+) -> None:
+    result = masked(f"{word}：{code}是您的验证码")
+    assert code not in result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "See https://x.com/Nike",
+        "News: https://abc.de/news",
+        "Docs https://docs.example.com/Ab12Cd",
+    ],
+)
+def test_a_link_that_is_not_a_short_host_and_a_key_keeps_its_path(text: str) -> None:
+    assert masked(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Never share your code, not even with customer service: 482913", "482913"),
+        ("Teilen Sie Ihren Code niemals, auch nicht dem Kundenservice: 482 913", "482 913"),
+        ("K3J9X2 is your code", "K3J9X2"),
+    ],
+)
+def test_a_code_word_still_waiting_for_its_value_takes_the_number_after_a_hotline_word(
+    text: str, code: str
+) -> None:
+    assert_hidden(masked(text), code)
+
+
+def test_a_service_number_after_a_hotline_word_is_kept_after_a_code_word_that_had_its_value() -> (
+    None
+):
+    text = "验证码已发送，如有疑问请联系客服 0571-88157858"
+    assert masked(text) == text
