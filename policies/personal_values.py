@@ -139,7 +139,9 @@ def city_of(address: str) -> str | None:
        skip parts without a letter, parts still holding a digit, two-letter state codes and country
        names; the first part left is the city (``1600 Amphitheatre Parkway, Mountain View,
        CA 94043, USA`` → ``Mountain View``; ``Unter den Linden 77, 10117 Berlin`` →
-       ``Berlin``). A part longer than 48 characters is not a city.
+       ``Berlin``). A part longer than 48 characters is not a city. The first part (the
+       street, or a name) is never the city, and no part holding ``@`` is: a value without
+       a comma, or one naming a person or an address, shows nothing.
     """
     for match in _CJK_CITY.finditer(address):
         found = match.group()
@@ -150,11 +152,13 @@ def city_of(address: str) -> str | None:
         if korean is not None:
             return korean.group()
     parts = re.split(r"[,\n\r，、]", address)
-    for index in range(len(parts) - 1, -1, -1):
-        part = parts[index]
-        if index > 0:
-            part = _POSTCODE.sub(" ", part)
+    # The first part of a Latin-script address is its street, or a name: never shown
+    # (``Zhang Wei, Flat 3`` and a value without a comma show nothing).
+    for index in range(len(parts) - 1, 0, -1):
+        part = _POSTCODE.sub(" ", parts[index])
         part = " ".join(part.split()).strip(" .;:-")
+        if "@" in part:
+            continue
         if any(char.isdigit() for char in part) or len(part) > _MAX_CITY_CHARS:
             continue
         if not any(char.isalpha() for char in part):

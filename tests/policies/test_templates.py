@@ -359,6 +359,11 @@ def test_an_address_shows_digit_free_words_of_itself_or_nothing(address: str) ->
         ("12 rue de Rivoli\n75001 Paris\nFrance", "Paris"),
         ("221B Baker Street", None),
         ("", None),
+        # Names and addresses passed as an address show nothing.
+        ("zhang.wei@zhangwei-family.cn", None),
+        ("Attn: Zhang Wei", None),
+        ("Zhang Wei, Flat 3", None),
+        ("Berlin", None),
     ],
 )
 def test_the_city_of_an_address(address: str, city: str | None) -> None:
