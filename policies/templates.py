@@ -323,6 +323,9 @@ def stored_parameters(classes: Mapping[str, str], values: Mapping[str, str]) -> 
     if problems:
         raise TemplateRejected(problems)
     parsed = parse_classes(classes)
+    repeated = _secrets_repeated(parsed, values)
+    if repeated:
+        raise TemplateRejected(tuple(repeated))
     return StoredParameters(
         values={
             name: value
@@ -333,6 +336,31 @@ def stored_parameters(classes: Mapping[str, str], values: Mapping[str, str]) -> 
             name for name in values if parsed[name].sensitivity is Sensitivity.SECRET
         ),
     )
+
+
+MIN_REPEATED_SECRET_CHARS = 4
+"""A secret value this long or longer may not appear inside another parameter's value."""
+
+
+def _secrets_repeated(parsed: Mapping[str, ParameterClass], values: Mapping[str, str]) -> list[str]:
+    """Problems naming each stored parameter whose value holds a secret's value: it would
+    store and show the secret (``ref`` = ``REF-482913`` next to ``code`` = ``482913``)."""
+    secrets = {
+        name: value
+        for name, value in values.items()
+        if parsed[name].sensitivity is Sensitivity.SECRET
+        and len(value.strip()) >= MIN_REPEATED_SECRET_CHARS
+    }
+    problems = []
+    for name, value in sorted(values.items()):
+        if parsed[name].sensitivity is Sensitivity.SECRET:
+            continue
+        for secret_name, secret in sorted(secrets.items()):
+            if secret.strip() in value:
+                problems.append(
+                    f"parameter '{name}' holds the value of secret parameter '{secret_name}'"
+                )
+    return problems
 
 
 def rendered_length(body: str, values: Mapping[str, str]) -> int:

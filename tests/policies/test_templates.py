@@ -263,6 +263,15 @@ def test_public_values_are_shown_verbatim_and_personal_ones_by_their_rule(
 ) -> None:
     body, classes, values = template
     assume(template_problems(body, classes) == ())
+    secrets = [values[n].strip() for n, k in classes.items() if k == "secret"]
+    assume(
+        not any(
+            len(secret) >= 4 and secret in values[name]
+            for secret in secrets
+            for name, klass in classes.items()
+            if klass != "secret"
+        )
+    )
     stored = stored_parameters(classes, values)
     expected = {}
     for name, klass in classes.items():
@@ -381,3 +390,15 @@ def test_rendered_length_is_the_length_of_the_rendered_body(
 ) -> None:
     body = "".join(pieces)
     assert rendered_length(body, values) == len(render(body, values))
+
+
+def test_a_secret_repeated_inside_a_stored_parameter_is_refused_naming_both() -> None:
+    classes = {"code": "secret", "ref": "public", "name": "personal:name"}
+    with pytest.raises(TemplateRejected) as refused:
+        stored_parameters(classes, {"code": "482913", "ref": "ZQX-482913", "name": "王"})
+    assert "'ref'" in str(refused.value)
+    assert "'code'" in str(refused.value)
+    assert "482913" not in str(refused.value)
+    # A short secret (a 3-digit value) may coincide with another value by chance.
+    kept = stored_parameters(classes, {"code": "123", "ref": "A-123", "name": "王"})
+    assert kept.values["ref"] == "A-123"
