@@ -214,7 +214,12 @@ def _parse_time_text(text: str, naive_offset_seconds: int) -> datetime | None:
             moment = moment.replace(tzinfo=timezone(timedelta(seconds=naive_offset_seconds)))
         return moment
     if text[:1].isalpha():  # "Thu, 30 Jul 2015 20:12:33 +0000"
-        return parsedate_to_datetime(text)
+        moment = parsedate_to_datetime(text)
+        # email.utils reads years below 1000 as two-digit years (0001 → 2001): a time
+        # whose year is not written as it was parsed is dropped, not moved by centuries.
+        if f" {moment.year:04d} " not in f" {text} ":
+            return None
+        return moment
     return None
 
 

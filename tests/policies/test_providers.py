@@ -1475,3 +1475,8 @@ def test_a_forged_reduced_text_keeps_no_id_of_another_shape() -> None:
 def test_real_ids_of_each_provider_have_its_shape(provider: str, value: str) -> None:
     assert identifier(value, provider) == value
     assert identifier(value, "twilio" if provider != "twilio" else "apns") is None
+
+
+def test_a_year_below_1000_in_an_rfc_2822_time_is_dropped_not_moved_to_2001() -> None:
+    assert instant("Mon, 01 Jan 0001 00:00:00 +1400") is None
+    assert instant("Thu, 30 Jul 2015 20:12:33 +0000") == "2015-07-30T20:12:33Z"
