@@ -96,7 +96,7 @@ def scope_for_own_logs(
 def scope_for_recording(principal: Principal) -> TenantScope | Forbidden:
     """Decide whether a caller may record sends and their outcomes for its tenant."""
     if not principal.has(Role.INGEST):
-        return Forbidden(reason="recording sends requires the ingest role")
+        return Forbidden(reason="recording sends and templates requires the ingest role")
     return TenantScope(tenant_id=principal.tenant_id)
 
 
