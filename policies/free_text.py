@@ -155,6 +155,9 @@ _CONNECTOR = re.compile(
 _LOCAL_START = re.compile(_LOCAL)
 _KEY_TO_VALUE = re.compile(r"[\"'\\]{1,2}[ ]?:[ ]?[\"'\\]{0,2}")
 _ERROR_PATH = re.compile(r"/(?i:errors?|error-codes?|errorcodes?)/\Z")
+_ERROR_PATH_LENGTH = len("/error-codes/")
+"""How far back _ERROR_PATH looks: a bounded window, so that each digit run of a long
+path costs the same (a search from the start of the link made it quadratic)."""
 _SPACE = re.compile(r"[ \u00a0\u202f]")
 _PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
 _SENTENCE_END = re.compile(r"[。！？\n]|[.!?] ")
@@ -356,6 +359,18 @@ class _Context:
 
 _NO_CONTEXT = _Context(None, "")
 _HIDING = (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY)
+_KEEPING = (vocabulary.ERROR, vocabulary.ORDER, vocabulary.TRAVEL, vocabulary.AMOUNT)
+_MIN_IDENTIFIER_DIGITS = 9
+"""Phone numbers in national formats have 9 digits or more."""
+_MIN_CARD_DIGITS = 13
+"""Card numbers (ISO/IEC 7812) have 13 to 19 digits."""
+_MIN_LONG_RUN_DIGITS = 15
+"""A run this long is a card, an account or an id, whatever word stands before it."""
+_CN_IDENTITY = re.compile(r"[0-9*]{17}[0-9Xx*]")
+# An Amazon order number (112-4567890-1234567): 17 digits, but no card, id or phone
+# is written in these groups.
+_MARKETPLACE_ORDER = re.compile(r"[0-9*]{3}-[0-9*]{7}-[0-9*]{7}")
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:([,.'])[0-9]{3})(?:\1[0-9]{3})+")
 
 
 def mask_free_text(text: str, *, mask_phone: PhoneMasker, mask_email: EmailMasker) -> str:
@@ -582,14 +597,19 @@ class _Masker:
         text = self.text
         head = chunk[: first_space.start()]
         rest = first_space.end()
+        last_space = list(_SPACE.finditer(chunk))[-1]
+        tail = chunk[last_space.end() :]
+        amount_after = bool(_AMOUNT.fullmatch(tail) and _CURRENCY_AFTER.match(text, end))
         if context.category == vocabulary.LAST_FOUR and len(head) == _KEPT_TAIL and head.isdigit():
+            if _NUMERIC.fullmatch(chunk) and not amount_after:
+                # "ending 4111 1111 1111 1111": more digits than four follow the word,
+                # so the whole is the card number, and its own last four are shown.
+                return _keep_last_four(chunk)
             return chunk[:rest] + self.chunk(start + rest, end)
         if _YEAR.fullmatch(head) and _MONTH_NEAR.search(text, max(0, start - 16), start):
             # "8 October 2026 10 …": the year, then another number.
             return chunk[:rest] + self.chunk(start + rest, end)
-        last_space = list(_SPACE.finditer(chunk))[-1]
-        tail = chunk[last_space.end() :]
-        if _AMOUNT.fullmatch(tail) and _CURRENCY_AFTER.match(self.text, end):
+        if amount_after:
             return self.chunk(start, start + last_space.start()) + chunk[last_space.start() :]
         return None
 
@@ -601,6 +621,10 @@ class _Masker:
             tail = chunk.lstrip("*xX•")
             if len(tail) == _KEPT_TAIL and tail.isdigit():
                 return chunk
+            return None
+        if category in _KEEPING and _is_identifier_shape(chunk):
+            # Decided before any keep word: "error 4111 1111 1111 1111" is a card
+            # number, "order 138 1234 8000" a phone number (masked by their shape).
             return None
         if category in (vocabulary.ORDER, vocabulary.TRAVEL):
             return chunk
@@ -794,7 +818,8 @@ class _Masker:
     def url_part(self, match: re.Match[str]) -> str:
         if match.lastgroup == "email":
             return self.mask_email(match.group())
-        if _ERROR_PATH.search(match.string, 0, match.start()):
+        start = match.start()
+        if _ERROR_PATH.search(match.string, max(0, start - _ERROR_PATH_LENGTH), start):
             return match.group()  # https://www.twilio.com/docs/errors/21211
         return _mask_digit_run(match.group())
 
@@ -883,6 +908,44 @@ def _is_service_number(chunk: str, gap: str) -> bool:
     return len(number) in _SERVICE_DIGITS and not _MOBILE_NUMBER.fullmatch(number)
 
 
+def _is_identifier_shape(chunk: str) -> bool:
+    """A card, account, national id or phone number by its shape alone, whatever word
+    stands before it: an ES/US/KR id, a CN id, a run of 15 digits or more, a
+    Luhn-valid card number (13–19 digits), or a phone number (9 digits or more, written
+    in groups, with a trunk prefix or shaped like a mobile number). Not a number
+    written as an amount (``1,234,567,890``, ``12345678.90``) and not a plain run of
+    9–14 digits (an order number such as ``20261008123456``)."""
+    if _WHOLE_IDENTITY.fullmatch(chunk) or _CN_IDENTITY.fullmatch(chunk):
+        return True
+    if not _NUMERIC.fullmatch(chunk) or _DECIMAL_AMOUNT.fullmatch(chunk):
+        return False
+    if _THOUSANDS.fullmatch(chunk) or _MARKETPLACE_ORDER.fullmatch(chunk):
+        return False
+    number = "".join(char for char in chunk if char.isdigit() or char == HIDDEN)
+    if len(number) >= _MIN_LONG_RUN_DIGITS:
+        return True
+    if len(number) < _MIN_IDENTIFIER_DIGITS:
+        return False
+    return (
+        number != chunk
+        or number[0] in "0*"
+        or bool(_MOBILE_NUMBER.fullmatch(number))
+        or (len(number) >= _MIN_CARD_DIGITS and _luhn_valid(number))
+    )
+
+
+def _luhn_valid(number: str) -> bool:
+    if not number.isdigit():
+        return False
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = int(char)
+        if index % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
 def _transitions(alnum: str) -> int:
     changes = 0
     for previous, char in itertools.pairwise(alnum):
@@ -945,6 +1008,20 @@ def _mask_number(chunk: str) -> str:
         if char.isdigit() or char == HIDDEN:
             seen += 1
             out.append(char if seen > positions - keep else HIDDEN)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _keep_last_four(number: str) -> str:
+    """Every digit hidden but the last four, separators kept."""
+    positions = sum(char.isdigit() or char == HIDDEN for char in number)
+    out = []
+    seen = 0
+    for char in number:
+        if char.isdigit() or char == HIDDEN:
+            seen += 1
+            out.append(char if seen > positions - _KEPT_TAIL else HIDDEN)
         else:
             out.append(char)
     return "".join(out)
