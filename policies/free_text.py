@@ -147,8 +147,11 @@ _PASSWORD_VALUE = re.compile(
     r"|(?:为|是|は|：|는|은|이|が)[ \t]*+(?:[:：][ \t]*+)?))"
     r"(?P<value>[!-~]{1,64}+)"
 )
+_PUNCTUATION_CONNECTOR = re.compile(r"[:：=为是は는은이が]")
 _VALUE_TRAILING_PUNCTUATION = ".,;!?)]}'\""
-_CONNECTOR_BEFORE = re.compile(r"(?:(?<![A-Za-z])(?:is|ist|lautet|es|est)[ ]|[:：][ ]?|为|是)\Z")
+_CONNECTOR_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])(?:is|ist|lautet|es|est)[ ]|[:：][ ]?|为|是|[码碼ド드])\Z"
+)
 _CONNECTOR = re.compile(
     r"[\s:：=\[(（【「『\"']*+(?:(?i:is|ist|lautet|es|est)|为|是|は|는|은)?[\s:：=\[(（【「『\"']*+"
 )
@@ -160,7 +163,9 @@ _ERROR_PATH_LENGTH = len("/error-codes/")
 path costs the same (a search from the start of the link made it quadratic)."""
 _SPACE = re.compile(r"[ \u00a0\u202f]")
 _PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
-_SENTENCE_END = re.compile(r"[。！？\n]|[.!?] ")
+# A full stop ends a sentence, but not after a number abbreviation ("passport no. …",
+# "Nr. …", "núm. …"): the word before it still names the number after it.
+_SENTENCE_END = re.compile(r"[。！？\n]|[!?] |(?<!\b[Nn]o)(?<!\bNr)(?<!\b[nN]úm)\. ")
 
 _CREDENTIAL_SHAPES = (
     r"eyJ[A-Za-z0-9_-]{6,}+\.[A-Za-z0-9_-]{6,}+(?:\.[A-Za-z0-9_-]*+)?"
@@ -226,7 +231,7 @@ _CONTENT = re.compile(
     rf"|(?P<capitals>[A-Z]{{4,12}}{_WORD_END})"
     # Lowercase letters alone between a connector and the end of a clause
     # (``code is jwculk.``): a code if a code word stands before (see _Masker.lowercase).
-    rf"|(?P<lowercase>(?<=[ :：为是])[a-z]{{4,12}}+{_CLAUSE_END})"
+    rf"|(?P<lowercase>(?<=[ :：为是码碼ド드])[a-z]{{4,12}}+{_CLAUSE_END})"
     rf"|(?P<flight>(?:{_AIRLINE})[ ]?[0-9]{{1,4}}{_WORD_END})"
     rf"|(?P<train>(?:[GDCZTKYS][0-9]{{1,4}}(?=次|{_WORD_END})"
     rf"|(?:{_TRAIN_PREFIX})[ ]?[0-9]{{1,5}}){_WORD_END})"
@@ -684,7 +689,14 @@ class _Masker:
         if value is None:
             return match.group(), match.end()
         secret = value.group("value").rstrip(_VALUE_TRAILING_PUNCTUATION)
-        if not secret or _PLAIN_WORD.fullmatch(secret):
+        if not secret:
+            return match.group(), match.end()
+        if _PLAIN_WORD.fullmatch(secret) and (
+            # "password is about to expire"; after a colon ("初始密码：abcdefgh") any
+            # letters are the password, unless they say what it is ("password: reset").
+            not _PUNCTUATION_CONNECTOR.search(value.group("gap"))
+            or secret.lower() in vocabulary.CODE_STATES
+        ):
             return match.group(), match.end()
         return match.group() + value.group("gap") + TOKEN_MASK, value.start("value") + len(secret)
 
@@ -1096,6 +1108,17 @@ def _is_token_segment(segment: str, previous: str) -> bool:
     digits = sum(char.isdigit() for char in alnum)
     letters = len(alnum) - digits
     if len(alnum) >= 20 and digits and letters:
+        return True
+    if (
+        previous
+        and digits
+        and letters
+        and _SHORT_LINK_KEY.fullmatch(segment)
+        and (_transitions(segment) >= 2 or not (segment.islower() or segment.isupper()))
+    ):
+        # A short key below a first segment (/u/7Hq2Kx, /i/x7k2m9): letters and
+        # digits mixed the way generated keys are, not the way names are (iphone15,
+        # page12). A lone first segment of a long host is a page (docs…/Ab12Cd).
         return True
     for piece in _SEGMENT_PIECES.split(segment.replace(HIDDEN, "")):
         piece_digits = sum(char.isdigit() for char in piece)
