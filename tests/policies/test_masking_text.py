@@ -694,3 +694,42 @@ def test_masking_a_64_kib_link_of_many_digit_runs_takes_well_under_a_second(text
     started = time.perf_counter()
     mask_content(text)
     assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Your passport no. 533380006 is on file.", "533380006"),
+        ("Passport No. 533380006 verified", "533380006"),
+        ("Reisepass Nr. C01X00T47 gültig", "C01X00T47"),
+        ("your code is kxqjzt", "kxqjzt"),
+        ("验证码kxqjzt", "kxqjzt"),
+        ("初始密码：abcdefgh", "abcdefgh"),
+        ("Your temporary password: abcdefgh", "abcdefgh"),
+        ("Ваш код: xk7mq2", "xk7mq2"),
+        ("Ваш пароль: qwertyui", "qwertyui"),
+        ("Il tuo codice di verifica è: xk7mq2", "xk7mq2"),
+        ("Uw verificatiecode is: xk7mq2", "xk7mq2"),
+        ("Twój kod weryfikacyjny: xk7mq2", "xk7mq2"),
+        ("card ending 1234, cvc 987", "987"),
+        ("Open https://example.com/u/7Hq2Kx to sign in", "7Hq2Kx"),
+        ("Open https://example.com/i/x7k2m9 to sign in", "x7k2m9"),
+    ],
+    ids=str,
+)
+def test_abbreviations_letters_only_values_and_more_languages_do_not_leak(
+    text: str, secret: str
+) -> None:
+    assert_hidden(masked(text), secret)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your password: reset by the administrator.",
+        "See https://example.com/products/iphone15 for details",
+        "Order no. 12345 has shipped. Thank you.",
+    ],
+)
+def test_words_and_names_near_the_new_rules_stay_readable(text: str) -> None:
+    assert masked(text) == text
