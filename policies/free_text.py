@@ -371,6 +371,7 @@ _MIN_CARD_DIGITS = 13
 """Card numbers (ISO/IEC 7812) have 13 to 19 digits."""
 _MIN_LONG_RUN_DIGITS = 15
 """A run this long is a card, an account or an id, whatever word stands before it."""
+_MASKED_GROUP = re.compile(r"(?:(?<=[ \u00a0\u202f])|^)\*++(?:[ \u00a0\u202f]|$)")
 _CN_IDENTITY = re.compile(r"[0-9*]{17}[0-9Xx*]")
 # An Amazon order number (112-4567890-1234567): 17 digits, but no card, id or phone
 # is written in these groups.
@@ -606,9 +607,9 @@ class _Masker:
         tail = chunk[last_space.end() :]
         amount_after = bool(_AMOUNT.fullmatch(tail) and _CURRENCY_AFTER.match(text, end))
         if context.category == vocabulary.LAST_FOUR and len(head) == _KEPT_TAIL and head.isdigit():
-            if _NUMERIC.fullmatch(chunk) and not amount_after:
-                # "ending 4111 1111 1111 1111": more digits than four follow the word,
-                # so the whole is the card number, and its own last four are shown.
+            if _is_identifier_shape(chunk) and not amount_after:
+                # "ending 4111 1111 1111 1111": a card number follows the word, not
+                # its last four: the whole is masked and its own last four are shown.
                 return _keep_last_four(chunk)
             return chunk[:rest] + self.chunk(start + rest, end)
         if _YEAR.fullmatch(head) and _MONTH_NEAR.search(text, max(0, start - 16), start):
@@ -627,9 +628,11 @@ class _Masker:
             if len(tail) == _KEPT_TAIL and tail.isdigit():
                 return chunk
             return None
-        if category in _KEEPING and _is_identifier_shape(chunk):
+        if category in _KEEPING and _is_identifier_shape(_MASKED_GROUP.sub("", chunk).strip()):
             # Decided before any keep word: "error 4111 1111 1111 1111" is a card
             # number, "order 138 1234 8000" a phone number (masked by their shape).
+            # Groups masked whole are left out: a kept number and a masked code after it
+            # read as one chunk once masked, and must be decided as the first time.
             return None
         if category in (vocabulary.ORDER, vocabulary.TRAVEL):
             return chunk
@@ -655,9 +658,14 @@ class _Masker:
         if _NUMERIC.fullmatch(chunk):
             compact = _ASCII_DIGIT_RUNS.findall(chunk)
             number = "".join(compact)
-            if _AMOUNT.fullmatch(chunk) and (
-                _CURRENCY_BEFORE.search(text, max(0, start - 6), start)
-                or _CURRENCY_AFTER.match(text, end)
+            if (
+                _AMOUNT.fullmatch(chunk)
+                # a card number is not an amount, whatever stands next to it
+                and (len(number) < _MIN_CARD_DIGITS or not _is_identifier_shape(chunk))
+                and (
+                    _CURRENCY_BEFORE.search(text, max(0, start - 6), start)
+                    or _CURRENCY_AFTER.match(text, end)
+                )
             ):
                 return True
             if _DECIMAL_AMOUNT.fullmatch(chunk):
@@ -693,9 +701,11 @@ class _Masker:
             return match.group(), match.end()
         if _PLAIN_WORD.fullmatch(secret) and (
             # "password is about to expire"; after a colon ("初始密码：abcdefgh") any
-            # letters are the password, unless they say what it is ("password: reset").
+            # letters are the password, unless they say what it is ("password: reset")
+            # or are a keyword themselves (which masking again would no longer see).
             not _PUNCTUATION_CONNECTOR.search(value.group("gap"))
             or secret.lower() in vocabulary.CODE_STATES
+            or secret.casefold() in _CATEGORY_OF
         ):
             return match.group(), match.end()
         return match.group() + value.group("gap") + TOKEN_MASK, value.start("value") + len(secret)

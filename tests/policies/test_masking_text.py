@@ -612,6 +612,9 @@ IDENTIFIERS_AFTER_KEEP_WORDS = [
     ("Card ending 4111 1111 1111 1111", "4111 1111 1111 1111"),
     ("Transaction refund 378282246310005 reversed", "378282246310005"),
     ("Bestellung 4012888888881881 storniert", "4012888888881881"),
+    ("Refund 50000원 6222021234567890123", "6222021234567890123"),
+    ("Charged ¥4111111111111111 today", "4111111111111111"),
+    ("Card ending 5500 0000 0000 0004 declined", "5500 0000 0000 0004"),
 ]
 
 
@@ -673,6 +676,8 @@ def test_a_card_number_after_any_keep_word_shows_its_last_four_at_most(
         ("余额 5000 元", "5000"),
         ("Balance 1,234,567.89 EUR", "1,234,567.89"),
         ("Card ending 4111 was charged", "ending 4111"),
+        ("Card ending 4111 05/27", "ending 4111"),
+        ("카드 끝자리 1234 50000원 결제", "1234 50000원"),
         ("Please check https://www.twilio.com/docs/errors/21211 for details", "errors/21211"),
     ],
     ids=str,
