@@ -607,7 +607,7 @@ class _Masker:
         tail = chunk[last_space.end() :]
         amount_after = bool(_AMOUNT.fullmatch(tail) and _CURRENCY_AFTER.match(text, end))
         if context.category == vocabulary.LAST_FOUR and len(head) == _KEPT_TAIL and head.isdigit():
-            if _is_identifier_shape(chunk) and not amount_after:
+            if _is_unmasked_identifier_shape(chunk) and not amount_after:
                 # "ending 4111 1111 1111 1111": a card number follows the word, not
                 # its last four: the whole is masked and its own last four are shown.
                 return _keep_last_four(chunk)
@@ -628,11 +628,9 @@ class _Masker:
             if len(tail) == _KEPT_TAIL and tail.isdigit():
                 return chunk
             return None
-        if category in _KEEPING and _is_identifier_shape(_MASKED_GROUP.sub("", chunk).strip()):
+        if category in _KEEPING and _is_unmasked_identifier_shape(chunk):
             # Decided before any keep word: "error 4111 1111 1111 1111" is a card
             # number, "order 138 1234 8000" a phone number (masked by their shape).
-            # Groups masked whole are left out: a kept number and a masked code after it
-            # read as one chunk once masked, and must be decided as the first time.
             return None
         if category in (vocabulary.ORDER, vocabulary.TRAVEL):
             return chunk
@@ -697,15 +695,15 @@ class _Masker:
         if value is None:
             return match.group(), match.end()
         secret = value.group("value").rstrip(_VALUE_TRAILING_PUNCTUATION)
-        if not secret:
+        if not secret or secret.rstrip(":：").casefold() in _CATEGORY_OF:
+            # a keyword is not the password ("password: status: …"); hiding it would
+            # change what masking the text again decides after it
             return match.group(), match.end()
         if _PLAIN_WORD.fullmatch(secret) and (
             # "password is about to expire"; after a colon ("初始密码：abcdefgh") any
-            # letters are the password, unless they say what it is ("password: reset")
-            # or are a keyword themselves (which masking again would no longer see).
+            # letters are the password, unless they say what it is ("password: reset").
             not _PUNCTUATION_CONNECTOR.search(value.group("gap"))
             or secret.lower() in vocabulary.CODE_STATES
-            or secret.casefold() in _CATEGORY_OF
         ):
             return match.group(), match.end()
         return match.group() + value.group("gap") + TOKEN_MASK, value.start("value") + len(secret)
@@ -954,6 +952,13 @@ def _is_identifier_shape(chunk: str) -> bool:
         or bool(_MOBILE_NUMBER.fullmatch(number))
         or (len(number) >= _MIN_CARD_DIGITS and _luhn_valid(number))
     )
+
+
+def _is_unmasked_identifier_shape(chunk: str) -> bool:
+    """:func:`_is_identifier_shape` of ``chunk`` without its groups masked whole: a kept
+    number and a value masked after it read as one chunk once masked, and must be
+    decided as they were the first time."""
+    return _is_identifier_shape(_MASKED_GROUP.sub("", chunk).strip())
 
 
 def _luhn_valid(number: str) -> bool:
