@@ -47,7 +47,6 @@ KEYWORDS: Final[dict[str, tuple[str, ...]]] = {
         *("code", "codes", "OTP", "passcode", "PIN", "one-time password", "security code"),
         *("verification code", "CVV", "CVV2", "CVC", "CVC2", "CSC", "token", "key"),
         *("recovery code", "backup code", "gift card", "claim code", "voucher", "2FA"),
-        *("cvv", "cvc", "cvv2", "cvc2"),
         # ja
         *("認証コード", "確認コード", "ワンタイムパスワード", "認証番号", "確認番号"),
         *("暗証番号", "セキュリティコード", "ログインコード", "コード", "ワンタイムコード"),
@@ -140,12 +139,12 @@ KEYWORDS: Final[dict[str, tuple[str, ...]]] = {
 """Category → words. The nearest word before a value decides its category."""
 
 EXACT_CASE_WORDS: Final[frozenset[str]] = frozenset(
-    {"OTP", "PIN", "TAN", "mTAN", "smsTAN", "CVV", "CVV2", "CVC", "CVC2", "CSC", "SSN"}
-    | {"cvv", "cvc", "cvv2", "cvc2"}
+    {"OTP", "PIN", "TAN", "mTAN", "smsTAN", "CSC", "SSN"}
     | {"TIN", "PAN", "DNI", "NIE", "NIF", "NIR", "NINO", "SMTP", "2FA", "PNR"}
 )
 """Acronyms matched only as written, and only as whole words (``tan`` is Spanish for
-"so", ``pan`` is bread)."""
+"so", ``pan`` is bread). ``CVV`` and ``CVC`` are no word in any language: matched in
+any case (``cvc 123``)."""
 
 SHORTENER_HOSTS: Final[frozenset[str]] = frozenset(
     {
