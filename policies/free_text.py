@@ -629,7 +629,9 @@ class _Masker:
             if len(tail) == _KEPT_TAIL and tail.isdigit():
                 return chunk
             return None
-        if category in _KEEPING and _is_unmasked_identifier_shape(chunk):
+        if category in _KEEPING and _is_unmasked_identifier_shape(
+            chunk, plain_runs=category in (vocabulary.ERROR, vocabulary.TRAVEL)
+        ):
             # Decided before any keep word: "error 4111 1111 1111 1111" is a card
             # number, "order 138 1234 8000" a phone number (masked by their shape).
             return None
@@ -929,13 +931,15 @@ def _is_service_number(chunk: str, gap: str) -> bool:
     return len(number) in _SERVICE_DIGITS and not _MOBILE_NUMBER.fullmatch(number)
 
 
-def _is_identifier_shape(chunk: str) -> bool:
+def _is_identifier_shape(chunk: str, *, plain_runs: bool = False) -> bool:
     """A card, account, national id or phone number by its shape alone, whatever word
     stands before it: an ES/US/KR id, a CN id, a run of 15 digits or more, a
     Luhn-valid card number (13–19 digits), or a phone number (9 digits or more, written
     in groups, with a trunk prefix or shaped like a mobile number). Not a number
     written as an amount (``1,234,567,890``, ``12345678.90``) and not a plain run of
-    9–14 digits (an order number such as ``20261008123456``)."""
+    9–14 digits (an order number such as ``20261008123456``) unless ``plain_runs``
+    (after an error or travel word: their codes are short, and a phone number may be
+    written without groups: ``error 130 for 4155552671``)."""
     if _WHOLE_IDENTITY.fullmatch(chunk) or _CN_IDENTITY.fullmatch(chunk):
         return True
     if not _NUMERIC.fullmatch(chunk) or _DECIMAL_AMOUNT.fullmatch(chunk):
@@ -948,18 +952,19 @@ def _is_identifier_shape(chunk: str) -> bool:
     if len(number) < _MIN_IDENTIFIER_DIGITS:
         return False
     return (
-        number != chunk
+        plain_runs
+        or number != chunk
         or number[0] in "0*"
         or bool(_MOBILE_NUMBER.fullmatch(number))
         or (len(number) >= _MIN_CARD_DIGITS and _luhn_valid(number))
     )
 
 
-def _is_unmasked_identifier_shape(chunk: str) -> bool:
+def _is_unmasked_identifier_shape(chunk: str, *, plain_runs: bool = False) -> bool:
     """:func:`_is_identifier_shape` of ``chunk`` without its groups masked whole: a kept
     number and a value masked after it read as one chunk once masked, and must be
     decided as they were the first time."""
-    return _is_identifier_shape(_MASKED_GROUP.sub("", chunk).strip())
+    return _is_identifier_shape(_MASKED_GROUP.sub("", chunk).strip(), plain_runs=plain_runs)
 
 
 def _luhn_valid(number: str) -> bool:
