@@ -678,7 +678,8 @@ class _Masker:
             if _TOLL_FREE.fullmatch(number) and (len(number) >= 10 or number != chunk):
                 return True
             if _ERROR_PREFIX.search(text, max(0, start - 9), start):
-                return True
+                # MK:0001, not CARD:4111111111111111
+                return not _is_unmasked_identifier_shape(chunk, plain_runs=True)
             if _YEAR.fullmatch(chunk) and _MONTH_NEAR.search(
                 text, max(0, start - 16), min(len(text), end + 16)
             ):
