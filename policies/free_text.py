@@ -843,7 +843,9 @@ class _Masker:
         if match.lastgroup == "email":
             return self.mask_email(match.group())
         start = match.start()
-        if _ERROR_PATH.search(match.string, max(0, start - _ERROR_PATH_LENGTH), start):
+        if len(match.group()) < _MIN_IDENTIFIER_DIGITS and _ERROR_PATH.search(
+            match.string, max(0, start - _ERROR_PATH_LENGTH), start
+        ):
             return match.group()  # https://www.twilio.com/docs/errors/21211
         return _mask_digit_run(match.group())
 
