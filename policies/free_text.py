@@ -1123,6 +1123,12 @@ def _is_short_link_key(key: str) -> bool:
     return (has_digit and has_letter) or mixed_case
 
 
+def _case_changes(letters: str) -> int:
+    return sum(
+        previous.isupper() != char.isupper() for previous, char in itertools.pairwise(letters)
+    )
+
+
 def _is_token_segment(segment: str, previous: str) -> bool:
     if len(segment) < 6 or segment == TOKEN_MASK:
         return False
@@ -1143,6 +1149,10 @@ def _is_token_segment(segment: str, previous: str) -> bool:
         # A short key below a first segment (/u/7Hq2Kx, /i/x7k2m9): letters and
         # digits mixed the way generated keys are, not the way names are (iphone15,
         # page12). A lone first segment of a long host is a page (docs…/Ab12Cd).
+        return True
+    if previous and segment.isalpha() and segment.isascii() and _case_changes(segment) >= 4:
+        # Letters alone, their case changing the way a generated key's does
+        # (/v/AbCdEfGhIjKl), not the way a name's does (iPhone, HelloWorld, YouTube).
         return True
     for piece in _SEGMENT_PIECES.split(segment.replace(HIDDEN, "")):
         piece_digits = sum(char.isdigit() for char in piece)

@@ -723,6 +723,7 @@ def test_masking_a_64_kib_link_of_many_digit_runs_takes_well_under_a_second(text
         ("card ending 1234, cvc 987", "987"),
         ("Open https://example.com/u/7Hq2Kx to sign in", "7Hq2Kx"),
         ("Open https://example.com/i/x7k2m9 to sign in", "x7k2m9"),
+        ("Open https://example.com/v/AbCdEfGhIjKl to sign in", "AbCdEfGhIjKl"),
     ],
     ids=str,
 )
@@ -737,6 +738,7 @@ def test_abbreviations_letters_only_values_and_more_languages_do_not_leak(
     [
         "Your password: reset by the administrator.",
         "See https://example.com/products/iphone15 for details",
+        "See https://example.com/blog/HelloWorld and https://example.com/p/YouTube",
         "Order no. 12345 has shipped. Thank you.",
     ],
 )
