@@ -639,7 +639,9 @@ class _Masker:
             return chunk
         if category == vocabulary.ERROR:
             return chunk
-        if category == vocabulary.AMOUNT and _AMOUNT.fullmatch(chunk):
+        if category == vocabulary.AMOUNT and _AMOUNT.fullmatch(chunk) and not chunk.isdigit():
+            # Amount syntax (1,234 / 12.50); a bare number after an amount word is one
+            # only with its currency next to it (kept_shape): "amount 482913" is not.
             return chunk
         # Right after a code word, even a hotline-shaped or number-shaped value is a code.
         if (

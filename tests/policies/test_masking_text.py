@@ -721,6 +721,8 @@ def test_masking_a_64_kib_link_of_many_digit_runs_takes_well_under_a_second(text
         ("Uw verificatiecode is: xk7mq2", "xk7mq2"),
         ("Twój kod weryfikacyjny: xk7mq2", "xk7mq2"),
         ("card ending 1234, cvc 987", "987"),
+        ("Your amount is 482913", "482913"),
+        ("Balance: 482913 code", "482913"),
         ("Open https://example.com/u/7Hq2Kx to sign in", "7Hq2Kx"),
         ("Open https://example.com/i/x7k2m9 to sign in", "x7k2m9"),
         ("Open https://example.com/v/AbCdEfGhIjKl to sign in", "AbCdEfGhIjKl"),
