@@ -232,7 +232,10 @@ _CONTENT = re.compile(
     rf"|(?P<capitals>[A-Z]{{4,12}}{_WORD_END})"
     # Lowercase letters alone between a connector and the end of a clause
     # (``code is jwculk.``): a code if a code word stands before (see _Masker.lowercase).
-    rf"|(?P<lowercase>(?<=[ :：为是码碼ド드])[a-z]{{4,12}}+{_CLAUSE_END})"
+    # (Look-behinds of the connectors' last characters: most words fail there at once;
+    # no connector after a CJK code word: 验证码kxqjzt.)
+    r"|(?P<lowercase>(?:(?<=[ie]s )|(?<=[es]t )|(?<=[:：] )|(?<=[:：为是码碼ド드]))"
+    rf"[a-z]{{4,12}}+{_CLAUSE_END})"
     rf"|(?P<flight>(?:{_AIRLINE})[ ]?[0-9]{{1,4}}{_WORD_END})"
     rf"|(?P<train>(?:[GDCZTKYS][0-9]{{1,4}}(?=次|{_WORD_END})"
     rf"|(?:{_TRAIN_PREFIX})[ ]?[0-9]{{1,5}}){_WORD_END})"

@@ -126,7 +126,7 @@ KEYWORDS: Final[dict[str, tuple[str, ...]]] = {
     ),
     HOTLINE: (
         *("请致电", "致电", "请拨打", "拨打", "客服", "客服热线", "客服电话", "服务热线", "热线"),
-        *("call us", "call us on", "call us at", "contact us", "contact us on", "contact us at"),
+        *("call us", "contact us"),
         *("contact", "hotline", "helpline", "freephone", "customer service", "customer care"),
         *("お問い合わせ", "お問合せ", "お問い合わせ先", "フリーダイヤル", "ナビダイヤル"),
         *("문의", "고객센터", "상담센터", "Hotline", "Service-Hotline", "Kundenservice"),
