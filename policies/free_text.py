@@ -147,17 +147,26 @@ _PASSWORD_VALUE = re.compile(
     r"|(?:为|是|は|：|는|은|이|が)[ \t]*+(?:[:：][ \t]*+)?))"
     r"(?P<value>[!-~]{1,64}+)"
 )
+_PUNCTUATION_CONNECTOR = re.compile(r"[:：=为是は는은이が]")
 _VALUE_TRAILING_PUNCTUATION = ".,;!?)]}'\""
-_CONNECTOR_BEFORE = re.compile(r"(?:(?<![A-Za-z])(?:is|ist|lautet|es|est)[ ]|[:：][ ]?|为|是)\Z")
+_CONNECTOR_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])(?:is|ist|lautet|es|est)[ ]|[:：][ ]?|为|是|[码碼ド드])\Z"
+)
 _CONNECTOR = re.compile(
     r"[\s:：=\[(（【「『\"']*+(?:(?i:is|ist|lautet|es|est)|为|是|は|는|은)?[\s:：=\[(（【「『\"']*+"
 )
 _LOCAL_START = re.compile(_LOCAL)
 _KEY_TO_VALUE = re.compile(r"[\"'\\]{1,2}[ ]?:[ ]?[\"'\\]{0,2}")
 _ERROR_PATH = re.compile(r"/(?i:errors?|error-codes?|errorcodes?)/\Z")
+_ERROR_PATH_LENGTH = len("/error-codes/")
+"""How far back _ERROR_PATH looks: a bounded window, so that each digit run of a long
+path costs the same (a search from the start of the link made it quadratic)."""
 _SPACE = re.compile(r"[ \u00a0\u202f]")
 _PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
-_SENTENCE_END = re.compile(r"[。！？\n]|[.!?] ")
+# A full stop ends a sentence, but not after a number abbreviation ("passport no. …",
+# "Nr. …", "núm. …"): the word before it still names the number after it.
+# (The dot first: look-behinds tried at every position would cost more than the rest.)
+_SENTENCE_END = re.compile(r"[。！？\n]|[!?] |\.(?<!\b[Nn]o\.)(?<!\bNr\.)(?<!\b[nN]úm\.) ")
 
 _CREDENTIAL_SHAPES = (
     r"eyJ[A-Za-z0-9_-]{6,}+\.[A-Za-z0-9_-]{6,}+(?:\.[A-Za-z0-9_-]*+)?"
@@ -223,8 +232,9 @@ _CONTENT = re.compile(
     rf"|(?P<capitals>[A-Z]{{4,12}}{_WORD_END})"
     # Lowercase letters alone between a connector and the end of a clause
     # (``code is jwculk.``): a code if a code word stands before (see _Masker.lowercase).
-    # (Look-behinds of the connectors' last characters: most words fail there at once.)
-    r"|(?P<lowercase>(?:(?<=[ie]s )|(?<=[es]t )|(?<=[:：] )|(?<=[:：为是]))"
+    # (Look-behinds of the connectors' last characters: most words fail there at once;
+    # no connector after a CJK code word: 验证码kxqjzt.)
+    r"|(?P<lowercase>(?:(?<=[ie]s )|(?<=[es]t )|(?<=[:：] )|(?<=[:：为是码碼ド드]))"
     rf"[a-z]{{4,12}}+{_CLAUSE_END})"
     rf"|(?P<flight>(?:{_AIRLINE})[ ]?[0-9]{{1,4}}{_WORD_END})"
     rf"|(?P<train>(?:[GDCZTKYS][0-9]{{1,4}}(?=次|{_WORD_END})"
@@ -358,6 +368,19 @@ class _Context:
 
 _NO_CONTEXT = _Context(None, "")
 _HIDING = (vocabulary.CODE, vocabulary.PASSWORD, vocabulary.IDENTITY)
+_KEEPING = (vocabulary.ERROR, vocabulary.ORDER, vocabulary.TRAVEL, vocabulary.AMOUNT)
+_MIN_IDENTIFIER_DIGITS = 9
+"""Phone numbers in national formats have 9 digits or more."""
+_MIN_CARD_DIGITS = 13
+"""Card numbers (ISO/IEC 7812) have 13 to 19 digits."""
+_MIN_LONG_RUN_DIGITS = 15
+"""A run this long is a card, an account or an id, whatever word stands before it."""
+_MASKED_GROUP = re.compile(r"(?:(?<=[ \u00a0\u202f])|^)\*++(?:[ \u00a0\u202f]|$)")
+_CN_IDENTITY = re.compile(r"[0-9*]{17}[0-9Xx*]")
+# An Amazon order number (112-4567890-1234567): 17 digits, but no card, id or phone
+# is written in these groups.
+_MARKETPLACE_ORDER = re.compile(r"[0-9*]{3}-[0-9*]{7}-[0-9*]{7}")
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:([,.'])[0-9]{3})(?:\1[0-9]{3})+")
 
 
 def mask_free_text(text: str, *, mask_phone: PhoneMasker, mask_email: EmailMasker) -> str:
@@ -584,14 +607,19 @@ class _Masker:
         text = self.text
         head = chunk[: first_space.start()]
         rest = first_space.end()
+        last_space = list(_SPACE.finditer(chunk))[-1]
+        tail = chunk[last_space.end() :]
+        amount_after = bool(_AMOUNT.fullmatch(tail) and _CURRENCY_AFTER.match(text, end))
         if context.category == vocabulary.LAST_FOUR and len(head) == _KEPT_TAIL and head.isdigit():
+            if _is_unmasked_identifier_shape(chunk) and not amount_after:
+                # "ending 4111 1111 1111 1111": a card number follows the word, not
+                # its last four: the whole is masked and its own last four are shown.
+                return _keep_last_four(chunk)
             return chunk[:rest] + self.chunk(start + rest, end)
         if _YEAR.fullmatch(head) and _MONTH_NEAR.search(text, max(0, start - 16), start):
             # "8 October 2026 10 …": the year, then another number.
             return chunk[:rest] + self.chunk(start + rest, end)
-        last_space = list(_SPACE.finditer(chunk))[-1]
-        tail = chunk[last_space.end() :]
-        if _AMOUNT.fullmatch(tail) and _CURRENCY_AFTER.match(self.text, end):
+        if amount_after:
             return self.chunk(start, start + last_space.start()) + chunk[last_space.start() :]
         return None
 
@@ -604,11 +632,19 @@ class _Masker:
             if len(tail) == _KEPT_TAIL and tail.isdigit():
                 return chunk
             return None
+        if category in _KEEPING and _is_unmasked_identifier_shape(
+            chunk, plain_runs=category in (vocabulary.ERROR, vocabulary.TRAVEL)
+        ):
+            # Decided before any keep word: "error 4111 1111 1111 1111" is a card
+            # number, "order 138 1234 8000" a phone number (masked by their shape).
+            return None
         if category in (vocabulary.ORDER, vocabulary.TRAVEL):
             return chunk
         if category == vocabulary.ERROR:
             return chunk
-        if category == vocabulary.AMOUNT and _AMOUNT.fullmatch(chunk):
+        if category == vocabulary.AMOUNT and _AMOUNT.fullmatch(chunk) and not chunk.isdigit():
+            # Amount syntax (1,234 / 12.50); a bare number after an amount word is one
+            # only with its currency next to it (kept_shape): "amount 482913" is not.
             return chunk
         # Right after a code word, even a hotline-shaped or number-shaped value is a code.
         if (
@@ -628,9 +664,14 @@ class _Masker:
         if _NUMERIC.fullmatch(chunk):
             compact = _ASCII_DIGIT_RUNS.findall(chunk)
             number = "".join(compact)
-            if _AMOUNT.fullmatch(chunk) and (
-                _CURRENCY_BEFORE.search(text, max(0, start - 6), start)
-                or _CURRENCY_AFTER.match(text, end)
+            if (
+                _AMOUNT.fullmatch(chunk)
+                # a card number is not an amount, whatever stands next to it
+                and (len(number) < _MIN_CARD_DIGITS or not _is_identifier_shape(chunk))
+                and (
+                    _CURRENCY_BEFORE.search(text, max(0, start - 6), start)
+                    or _CURRENCY_AFTER.match(text, end)
+                )
             ):
                 return True
             if _DECIMAL_AMOUNT.fullmatch(chunk):
@@ -642,7 +683,8 @@ class _Masker:
             if _TOLL_FREE.fullmatch(number) and (len(number) >= 10 or number != chunk):
                 return True
             if _ERROR_PREFIX.search(text, max(0, start - 9), start):
-                return True
+                # MK:0001, not CARD:4111111111111111
+                return not _is_unmasked_identifier_shape(chunk, plain_runs=True)
             if _YEAR.fullmatch(chunk) and _MONTH_NEAR.search(
                 text, max(0, start - 16), min(len(text), end + 16)
             ):
@@ -662,7 +704,16 @@ class _Masker:
         if value is None:
             return match.group(), match.end()
         secret = value.group("value").rstrip(_VALUE_TRAILING_PUNCTUATION)
-        if not secret or _PLAIN_WORD.fullmatch(secret):
+        if not secret or secret.rstrip(":：").casefold() in _CATEGORY_OF:
+            # a keyword is not the password ("password: status: …"); hiding it would
+            # change what masking the text again decides after it
+            return match.group(), match.end()
+        if _PLAIN_WORD.fullmatch(secret) and (
+            # "password is about to expire"; after a colon ("初始密码：abcdefgh") any
+            # letters are the password, unless they say what it is ("password: reset").
+            not _PUNCTUATION_CONNECTOR.search(value.group("gap"))
+            or secret.lower() in vocabulary.CODE_STATES
+        ):
             return match.group(), match.end()
         return match.group() + value.group("gap") + TOKEN_MASK, value.start("value") + len(secret)
 
@@ -796,7 +847,10 @@ class _Masker:
     def url_part(self, match: re.Match[str]) -> str:
         if match.lastgroup == "email":
             return self.mask_email(match.group())
-        if _ERROR_PATH.search(match.string, 0, match.start()):
+        start = match.start()
+        if len(match.group()) < _MIN_IDENTIFIER_DIGITS and _ERROR_PATH.search(
+            match.string, max(0, start - _ERROR_PATH_LENGTH), start
+        ):
             return match.group()  # https://www.twilio.com/docs/errors/21211
         return _mask_digit_run(match.group())
 
@@ -885,6 +939,54 @@ def _is_service_number(chunk: str, gap: str) -> bool:
     return len(number) in _SERVICE_DIGITS and not _MOBILE_NUMBER.fullmatch(number)
 
 
+def _is_identifier_shape(chunk: str, *, plain_runs: bool = False) -> bool:
+    """A card, account, national id or phone number by its shape alone, whatever word
+    stands before it: an ES/US/KR id, a CN id, a run of 15 digits or more, a
+    Luhn-valid card number (13–19 digits), or a phone number (9 digits or more, written
+    in groups, with a trunk prefix or shaped like a mobile number). Not a number
+    written as an amount (``1,234,567,890``, ``12345678.90``) and not a plain run of
+    9–14 digits (an order number such as ``20261008123456``) unless ``plain_runs``
+    (after an error or travel word: their codes are short, and a phone number may be
+    written without groups: ``error 130 for 4155552671``)."""
+    if _WHOLE_IDENTITY.fullmatch(chunk) or _CN_IDENTITY.fullmatch(chunk):
+        return True
+    if not _NUMERIC.fullmatch(chunk) or _DECIMAL_AMOUNT.fullmatch(chunk):
+        return False
+    if _THOUSANDS.fullmatch(chunk) or _MARKETPLACE_ORDER.fullmatch(chunk):
+        return False
+    number = "".join(char for char in chunk if char.isdigit() or char == HIDDEN)
+    if len(number) >= _MIN_LONG_RUN_DIGITS:
+        return True
+    if len(number) < _MIN_IDENTIFIER_DIGITS:
+        return False
+    return (
+        plain_runs
+        or number != chunk
+        or number[0] in "0*"
+        or bool(_MOBILE_NUMBER.fullmatch(number))
+        or (len(number) >= _MIN_CARD_DIGITS and _luhn_valid(number))
+    )
+
+
+def _is_unmasked_identifier_shape(chunk: str, *, plain_runs: bool = False) -> bool:
+    """:func:`_is_identifier_shape` of ``chunk`` without its groups masked whole: a kept
+    number and a value masked after it read as one chunk once masked, and must be
+    decided as they were the first time."""
+    return _is_identifier_shape(_MASKED_GROUP.sub("", chunk).strip(), plain_runs=plain_runs)
+
+
+def _luhn_valid(number: str) -> bool:
+    if not number.isdigit():
+        return False
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = int(char)
+        if index % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
 def _transitions(alnum: str) -> int:
     changes = 0
     for previous, char in itertools.pairwise(alnum):
@@ -952,6 +1054,20 @@ def _mask_number(chunk: str) -> str:
     return "".join(out)
 
 
+def _keep_last_four(number: str) -> str:
+    """Every digit hidden but the last four, separators kept."""
+    positions = sum(char.isdigit() or char == HIDDEN for char in number)
+    out = []
+    seen = 0
+    for char in number:
+        if char.isdigit() or char == HIDDEN:
+            seen += 1
+            out.append(char if seen > positions - _KEPT_TAIL else HIDDEN)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def _hide_all(value: str) -> str:
     """Every letter and digit hidden, separators kept (``JQR-737`` → ``***-***``)."""
     return "".join(HIDDEN if char.isalnum() else char for char in value)
@@ -1012,6 +1128,12 @@ def _is_short_link_key(key: str) -> bool:
     return (has_digit and has_letter) or mixed_case
 
 
+def _case_changes(letters: str) -> int:
+    return sum(
+        previous.isupper() != char.isupper() for previous, char in itertools.pairwise(letters)
+    )
+
+
 def _is_token_segment(segment: str, previous: str) -> bool:
     if len(segment) < 6 or segment == TOKEN_MASK:
         return False
@@ -1021,6 +1143,21 @@ def _is_token_segment(segment: str, previous: str) -> bool:
     digits = sum(char.isdigit() for char in alnum)
     letters = len(alnum) - digits
     if len(alnum) >= 20 and digits and letters:
+        return True
+    if (
+        previous
+        and digits
+        and letters
+        and _SHORT_LINK_KEY.fullmatch(segment)
+        and (_transitions(segment) >= 2 or not (segment.islower() or segment.isupper()))
+    ):
+        # A short key below a first segment (/u/7Hq2Kx, /i/x7k2m9): letters and
+        # digits mixed the way generated keys are, not the way names are (iphone15,
+        # page12). A lone first segment of a long host is a page (docs…/Ab12Cd).
+        return True
+    if previous and segment.isalpha() and segment.isascii() and _case_changes(segment) >= 4:
+        # Letters alone, their case changing the way a generated key's does
+        # (/v/AbCdEfGhIjKl), not the way a name's does (iPhone, HelloWorld, YouTube).
         return True
     for piece in _SEGMENT_PIECES.split(segment.replace(HIDDEN, "")):
         piece_digits = sum(char.isdigit() for char in piece)

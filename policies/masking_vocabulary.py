@@ -63,6 +63,9 @@ KEYWORDS: Final[dict[str, tuple[str, ...]]] = {
         # fr
         *("code de vérification", "code de confirmation", "code de sécurité", "cryptogramme"),
         *("code d'accès", "code de retrait", "code PIN"),
+        # it, nl, pl, ru (senders abroad write to customers in these too)
+        *("codice", "codice di verifica", "verificatiecode", "kod", "kod weryfikacyjny"),
+        *("код", "код подтверждения"),
         # Booking references (PNR, Localizador, Auftragsnummer, 予約番号…): with the
         # surname they open "manage my booking" (change, cancel, refund), so they are
         # credentials, not order numbers.
@@ -81,6 +84,7 @@ KEYWORDS: Final[dict[str, tuple[str, ...]]] = {
         *("Passwort", "Kennwort", "vorläufiges Passwort", "temporäres Passwort"),
         *("contraseña", "contraseña temporal", "contraseña provisional"),
         *("mot de passe", "mot de passe temporaire", "mot de passe provisoire"),
+        *("пароль", "wachtwoord", "hasło"),
     ),
     IDENTITY: (
         *("身份证", "身份证号", "身份证号码", "公民身份号码", "护照", "护照号", "纳税人识别号"),
@@ -135,11 +139,12 @@ KEYWORDS: Final[dict[str, tuple[str, ...]]] = {
 """Category → words. The nearest word before a value decides its category."""
 
 EXACT_CASE_WORDS: Final[frozenset[str]] = frozenset(
-    {"OTP", "PIN", "TAN", "mTAN", "smsTAN", "CVV", "CVV2", "CVC", "CVC2", "CSC", "SSN"}
+    {"OTP", "PIN", "TAN", "mTAN", "smsTAN", "CSC", "SSN"}
     | {"TIN", "PAN", "DNI", "NIE", "NIF", "NIR", "NINO", "SMTP", "2FA", "PNR"}
 )
 """Acronyms matched only as written, and only as whole words (``tan`` is Spanish for
-"so", ``pan`` is bread)."""
+"so", ``pan`` is bread). ``CVV`` and ``CVC`` are no word in any language: matched in
+any case (``cvc 123``)."""
 
 SHORTENER_HOSTS: Final[frozenset[str]] = frozenset(
     {
@@ -207,6 +212,7 @@ CODE_STATES: Final[frozenset[str]] = frozenset(
         *("valid", "invalid", "expired", "wrong", "correct", "incorrect", "sent", "below"),
         *("above", "attached", "enclosed", "required", "missing", "ready", "active"),
         *("inactive", "blocked", "locked", "used", "pending", "unknown", "none", "here"),
+        *("reset", "changed", "updated", "expiring"),
         *("gültig", "ungültig", "abgelaufen", "falsch", "korrekt", "richtig", "gesperrt"),
         *("válido", "inválido", "caducado", "incorrecto", "correcto", "usado", "bloqueado"),
         *("valide", "invalide", "expiré", "correct", "utilisé", "bloqué", "incorrect"),

@@ -17,12 +17,16 @@ from hypothesis import strategies as st
 
 from policies.masking import mask_content
 from policies.masking_vocabulary import (
+    AMOUNT,
     CODE,
+    ERROR,
     HOTLINE,
     HOTLINES,
     KEYWORDS,
     LAST_FOUR,
+    ORDER,
     SHORTENER_HOSTS,
+    TRAVEL,
 )
 
 
@@ -583,4 +587,162 @@ def test_a_service_number_after_a_hotline_word_is_kept_after_a_code_word_that_ha
     None
 ):
     text = "验证码已发送，如有疑问请联系客服 0571-88157858"
+    assert masked(text) == text
+
+
+# --- identifier shapes before keep words (hostile review, issue 8) --------------------
+
+IDENTIFIERS_AFTER_KEEP_WORDS = [
+    ("支付失败，错误码51，卡号6222021234567890123。", "6222021234567890123"),
+    ("Payment failed (error 05) for card 4111 1111 1111 1111", "4111 1111 1111 1111"),
+    ("Payment failed; status: 110105194912310021", "110105194912310021"),
+    ("status 403 for 123-45-6789", "123-45-6789"),
+    ("error 12345678Z", "12345678Z"),
+    ("error 0151 23456789", "0151 23456789"),
+    ("Zahlung fehlgeschlagen, Fehlercode 05, Karte 4111 1111 1111 1111", "4111 1111 1111 1111"),
+    ("amount 4111111111111111", "4111111111111111"),
+    ("余额 6222021234567890123", "6222021234567890123"),
+    ("order 4111 1111 1111 1111", "4111 1111 1111 1111"),
+    ("订单号 110105194912310021", "110105194912310021"),
+    ("order 123-45-6789", "123-45-6789"),
+    ("order 138 1234 8000", "138 1234 8000"),
+    ("train 4111111111111111", "4111111111111111"),
+    ("Error: 138 1234 8000 unreachable", "138 1234 8000"),
+    ("Error: unreachable; error 4111-1111-1111-1111", "4111-1111-1111-1111"),
+    ("Card ending 4111 1111 1111 1111", "4111 1111 1111 1111"),
+    ("Transaction refund 378282246310005 reversed", "378282246310005"),
+    ("Bestellung 4012888888881881 storniert", "4012888888881881"),
+    ("Refund 50000원 6222021234567890123", "6222021234567890123"),
+    ("Charged ¥4111111111111111 today", "4111111111111111"),
+    ("Card ending 5500 0000 0000 0004 declined", "5500 0000 0000 0004"),
+    ("Twilio error 30003 for 4155552671: unreachable", "4155552671"),
+    ("CARD:4111111111111111", "4111111111111111"),
+    ("ID:110105194912310021", "110105194912310021"),
+    ("See https://example.com/errors/4111111111111111 now", "4111111111111111"),
+]
+
+
+@pytest.mark.parametrize(("text", "identifier"), IDENTIFIERS_AFTER_KEEP_WORDS, ids=str)
+def test_an_identifier_after_an_error_order_amount_or_travel_word_shows_its_last_four_at_most(
+    text: str, identifier: str
+) -> None:
+    result = masked(text)
+    assert identifier not in result
+    digits = re.sub(r"\D", "", identifier)
+    shown = re.sub(r"\D", "", result[text.index(identifier) :])
+    # at most the last four digits of the identifier are left
+    assert len(shown) <= 4
+    assert digits.endswith(shown)
+
+
+def with_luhn_check_digit(body: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(body)):
+        digit = int(char) * (2 if index % 2 == 0 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return body + str((10 - total % 10) % 10)
+
+
+card_numbers = st.builds(
+    lambda prefix, rest: with_luhn_check_digit(prefix + rest),
+    st.sampled_from(["4", "51", "55", "6222", "37", "35"]),
+    st.text(alphabet="0123456789", min_size=11, max_size=14),
+)
+
+
+@given(
+    word=st.sampled_from(
+        sorted({*KEYWORDS[ERROR], *KEYWORDS[ORDER], *KEYWORDS[TRAVEL], *KEYWORDS[AMOUNT]})
+    ),
+    connector=st.sampled_from([" ", ": ", "：", " #"]),
+    card=card_numbers,
+    grouped=st.booleans(),
+)
+def test_a_card_number_after_any_keep_word_shows_its_last_four_at_most(
+    word: str, connector: str, card: str, grouped: bool
+) -> None:
+    written = " ".join(card[i : i + 4] for i in range(0, len(card), 4)) if grouped else card
+    result = masked(f"Hinweis. {word}{connector}{written} 。")
+    shown = re.sub(r"\D", "", result[len("Hinweis. ") :])
+    assert card not in shown
+    assert card[4:-4] not in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("支付失败，错误码51，请重试。", "错误码51"),
+        ("Payment failed (error 05) for your card", "error 05"),
+        ("Twilio error 21211: invalid To number", "error 21211"),
+        ("Fehlercode 05, bitte erneut versuchen", "Fehlercode 05"),
+        ("Your order 12345 has shipped", "order 12345"),
+        ("订单号 20261008123456 已发货", "20261008123456"),
+        ("余额 5000 元", "5000"),
+        ("Balance 1,234,567.89 EUR", "1,234,567.89"),
+        ("Card ending 4111 was charged", "ending 4111"),
+        ("Card ending 4111 05/27", "ending 4111"),
+        ("카드 끝자리 1234 50000원 결제", "1234 50000원"),
+        ("Please check https://www.twilio.com/docs/errors/21211 for details", "errors/21211"),
+    ],
+    ids=str,
+)
+def test_a_keep_word_still_keeps_a_short_code_or_an_amount(text: str, kept: str) -> None:
+    assert kept in masked(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://a.com/" + "1/" * 32768,
+        "https://a.com/errors/" + "12345/" * 10920,
+        "see https://example.com/" + "a1b2c3d4/" * 7281,
+    ],
+    ids=lambda text: repr(text[:24]),
+)
+def test_masking_a_64_kib_link_of_many_digit_runs_takes_well_under_a_second(text: str) -> None:
+    started = time.perf_counter()
+    mask_content(text)
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Your passport no. 533380006 is on file.", "533380006"),
+        ("Passport No. 533380006 verified", "533380006"),
+        ("Reisepass Nr. C01X00T47 gültig", "C01X00T47"),
+        ("your code is kxqjzt", "kxqjzt"),
+        ("验证码kxqjzt", "kxqjzt"),
+        ("初始密码：abcdefgh", "abcdefgh"),
+        ("Your temporary password: abcdefgh", "abcdefgh"),
+        ("Ваш код: xk7mq2", "xk7mq2"),
+        ("Ваш пароль: qwertyui", "qwertyui"),
+        ("Il tuo codice di verifica è: xk7mq2", "xk7mq2"),
+        ("Uw verificatiecode is: xk7mq2", "xk7mq2"),
+        ("Twój kod weryfikacyjny: xk7mq2", "xk7mq2"),
+        ("card ending 1234, cvc 987", "987"),
+        ("Your amount is 482913", "482913"),
+        ("Balance: 482913 code", "482913"),
+        ("Open https://example.com/u/7Hq2Kx to sign in", "7Hq2Kx"),
+        ("Open https://example.com/i/x7k2m9 to sign in", "x7k2m9"),
+        ("Open https://example.com/v/AbCdEfGhIjKl to sign in", "AbCdEfGhIjKl"),
+    ],
+    ids=str,
+)
+def test_abbreviations_letters_only_values_and_more_languages_do_not_leak(
+    text: str, secret: str
+) -> None:
+    assert_hidden(masked(text), secret)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your password: reset by the administrator.",
+        "See https://example.com/products/iphone15 for details",
+        "See https://example.com/blog/HelloWorld and https://example.com/p/YouTube",
+        "Order no. 12345 has shipped. Thank you.",
+    ],
+)
+def test_words_and_names_near_the_new_rules_stay_readable(text: str) -> None:
     assert masked(text) == text
