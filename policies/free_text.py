@@ -1043,26 +1043,23 @@ def _mask_number(chunk: str) -> str:
         # Already masked down to four digits (by this rule, or by the sender).
         return chunk
     keep = 0 if positions <= _MAX_SHORT_CODE_DIGITS else _KEPT_TAIL
-    out = []
-    seen = 0
-    for char in chunk:
-        if char.isdigit() or char == HIDDEN:
-            seen += 1
-            out.append(char if seen > positions - keep else HIDDEN)
-        else:
-            out.append(char)
-    return "".join(out)
+    return _hide_digits_but_last(chunk, keep)
 
 
 def _keep_last_four(number: str) -> str:
     """Every digit hidden but the last four, separators kept."""
-    positions = sum(char.isdigit() or char == HIDDEN for char in number)
+    return _hide_digits_but_last(number, _KEPT_TAIL)
+
+
+def _hide_digits_but_last(text: str, keep: int) -> str:
+    """``text`` with every digit (or ``*``) but the last ``keep`` hidden, the rest kept."""
+    positions = sum(char.isdigit() or char == HIDDEN for char in text)
     out = []
     seen = 0
-    for char in number:
+    for char in text:
         if char.isdigit() or char == HIDDEN:
             seen += 1
-            out.append(char if seen > positions - _KEPT_TAIL else HIDDEN)
+            out.append(char if seen > positions - keep else HIDDEN)
         else:
             out.append(char)
     return "".join(out)
