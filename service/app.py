@@ -17,6 +17,7 @@ from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.templates.repository import TemplateCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
+from service.compliance.holds import ComplianceController
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
 from service.guards import unambiguous_query
@@ -26,7 +27,6 @@ from service.logs.controller import CommunicationLogController
 from service.openapi import openapi_config, swagger_ui_file, use_struct_schema_plugin
 from service.persistence.database import DatabaseTimeouts, create_database_config
 from service.readiness import Readiness
-from service.retention.controller import ComplianceController
 from service.settings import Settings, load_settings
 from service.templates.controller import TemplateController
 

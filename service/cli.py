@@ -416,7 +416,7 @@ def version_command(short: bool) -> None:
 
 
 def register_commands(cli: click.Group) -> None:
-    from service.retention.cli import holds_group, retention_group
+    from service.compliance.retention_cli import holds_group, retention_group
 
     _wrap_database_group()
     cli.add_command(version_command)  # instead of Litestar's, which prints only its own

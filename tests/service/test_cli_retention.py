@@ -138,7 +138,7 @@ def test_the_scheduler_sleeps_until_the_daily_time_then_runs(
     from datetime import UTC, datetime, time
 
     from service.app import create_app
-    from service.retention.cli import schedule_forever
+    from service.compliance.retention_cli import schedule_forever
     from service.settings import Settings
     from tests.conftest import TEST_MASTER_KEYS
 
