@@ -21,6 +21,7 @@ OPERATION_IDS = {
     ("post", "/compliance/legal-holds"): "placeLegalHold",
     ("get", "/compliance/legal-holds"): "listLegalHolds",
     ("delete", "/compliance/legal-holds/{hold_id}"): "releaseLegalHold",
+    ("patch", "/compliance/legal-holds/{hold_id}"): "changeLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
     ("put", "/templates/{template_id}"): "putTemplate",
     ("get", "/templates"): "listTemplates",
@@ -28,7 +29,7 @@ OPERATION_IDS = {
     ("get", "/health/live"): "getLiveness",
     ("get", "/health/ready"): "getReadiness",
 }
-BODY_OPERATIONS = [key for key in OPERATION_IDS if key[0] in ("post", "put")]
+BODY_OPERATIONS = [key for key in OPERATION_IDS if key[0] in ("post", "put", "patch")]
 DATABASE_OPERATIONS = [key for key in OPERATION_IDS if key != ("get", "/health/live")]
 SIMPLE_RESPONSE = {"$ref": "#/components/schemas/SimpleResponse"}
 

@@ -13,7 +13,7 @@ from compliance.encryption.master import new_master_key_entry
 from compliance.retention.job import run_lock
 from service.persistence.database import create_engine
 from tests.conftest import TEST_JWT_SECRET
-from tests.factories import run_commlog
+from tests.factories import in_days, run_commlog
 
 KEYS = new_master_key_entry("m1")
 
@@ -43,16 +43,22 @@ def test_holds_and_a_dry_run_then_a_real_run(database_url: str, tmp_path: Path) 
         "add",
         "--tenant",
         "tnt_demo",
+        "--scope",
+        "user",
         "--user",
         "usr_demo",
         "--reason",
         "litigation 17",
+        "--review-by",
+        in_days(30),
     )
     assert added.returncode == 0, added.stderr
     hold_id = added.stdout.strip()
     assert hold_id.startswith("hold_")
     listed = _commlog(database_url, tmp_path, "holds", "list", "--tenant", "tnt_demo")
-    assert listed.stdout.splitlines()[0].startswith(hold_id + "  active  user=usr_demo")
+    assert listed.stdout.splitlines()[0].startswith(
+        hold_id + "  active  scope=user user=usr_demo  review-by "
+    )
 
     preview = _commlog(
         database_url, tmp_path, "retention", "run", "--dry-run", "--as-of", "2029-01-01T00:00Z"
@@ -88,13 +94,16 @@ def test_holds_and_a_dry_run_then_a_real_run(database_url: str, tmp_path: Path) 
         "add",
         "--tenant",
         "tnt_demo",
-        "--whole-tenant",
+        "--scope",
+        "tenant",
         "--reason",
         "regulator's inquiry",
+        "--expires",
+        in_days(90),
     )
     assert whole.returncode == 0, whole.stderr
     listed = _commlog(database_url, tmp_path, "holds", "list", "--tenant", "tnt_demo")
-    assert f"{whole.stdout.strip()}  active  whole tenant  " in listed.stdout
+    assert f"{whole.stdout.strip()}  active  scope=tenant  review-by -  expires " in listed.stdout
 
 
 def test_a_second_run_exits_with_its_own_code_while_the_lock_is_held(
