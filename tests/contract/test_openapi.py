@@ -23,6 +23,7 @@ OPERATION_IDS = {
     ("delete", "/compliance/legal-holds/{hold_id}"): "releaseLegalHold",
     ("patch", "/compliance/legal-holds/{hold_id}"): "changeLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
+    ("get", "/compliance/processing-record"): "getProcessingRecord",
     ("put", "/templates/{template_id}"): "putTemplate",
     ("get", "/templates"): "listTemplates",
     ("get", "/templates/{template_id}"): "getTemplate",
