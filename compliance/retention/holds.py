@@ -23,10 +23,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from compliance.audit.trail import append_event
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import RecordSealer
 from compliance.retention.models import LegalHold
+from policies.audit_chain import Actor
 from policies.channels import Channel
 from policies.holds import (
     DEFAULT_MAX_DAYS,
@@ -350,26 +352,6 @@ def purgeable(tenant_id: str, now: datetime, kept: timedelta) -> ColumnElement[b
     )
 
 
-async def purge_holds(session: AsyncSession, hold_ids: list[str]) -> list[tuple[str, HoldFacts]]:
-    """Delete these holds (their reason text and masked recipient go with them); returns
-    each one's id and audit facts. The caller chose them with :func:`purgeable`."""
-    rows = list(
-        (
-            await session.execute(
-                select(LegalHold).where(LegalHold.id.in_(hold_ids)).with_for_update()
-            )
-        ).scalars()
-    )
-    gone = [(row.id, facts(row)) for row in rows]
-    if rows:
-        await session.execute(
-            delete(LegalHold)
-            .where(LegalHold.id.in_([row.id for row in rows]))
-            .execution_options(synchronize_session=False)
-        )
-    return gone
-
-
 def _covering(now: datetime, stage: Stage | None) -> ColumnElement[bool]:
     hold = LegalHold
     log = CommunicationLog
@@ -442,15 +424,23 @@ async def _record(
     master: MasterKeyring,
     *,
     tenant_id: str,
-    actor: str,
+    actor: Actor,
     action: str,
     hold_id: str,
     details: Mapping[str, object],
 ) -> None:
     """Append the audit event of a hold action in the caller's write transaction (the
-    change and its evidence commit together or not at all)."""
-    # Wired to compliance.audit.trail.append_event when the audit trail lands.
-    del session, master, tenant_id, actor, action, hold_id, details
+    change and its evidence commit together or not at all; GDPR Art. 5(2)). The details
+    name the recipient by its keyed hash and the reason by its SHA-256 and length."""
+    await append_event(
+        session,
+        master,
+        tenant_id=tenant_id,
+        actor=actor,
+        action=action,
+        target=hold_id,
+        details=details,
+    )
 
 
 async def place_legal_hold(
@@ -458,12 +448,14 @@ async def place_legal_hold(
     sealer: RecordSealer,
     master: MasterKeyring,
     *,
-    actor: str,
+    actor: Actor,
     tenant_id: str,
     **request: Any,
 ) -> Hold:
     """:func:`add_hold` and its ``legal_hold.placed`` audit event, in one transaction."""
-    hold, hold_facts = await add_hold(session, sealer, tenant_id=tenant_id, actor=actor, **request)
+    hold, hold_facts = await add_hold(
+        session, sealer, tenant_id=tenant_id, actor=actor.id, **request
+    )
     await _record(
         session,
         master,
@@ -481,7 +473,7 @@ async def change_legal_hold(
     master: MasterKeyring,
     hold_id: str,
     *,
-    actor: str,
+    actor: Actor,
     tenant_id: str | None = None,
     expires_at: datetime | object | None = UNCHANGED,
     review_by: datetime | object | None = UNCHANGED,
@@ -492,7 +484,7 @@ async def change_legal_hold(
     hold, hold_facts, changed = await change_hold(
         session,
         hold_id,
-        actor=actor,
+        actor=actor.id,
         tenant_id=tenant_id,
         expires_at=expires_at,
         review_by=review_by,
@@ -516,11 +508,11 @@ async def release_legal_hold(
     master: MasterKeyring,
     hold_id: str,
     *,
-    actor: str,
+    actor: Actor,
     tenant_id: str | None = None,
 ) -> Hold:
     """:func:`release_hold` and its ``legal_hold.released`` audit event."""
-    hold, hold_facts = await release_hold(session, hold_id, actor=actor, tenant_id=tenant_id)
+    hold, hold_facts = await release_hold(session, hold_id, actor=actor.id, tenant_id=tenant_id)
     await _record(
         session,
         master,
@@ -531,3 +523,39 @@ async def release_legal_hold(
         details=hold_facts.details(),
     )
     return hold
+
+
+async def purge_holds(
+    session: AsyncSession, master: MasterKeyring, hold_ids: list[str], *, actor: Actor
+) -> int:
+    """Delete these holds (their reason text and masked recipient go with them), each with
+    its ``legal_hold.purged`` audit event in the same transaction; returns how many. The
+    caller chose them with :func:`purgeable`."""
+    rows = list(
+        (
+            await session.execute(
+                select(LegalHold).where(LegalHold.id.in_(hold_ids)).with_for_update()
+            )
+        ).scalars()
+    )
+    for row in rows:
+        released = row.released_at
+        await _record(
+            session,
+            master,
+            tenant_id=row.tenant_id,
+            actor=actor,
+            action="legal_hold.purged",
+            hold_id=row.id,
+            details={
+                **facts(row).details(),
+                "released_at": released.isoformat().replace("+00:00", "Z") if released else None,
+            },
+        )
+    if rows:
+        await session.execute(
+            delete(LegalHold)
+            .where(LegalHold.id.in_([row.id for row in rows]))
+            .execution_options(synchronize_session=False)
+        )
+    return len(rows)

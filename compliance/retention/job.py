@@ -45,6 +45,7 @@ from compliance.retention.holds import held, not_held, purge_holds, purgeable
 from compliance.retention.models import LegalHold, RetentionLock, RetentionRun
 from compliance.retention.runs import TenantFailure
 from compliance.transactions import begin_write, commit
+from policies.audit_chain import Actor, ActorKind
 from policies.channels import Channel
 from policies.holds import DEFAULT_RELEASED_HOLD_DAYS
 from policies.retention import RetentionPolicy, Stage, cutoff, month_wholly_past
@@ -428,10 +429,15 @@ class RetentionJob:
                 )
                 if not ids:
                     return done
-                purged = await purge_holds(session, ids)
+                purged = await purge_holds(
+                    session,
+                    self.master,
+                    ids,
+                    actor=Actor(id=self.options.actor, kind=ActorKind.SYSTEM),
+                )
                 await self._heartbeat(session)
                 await commit(session, operation="retention_purge_holds")
-            done += len(purged)
+            done += purged
             if self.options.after_batch is not None:
                 await self.options.after_batch()
 

@@ -31,11 +31,13 @@ from compliance.retention.holds import (
 from compliance.retention.runs import RunSummary, list_runs
 from compliance.transactions import begin_write
 from policies.access import Principal, scope_for_compliance
+from policies.audit_chain import Actor, ActorKind
 from policies.holds import DEFAULT_REVIEW_WITHIN_DAYS, MAX_REVIEW_WITHIN_DAYS, due_for_review
 from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
 from service.dependencies import allowed
 from service.errors import BadRequest, Conflict, RecordNotFound, error_responses
 from service.guards import compliance_officers_only
+from service.logging import current_request
 from service.persistence.unit_of_work import commit
 from service.schemas import (
     DestroyedKey,
@@ -54,9 +56,12 @@ from service.schemas import (
 from service.settings import Settings
 
 
-def officer(principal: Principal) -> str:
-    """The actor an officer's hold action is recorded under."""
-    return principal.user_id
+def officer(principal: Principal) -> Actor:
+    """The audit trail's actor for an officer's request: the token subject, and the
+    request id its access line carries."""
+    context = current_request.get()
+    origin = {"request_id": context.request_id} if context is not None else {}
+    return Actor(id=principal.user_id, kind=ActorKind.OFFICER, origin=origin)
 
 
 def _hold_view(hold: Hold, now: datetime) -> LegalHoldResponse:

@@ -21,7 +21,7 @@ from service.guards import compliance_officers_only
 from service.schemas import Timestamp, utc_timestamp
 from service.settings import Settings
 
-AUDIT_TRAIL_BUILT = False
+AUDIT_TRAIL_BUILT = True
 """Whether the record lists the audit trail among the security measures."""
 
 

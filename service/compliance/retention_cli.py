@@ -48,7 +48,15 @@ from policies.holds import (
 from policies.identifiers import NO_NUL_RULE, has_nul, identifier_problem
 from policies.instants import RANGE_TEXT, accepted_instant
 from policies.retention import STAGE_ORDER, next_daily_run
-from service.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_USAGE, _fail, _run_async, actor_option
+from service.cli import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_USAGE,
+    _fail,
+    _run_async,
+    actor_option,
+    cli_actor,
+)
 from service.persistence.failures import database_unusable, describe_database_failure
 from service.settings import Settings
 
@@ -195,7 +203,7 @@ def holds_add_command(
                 session,
                 sealer,
                 settings.master_keys,
-                actor=actor,
+                actor=cli_actor(actor),
                 tenant_id=tenant_id,
                 scope=hold_scope,
                 reason=reason,
@@ -279,7 +287,7 @@ def holds_change_command(
                 session,
                 settings.master_keys,
                 hold_id,
-                actor=actor,
+                actor=cli_actor(actor),
                 reason=reason,
                 max_days=settings.hold_max_days,
                 expires_at=new_expires,
@@ -343,7 +351,9 @@ def holds_release_command(app: Litestar, hold_id: str, actor: str) -> None:
     async def operation() -> str:
         async with app.state["database"].get_session() as session:
             await begin_write(session)
-            hold = await release_legal_hold(session, settings.master_keys, hold_id, actor=actor)
+            hold = await release_legal_hold(
+                session, settings.master_keys, hold_id, actor=cli_actor(actor)
+            )
             await commit(session, operation="holds_release")
             return hold.id
 

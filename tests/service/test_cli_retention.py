@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from compliance.encryption.master import new_master_key_entry
@@ -183,6 +185,29 @@ def test_holds_are_placed_changed_reviewed_and_bounded_from_the_cli(
     assert after.stderr.splitlines() == ["commlog: this legal hold was released"]
     listed = _commlog(database_url, tmp_path, "holds", "list", "--tenant", "tnt_cli")
     assert listed.stdout.startswith(f"{hold_id}  released  scope=recipient")
+
+    async def events() -> list[tuple[str, str, str, str]]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    text(
+                        "SELECT action, actor, actor_kind, actor_origin FROM audit_events "
+                        "WHERE tenant_id = 'tnt_cli' ORDER BY sequence"
+                    )
+                )
+                return [(r[0], r[1], r[2], r[3]) for r in rows]
+        finally:
+            await engine.dispose()
+
+    recorded = asyncio.run(events())
+    assert [row[0] for row in recorded] == [
+        "legal_hold.placed",
+        "legal_hold.changed",
+        "legal_hold.released",
+    ]
+    assert {row[2] for row in recorded} == {"cli"}
+    assert all(set(json.loads(row[3])) == {"os_user", "host"} for row in recorded)
 
 
 def test_a_second_run_exits_with_its_own_code_while_the_lock_is_held(

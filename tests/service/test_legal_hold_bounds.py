@@ -4,6 +4,9 @@ and the purge of released holds by the retention job."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +15,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from httpx import Response
 from sqlalchemy import select, update
 
+from compliance.audit.models import AuditEventRow
 from compliance.encryption.keystore import UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
@@ -319,3 +323,101 @@ async def test_the_purge_window_is_the_configured_one(
     gone = await _run(database, master_keys, caller, released_holds_kept=10 * DAY)
     assert gone.counts[caller.tenant_id]["released_holds"] == 1
     assert await _hold_ids(database, caller.tenant_id) == set()
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+async def _events(database: SQLAlchemyAsyncConfig, tenant_id: str) -> list[AuditEventRow]:
+    async with database.get_session() as session:
+        statement = (
+            select(AuditEventRow)
+            .where(AuditEventRow.tenant_id == tenant_id)
+            .order_by(AuditEventRow.sequence)
+        )
+        return list((await session.execute(statement)).scalars())
+
+
+async def test_every_hold_action_appends_an_audit_event_without_recipient_or_reason(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    reason = "subpoena 2026-44 about 王芳"
+    placed = await _place(
+        caller,
+        reason=reason,
+        scope="recipient",
+        user_id="usr_alice",
+        channel="sms",
+        recipient="+86 138 1234 8000",
+        created_before=in_days(-1),
+    )
+    hold_id = placed.json()["data"]["id"]
+    request_id = placed.headers["x-request-id"]
+    await _change(caller, hold_id, review_by=in_days(60), reason="amended")
+    await caller.client.delete(f"/compliance/legal-holds/{hold_id}", headers=_officer(caller))
+    await _set(database, hold_id, released_at=datetime.now(UTC) - 400 * DAY)
+    await _run(database, master_keys, caller)
+
+    events = await _events(database, caller.tenant_id)
+    assert [(e.action, e.target) for e in events] == [
+        ("legal_hold.placed", hold_id),
+        ("legal_hold.changed", hold_id),
+        ("legal_hold.released", hold_id),
+        ("legal_hold.purged", hold_id),
+    ]
+    assert [(e.actor, e.actor_kind) for e in events] == [
+        ("usr_officer", "officer"),
+        ("usr_officer", "officer"),
+        ("usr_officer", "officer"),
+        ("test", "system"),
+    ]
+    assert json.loads(events[0].actor_origin) == {"request_id": request_id}
+    placed_details = json.loads(events[0].details)
+    assert placed_details["scope"] == "recipient"
+    assert placed_details["user_id"] == "usr_alice"
+    assert placed_details["channel"] == "sms"
+    assert re.fullmatch(r"[0-9a-f]{16}", placed_details["recipient_index"])
+    assert placed_details["reason_sha256"] == hashlib.sha256(reason.encode()).hexdigest()
+    assert placed_details["reason_chars"] == len(reason)
+    assert placed_details["keep_short_lived_content"] is False
+    assert placed_details["created_before"] is not None
+    changed = json.loads(events[1].details)
+    assert changed["changed"] == ["review_by", "reason"]
+    assert changed["reason_sha256"] == hashlib.sha256(b"amended").hexdigest()
+    released = json.loads(events[2].details)
+    assert released["recipient_index"] == placed_details["recipient_index"]
+    for event in events:
+        stored = event.details + event.actor_origin + (event.target or "")
+        for personal in ("12348000", "138", "subpoena", "王芳", "amended"):
+            # keyed hashes and digests are hex: only what is left may not name anyone
+            assert personal not in re.sub(r"[0-9a-f]{16,}", "", stored)
+
+
+async def test_a_refused_hold_action_records_nothing(
+    caller: Caller, database: SQLAlchemyAsyncConfig
+) -> None:
+    assert (await _place(caller, review_by=...)).status_code == 400
+    hold_id = (await _place(caller)).json()["data"]["id"]
+    assert (await _change(caller, hold_id, review_by=in_days(-1))).status_code == 400
+    await caller.client.delete(f"/compliance/legal-holds/{hold_id}", headers=_officer(caller))
+    again = await caller.client.delete(
+        f"/compliance/legal-holds/{hold_id}", headers=_officer(caller)
+    )
+    assert again.status_code == 409
+    events = await _events(database, caller.tenant_id)
+    assert [e.action for e in events] == ["legal_hold.placed", "legal_hold.released"]
+
+
+async def test_a_dry_run_purges_nothing_and_records_nothing(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    hold_id = (await _place(caller)).json()["data"]["id"]
+    await caller.client.delete(f"/compliance/legal-holds/{hold_id}", headers=_officer(caller))
+    await _set(database, hold_id, released_at=datetime.now(UTC) - 400 * DAY)
+    preview = await _run(database, master_keys, caller, dry_run=True)
+    assert preview.counts[caller.tenant_id]["released_holds"] == 1
+    assert await _hold_ids(database, caller.tenant_id) == {hold_id}
+    assert [e.action for e in await _events(database, caller.tenant_id)] == [
+        "legal_hold.placed",
+        "legal_hold.released",
+    ]

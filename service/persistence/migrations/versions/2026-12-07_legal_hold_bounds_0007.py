@@ -28,7 +28,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"  # TEMP until 0006 lands on main
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
