@@ -393,29 +393,6 @@ def held(now: datetime, stage: Stage | None = None) -> ColumnElement[bool]:
     return _covering(now, stage)
 
 
-__all__ = [
-    "Hold",
-    "HoldAlreadyReleased",
-    "HoldBoundsInvalid",
-    "HoldEnded",
-    "HoldError",
-    "HoldNotFound",
-    "HoldScopeInvalid",
-    "add_hold",
-    "change_hold",
-    "change_legal_hold",
-    "held",
-    "holds_due_for_review",
-    "list_holds",
-    "not_held",
-    "place_legal_hold",
-    "purge_holds",
-    "purgeable",
-    "release_hold",
-    "release_legal_hold",
-]
-
-
 # -- with their evidence: what the API and the CLI call ---------------------------------
 
 
@@ -559,3 +536,26 @@ async def purge_holds(
             .execution_options(synchronize_session=False)
         )
     return len(rows)
+
+
+__all__ = [
+    "Hold",
+    "HoldAlreadyReleased",
+    "HoldBoundsInvalid",
+    "HoldEnded",
+    "HoldError",
+    "HoldNotFound",
+    "HoldScopeInvalid",
+    "add_hold",
+    "change_hold",
+    "change_legal_hold",
+    "held",
+    "holds_due_for_review",
+    "list_holds",
+    "not_held",
+    "place_legal_hold",
+    "purge_holds",
+    "purgeable",
+    "release_hold",
+    "release_legal_hold",
+]
