@@ -249,6 +249,9 @@ class BreakKind(enum.StrEnum):
     """The stored hash is not the hash of the event's content."""
     CHECKPOINT = "checkpoint"
     HEAD = "head"
+    UNKNOWN_KEY = "unknown_key"
+    """A head or checkpoint signed by a master key that is not configured: not shown
+    broken, but not shown intact either (configure the key and verify again)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -282,17 +285,18 @@ def _short(value: str) -> str:
     return value[:16] + "…" if len(value) > 16 else value
 
 
-def _signature_problem(mark: SignedMark, what: str) -> str | None:
+def _signature_problem(mark: SignedMark, what: str) -> tuple[BreakKind, str] | None:
+    kind = BreakKind.HEAD if what == "head" else BreakKind.CHECKPOINT
     if mark.signature is SignatureCheck.VALID:
         return None
     if mark.signature is SignatureCheck.MISSING:
-        return f"the {what} is not signed"
+        return kind, f"the {what} is not signed"
     if mark.signature is SignatureCheck.UNKNOWN_KEY:
-        return (
+        return BreakKind.UNKNOWN_KEY, (
             f"the {what} is signed by master key '{mark.key_id}', which is not configured: "
             "its signature cannot be checked"
         )
-    return f"the {what}'s signature does not match its sequence and hash (changed or forged)"
+    return kind, f"the {what}'s signature does not match its sequence and hash (changed or forged)"
 
 
 class ChainVerifier:
@@ -315,7 +319,7 @@ class ChainVerifier:
         if checkpoint is not None:
             problem = _signature_problem(checkpoint, "checkpoint")
             if problem is not None:
-                self._break(checkpoint.sequence, BreakKind.CHECKPOINT, problem)
+                self._break(checkpoint.sequence, *problem)
 
     def _break(self, sequence: int, kind: BreakKind, detail: str) -> None:
         if self.broken is None:
@@ -502,7 +506,7 @@ class ChainVerifier:
         else:
             problem = _signature_problem(head, "head")
             if problem is not None:
-                self._break(head.sequence, BreakKind.HEAD, problem)
+                self._break(head.sequence, *problem)
 
 
 def verify_chain(
