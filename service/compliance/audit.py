@@ -28,14 +28,24 @@ from service.errors import BadRequest, RecordNotFound, error_responses
 from service.guards import compliance_officers_only
 from service.schemas import PageInfo, PathId, utc_timestamp
 
+RFC3339_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+"""An RFC 3339 date-time with its offset (``Z`` or ``±hh:mm``), at most microseconds."""
 ACTION_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]*)*$"
 """Dotted lower-case words (``legal_hold.placed``); a trailing ``.`` makes it a prefix."""
 
 
-def _instant(moment: datetime | None, name: str) -> datetime | None:
-    if moment is None:
+def _instant(text: str | None, name: str) -> datetime | None:
+    """A filter's instant, held to the rules a request's times follow (policies.instants)."""
+    if text is None:
         return None
-    accepted = accepted_instant(moment)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    accepted = accepted_instant(moment) if moment is not None else None
     if accepted is None:
         raise BadRequest(f"'{name}' must be an RFC 3339 time with a UTC offset, {RANGE_TEXT}")
     return accepted
@@ -84,12 +94,20 @@ class AuditEventController(Controller):
             ),
         ] = None,
         since: Annotated[
-            datetime | None,
-            Parameter(description=f"from this instant on (RFC 3339, {RANGE_TEXT})"),
+            str | None,
+            Parameter(
+                description=f"from this instant on (RFC 3339 with an offset, {RANGE_TEXT})",
+                schema_extra={"format": "date-time"},
+                pattern=RFC3339_PATTERN,
+            ),
         ] = None,
         until: Annotated[
-            datetime | None,
-            Parameter(description=f"before this instant (RFC 3339, {RANGE_TEXT})"),
+            str | None,
+            Parameter(
+                description=f"before this instant (RFC 3339 with an offset, {RANGE_TEXT})",
+                schema_extra={"format": "date-time"},
+                pattern=RFC3339_PATTERN,
+            ),
         ] = None,
         page: Annotated[int, Parameter(description="page, from 1", ge=1, le=MAX_PAGE)] = 1,
         page_size: Annotated[
