@@ -89,7 +89,7 @@ def _changed(event: ChainedEvent, name: str) -> ChainedEvent:
     return dataclasses.replace(event, **{name: new})
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(chains())
 def test_an_untouched_chain_verifies(events: list[ChainedEvent]) -> None:
     report = verify_chain(TENANT, events, head_of(events))
@@ -97,7 +97,7 @@ def test_an_untouched_chain_verifies(events: list[ChainedEvent]) -> None:
     assert report.events == len(events)
 
 
-@settings(max_examples=400)
+@settings(max_examples=300)
 @given(chains(), st.data())
 def test_any_change_to_one_field_of_one_event_breaks_the_chain_at_that_event(
     events: list[ChainedEvent], data: st.DataObject
@@ -112,7 +112,7 @@ def test_any_change_to_one_field_of_one_event_breaks_the_chain_at_that_event(
     assert report.broken.sequence == events[position].sequence, (name, report.broken)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(chains(), st.data())
 def test_a_removed_event_is_reported_at_its_sequence(
     events: list[ChainedEvent], data: st.DataObject
@@ -125,7 +125,7 @@ def test_a_removed_event_is_reported_at_its_sequence(
     assert report.broken.sequence == position + 1
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(chains(), st.data())
 def test_a_forged_event_is_reported_where_it_was_inserted(
     events: list[ChainedEvent], data: st.DataObject
@@ -151,7 +151,7 @@ def test_a_forged_event_is_reported_where_it_was_inserted(
     assert report.broken.sequence == position + 1
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(chains(min_size=2), st.data())
 def test_two_swapped_events_are_reported_at_the_earlier_place(
     events: list[ChainedEvent], data: st.DataObject
@@ -166,7 +166,7 @@ def test_two_swapped_events_are_reported_at_the_earlier_place(
     assert report.broken.sequence == first + 1
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(chains(), st.data())
 def test_events_renumbered_into_each_others_places_are_reported_at_the_earlier_place(
     events: list[ChainedEvent], data: st.DataObject
