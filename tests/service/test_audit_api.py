@@ -94,6 +94,14 @@ async def test_an_officer_pages_through_the_trail_newest_first_with_every_field(
     assert seen[-1]["previous_hash"] == GENESIS_HASH
     assert seen[-1]["details"] == {"index": 0, "理由": "诉讼", "nested": {"ok": True}}
     assert seen[-1]["actor_origin"] == {"request_id": "req_0"}
+    everything = [item["id"] for item in seen]
+    for size in (1, 3, 4, 6):
+        paged = [
+            item["id"]
+            for page in range(1, -(-len(ACTIONS) // size) + 2)  # one page past the end
+            for item in (await _list(caller, page=page, page_size=size))["items"]
+        ]
+        assert paged == everything, size  # pages partition the result, in order
 
 
 async def test_the_hash_can_be_recomputed_from_what_the_api_returns(
