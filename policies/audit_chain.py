@@ -221,6 +221,10 @@ class SignatureCheck(enum.StrEnum):
     """The signature does not cover this statement: the row was changed or forged."""
     MISSING = "missing"
     """No signature at all (a head is always signed when an event is appended)."""
+    UNSIGNED = "unsigned"
+    """A head without a signature (as a migration, which holds no master key, may leave
+    one): nothing proves it was not rewritten; :func:`compliance.audit.verify.sign_unsigned_heads`
+    signs it once the chain verifies otherwise."""
     UNKNOWN_KEY = "unknown_key"
     """Signed by a master key that is not configured: it cannot be checked here."""
 
@@ -249,6 +253,10 @@ class BreakKind(enum.StrEnum):
     """The stored hash is not the hash of the event's content."""
     CHECKPOINT = "checkpoint"
     HEAD = "head"
+    UNSIGNED = "unsigned"
+    """A head without a signature (as a migration, which holds no master key, may leave
+    one): nothing proves it was not rewritten; :func:`compliance.audit.verify.sign_unsigned_heads`
+    signs it once the chain verifies otherwise."""
     UNKNOWN_KEY = "unknown_key"
     """A head or checkpoint signed by a master key that is not configured: not shown
     broken, but not shown intact either (configure the key and verify again)."""
@@ -290,7 +298,7 @@ def _signature_problem(mark: SignedMark, what: str) -> tuple[BreakKind, str] | N
     if mark.signature is SignatureCheck.VALID:
         return None
     if mark.signature is SignatureCheck.MISSING:
-        return kind, f"the {what} is not signed"
+        return BreakKind.UNSIGNED if what == "head" else kind, f"the {what} is not signed"
     if mark.signature is SignatureCheck.UNKNOWN_KEY:
         return BreakKind.UNKNOWN_KEY, (
             f"the {what} is signed by master key '{mark.key_id}', which is not configured: "

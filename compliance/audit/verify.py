@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compliance.audit.models import AuditChainHead, AuditCheckpoint, AuditEventRow
 from compliance.encryption.master import MasterKeyMissing, MasterKeyring
 from policies.audit_chain import (
+    BreakKind,
     ChainedEvent,
     ChainReport,
     ChainVerifier,
@@ -84,7 +85,7 @@ async def chain_ids(session: AsyncSession) -> list[str]:
 
 
 async def _snapshot(session: AsyncSession) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
@@ -147,6 +148,39 @@ async def verify_stored_chain(
     return verifier.finish(head)
 
 
+async def sign_unsigned_heads(session: AsyncSession, master: MasterKeyring) -> list[str]:
+    """Sign, with the primary master key, every chain head that has no signature and whose
+    chain verifies otherwise (call in a write transaction, then commit); the chains
+    signed. A migration holds no master key, so heads it writes are unsigned; a chain
+    that is broken in any other way is left unsigned, and ``commlog audit verify`` keeps
+    reporting it."""
+    unsigned = (
+        (
+            await session.execute(
+                select(AuditChainHead.tenant_id)
+                .where(AuditChainHead.signature.is_(None))
+                .order_by(AuditChainHead.tenant_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    signed = []
+    for tenant_id in unsigned:
+        report = await verify_stored_chain(session, master, tenant_id)
+        if report.broken is None or report.broken.kind is not BreakKind.UNSIGNED:
+            continue
+        head = await session.get(
+            AuditChainHead, tenant_id, with_for_update=True, populate_existing=True
+        )
+        if head is None or head.signature is not None:
+            continue
+        head.signature = master.sign(head_statement(tenant_id, head.sequence, head.hash))
+        signed.append(tenant_id)
+    await session.flush()
+    return signed
+
+
 async def verify_trail(
     sessions: SessionFactory,
     master: MasterKeyring,
@@ -166,4 +200,10 @@ async def verify_trail(
             yield await verify_stored_chain(session, master, tenant, batch_size=batch_size)
 
 
-__all__ = ["chain_ids", "event_from_row", "verify_stored_chain", "verify_trail"]
+__all__ = [
+    "chain_ids",
+    "event_from_row",
+    "sign_unsigned_heads",
+    "verify_stored_chain",
+    "verify_trail",
+]

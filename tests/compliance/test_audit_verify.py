@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.audit.models import AuditChainHead, AuditCheckpoint, AuditEventRow
 from compliance.audit.trail import append_event, stored_event
-from compliance.audit.verify import verify_stored_chain, verify_trail
+from compliance.audit.verify import sign_unsigned_heads, verify_stored_chain, verify_trail
 from compliance.encryption.master import MasterKeyring, new_master_key_entry, parse_master_keys
 from compliance.transactions import begin_write, commit
 from policies.audit_chain import (
@@ -324,3 +324,43 @@ async def test_concurrent_writers_on_many_connections_leave_chains_that_verify(
     assert [(r.tenant_id, r.events, r.broken) for r in reports] == [
         (tenant, 24, None) for tenant in sorted(tenants)
     ]
+
+
+async def _unsign(database: SQLAlchemyAsyncConfig, tenant_id: str) -> None:
+    async with database.get_session() as session:
+        await begin_write(session)
+        await session.execute(
+            update(AuditChainHead)
+            .where(AuditChainHead.tenant_id == tenant_id)
+            .values(signature=None)
+        )
+        await commit(session, operation="test_unsign")
+
+
+async def test_an_unsigned_head_is_reported_and_signed_only_if_its_chain_verifies(
+    database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    """A migration holds no master key: the heads it writes are unsigned until signed."""
+    sound, broken = fresh_tenant(), fresh_tenant()
+    for tenant in (sound, broken):
+        await append_chain(database, master_keys, tenant, 3)
+        await _unsign(database, tenant)
+    async with owner_bypassing_the_guard(database) as session:
+        await session.execute(
+            update(AuditEventRow)
+            .where(AuditEventRow.tenant_id == broken, AuditEventRow.sequence == 2)
+            .values(actor="usr_forger")
+        )
+    report = await verify(database, master_keys, sound)
+    assert report.broken is not None
+    assert (report.broken.sequence, report.broken.kind) == (3, BreakKind.UNSIGNED)
+    async with database.get_session() as session:
+        await begin_write(session)
+        signed = await sign_unsigned_heads(session, master_keys)
+        await commit(session, operation="test_sign_heads")
+    assert sound in signed
+    assert broken not in signed
+    assert (await verify(database, master_keys, sound)).broken is None
+    still = (await verify(database, master_keys, broken)).broken
+    assert still is not None
+    assert still.sequence == 2

@@ -193,8 +193,12 @@ def test_a_head_that_is_not_validly_signed_breaks_the_chain_at_the_head(
         report = verify_chain(TENANT, events, head)
         assert report.broken is not None
         assert report.broken.sequence == len(events)
-        unknown_key = check is SignatureCheck.UNKNOWN_KEY
-        assert report.broken.kind == (BreakKind.UNKNOWN_KEY if unknown_key else BreakKind.HEAD)
+        expected = {
+            SignatureCheck.INVALID: BreakKind.HEAD,
+            SignatureCheck.MISSING: BreakKind.UNSIGNED,
+            SignatureCheck.UNKNOWN_KEY: BreakKind.UNKNOWN_KEY,
+        }
+        assert report.broken.kind == expected[check]
     unknown = dataclasses.replace(
         head_of(events), signature=SignatureCheck.UNKNOWN_KEY, key_id="old-1"
     )
