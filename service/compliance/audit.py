@@ -47,7 +47,10 @@ def _instant(text: str | None, name: str) -> datetime | None:
         moment = None
     accepted = accepted_instant(moment) if moment is not None else None
     if accepted is None:
-        raise BadRequest(f"'{name}' must be an RFC 3339 time with a UTC offset, {RANGE_TEXT}")
+        raise BadRequest(
+            f"invalid request: query parameter '{name}' must be an RFC 3339 time with a UTC "
+            f"offset, {RANGE_TEXT}"
+        )
     return accepted
 
 

@@ -187,3 +187,16 @@ async def test_users_and_sending_services_may_not_read_the_trail(
             assert events[0].hash not in response.text
     anonymous = await caller.client.get("/compliance/audit-events")
     assert anonymous.status_code == 401
+
+
+async def test_a_time_filter_outside_the_range_names_the_parameter(caller: Caller) -> None:
+    response = await caller.client.get(
+        "/compliance/audit-events",
+        params={"until": "9999-06-01T00:00:00Z"},
+        headers=_officer(caller),
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "invalid request: query parameter 'until' must be an RFC 3339 time with a UTC offset, "
+        "between 1970-01-01T00:00:00Z and 9999-01-01T00:00:00Z"
+    )
