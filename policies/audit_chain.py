@@ -222,9 +222,9 @@ class SignatureCheck(enum.StrEnum):
     MISSING = "missing"
     """No signature at all (a head is always signed when an event is appended)."""
     UNSIGNED = "unsigned"
-    """A head without a signature (as a migration, which holds no master key, may leave
-    one): nothing proves it was not rewritten; :func:`compliance.audit.verify.sign_unsigned_heads`
-    signs it once the chain verifies otherwise."""
+    """A head without a signature (a migration, which holds no master key, may leave one):
+    nothing proves the chain was not rewritten until the head is signed, which is done
+    only once the chain verifies otherwise."""
     UNKNOWN_KEY = "unknown_key"
     """Signed by a master key that is not configured: it cannot be checked here."""
 
@@ -254,9 +254,9 @@ class BreakKind(enum.StrEnum):
     CHECKPOINT = "checkpoint"
     HEAD = "head"
     UNSIGNED = "unsigned"
-    """A head without a signature (as a migration, which holds no master key, may leave
-    one): nothing proves it was not rewritten; :func:`compliance.audit.verify.sign_unsigned_heads`
-    signs it once the chain verifies otherwise."""
+    """A head without a signature (a migration, which holds no master key, may leave one):
+    nothing proves the chain was not rewritten until the head is signed, which is done
+    only once the chain verifies otherwise."""
     UNKNOWN_KEY = "unknown_key"
     """A head or checkpoint signed by a master key that is not configured: not shown
     broken, but not shown intact either (configure the key and verify again)."""
