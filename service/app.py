@@ -17,6 +17,7 @@ from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.templates.repository import TemplateCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
+from service.compliance.audit import AuditEventController
 from service.compliance.holds import ComplianceController
 from service.compliance.processing_record import ProcessingRecordController
 from service.dependencies import DEPENDENCIES
@@ -114,6 +115,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 CommunicationLogController,
                 ComplianceController,
                 ProcessingRecordController,
+                AuditEventController,
                 TemplateController,
                 HealthController,
                 swagger_ui_file,

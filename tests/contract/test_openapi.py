@@ -24,6 +24,8 @@ OPERATION_IDS = {
     ("patch", "/compliance/legal-holds/{hold_id}"): "changeLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
     ("get", "/compliance/processing-record"): "getProcessingRecord",
+    ("get", "/compliance/audit-events"): "listAuditEvents",
+    ("get", "/compliance/audit-events/{event_id}"): "getAuditEvent",
     ("put", "/templates/{template_id}"): "putTemplate",
     ("get", "/templates"): "listTemplates",
     ("get", "/templates/{template_id}"): "getTemplate",
