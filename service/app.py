@@ -18,6 +18,7 @@ from compliance.templates.repository import TemplateCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
 from service.compliance.holds import ComplianceController
+from service.compliance.subject_requests import SubjectRequestController
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
 from service.guards import unambiguous_query
@@ -112,6 +113,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
             [
                 CommunicationLogController,
                 ComplianceController,
+                SubjectRequestController,
                 TemplateController,
                 HealthController,
                 swagger_ui_file,

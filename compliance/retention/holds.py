@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.records.models import CommunicationLog
@@ -176,10 +176,12 @@ async def release_hold(
     return _view(row)
 
 
-def not_held(now: datetime) -> ColumnElement[bool]:
-    """SQL: the send record of the surrounding query is covered by no active hold."""
+def hold_covers(now: datetime) -> list[ColumnElement[bool]]:
+    """SQL conditions: the ``LegalHold`` row is active at ``now`` and covers the
+    ``CommunicationLog`` row of the surrounding query (:func:`not_held` and
+    :func:`holds_covering` are both built on it, so they never disagree)."""
     hold = LegalHold
-    covering = exists().where(
+    return [
         hold.tenant_id == CommunicationLog.tenant_id,
         hold.released_at.is_(None),
         or_(hold.expires_at.is_(None), hold.expires_at > now),
@@ -191,8 +193,29 @@ def not_held(now: datetime) -> ColumnElement[bool]:
                 hold.channel == CommunicationLog.channel,
             ),
         ),
+    ]
+
+
+def not_held(now: datetime) -> ColumnElement[bool]:
+    """SQL: the send record of the surrounding query is covered by no active hold."""
+    return ~exists().where(*hold_covers(now))
+
+
+async def holds_covering(
+    session: AsyncSession, tenant_id: str, record_ids: list[str], now: datetime
+) -> dict[str, int]:
+    """For each active hold of ``tenant_id`` that covers some of ``record_ids``: how many
+    (a record two holds cover counts for both)."""
+    if not record_ids:
+        return {}
+    rows = await session.execute(
+        select(LegalHold.id, func.count(CommunicationLog.id))
+        .select_from(CommunicationLog)
+        .join(LegalHold, and_(*hold_covers(now)))
+        .where(CommunicationLog.tenant_id == tenant_id, CommunicationLog.id.in_(record_ids))
+        .group_by(LegalHold.id)
     )
-    return ~covering
+    return {hold_id: int(count) for hold_id, count in rows.all()}
 
 
 def held(now: datetime) -> ColumnElement[bool]:
@@ -207,6 +230,8 @@ __all__ = [
     "HoldNotFound",
     "add_hold",
     "held",
+    "hold_covers",
+    "holds_covering",
     "list_holds",
     "not_held",
     "release_hold",
