@@ -162,9 +162,7 @@ async def _one_batch(
             insert(SubjectRequestErasure),
             [{"request_id": row.id, "record_id": record_id} for record_id in erased],
         )
-    for hold_id, count in (
-        await holds_covering(session, request.tenant_id, held, now)
-    ).items():
+    for hold_id, count in (await holds_covering(session, request.tenant_id, held, now)).items():
         counts["held_by"][hold_id] = counts["held_by"].get(hold_id, 0) + count
     counts["matched"] += len(mine)
     counts["erased"] += len(erased)

@@ -194,7 +194,9 @@ async def create_request(
                 )
             matches.append(
                 RecipientMatch(
-                    channel=candidate, digest=digest, masked=mask_recipient(candidate, canonical)
+                    channel=candidate,
+                    digest=digest,
+                    masked=mask_recipient(candidate, canonical) or "",
                 )
             )
     row = SubjectRequestRow(

@@ -22,7 +22,7 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.exc import DBAPIError
@@ -108,7 +108,9 @@ async def _erase(
     except (CommitFailed, DBAPIError, OSError) as exc:
         with contextlib.suppress(Exception):
             await session.rollback()
-        logger.warning("subject request %s: erasure interrupted (%s)", request_id, type(exc).__name__)
+        logger.warning(
+            "subject request %s: erasure interrupted (%s)", request_id, type(exc).__name__
+        )
         raise ServiceUnavailable(
             f"subject request {request_id} is recorded but its erasure was interrupted; "
             f"what committed stays done: POST /compliance/subject-requests/{request_id}/run "
@@ -185,8 +187,12 @@ class SubjectRequestController(Controller):
         self,
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        status: RequestStatus | None = None,
-        type: RequestType | None = None,  # noqa: A002 - the wire name
+        status: Annotated[
+            RequestStatus | None, QueryParameter(name="status", description="open or completed")
+        ] = None,
+        request_type: Annotated[
+            RequestType | None, QueryParameter(name="type", description="access or erasure")
+        ] = None,
         overdue: Annotated[
             bool, Parameter(description="only open requests past their due_at")
         ] = False,
@@ -199,7 +205,7 @@ class SubjectRequestController(Controller):
             db_session,
             scope.tenant_id,
             status=status,
-            type=type,
+            type=request_type,
             overdue_at=datetime.now(UTC) if overdue else None,
             limit=paging.page_size,
             offset=paging.offset,
@@ -235,7 +241,9 @@ class SubjectRequestController(Controller):
     @post(
         "/{request_id:str}/run",
         summary="Finish an interrupted erasure (role compliance_officer)",
-        description="Goes on after the last committed batch; a completed request is returned as it is.",
+        description=(
+            "Goes on after the last committed batch; a completed request is returned as it is."
+        ),
         status_code=HTTP_200_OK,
         operation_id="runSubjectRequest",
         responses=error_responses(400, 401, 403, 404, 409, 500, 503),
@@ -261,7 +269,7 @@ class SubjectRequestController(Controller):
 
     @get(
         "/{request_id:str}/records",
-        summary="The access file: the subject's records, unmasked, as JSONL (role compliance_officer)",
+        summary="The access file: the subject's records, unmasked, JSONL (role compliance_officer)",
         description=(
             "One JSON object per line, the fields of an item of `GET /communication/logs`, "
             "recipient and content in clear (GDPR Art. 15(3), PIPL Art. 45: the subject's own "

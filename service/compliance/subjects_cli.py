@@ -62,7 +62,9 @@ def _check(**options: str | None) -> None:
         if value is None:
             continue
         free_text = option in ("reference", "recipient")
-        problem = (NO_NUL_RULE if has_nul(value) else None) if free_text else identifier_problem(value)
+        problem = (
+            (NO_NUL_RULE if has_nul(value) else None) if free_text else identifier_problem(value)
+        )
         if problem is not None:
             _fail(f"--{option} {problem}", code=EXIT_USAGE)
 
@@ -114,9 +116,7 @@ async def _erase(app: Litestar, request_id: str, actor: Actor, batch_size: int) 
 
 @click.command(name="create")
 @click.option("--tenant", "tenant_id", required=True)
-@click.option(
-    "--type", "kind", required=True, type=click.Choice([t.value for t in RequestType])
-)
+@click.option("--type", "kind", required=True, type=click.Choice([t.value for t in RequestType]))
 @click.option("--recipient", default=None, help="the subject's phone number, email or token")
 @click.option(
     "--channel",
@@ -307,7 +307,9 @@ def subject_records_command(app: Litestar, request_id: str, out: Path, actor: st
     except SubjectRequestError as exc:
         file.close()
         _fail(str(exc))
-    click.echo(f"{request_id}: {rows} records written to {out}; sha256 {sha256}; audit event {event_id}")
+    click.echo(
+        f"{request_id}: {rows} records written to {out}; sha256 {sha256}; audit event {event_id}"
+    )
 
 
 for _command in (

@@ -53,7 +53,9 @@ def upgrade() -> None:
         "subject_request_erasures",
         sa.Column("request_id", sa.String(length=40), nullable=False),
         sa.Column("record_id", sa.String(length=40), nullable=False),
-        sa.PrimaryKeyConstraint("request_id", "record_id", name=op.f("pk_subject_request_erasures")),
+        sa.PrimaryKeyConstraint(
+            "request_id", "record_id", name=op.f("pk_subject_request_erasures")
+        ),
     )
 
 
