@@ -22,13 +22,21 @@ OPERATION_IDS = {
     ("get", "/compliance/legal-holds"): "listLegalHolds",
     ("delete", "/compliance/legal-holds/{hold_id}"): "releaseLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
+    ("post", "/compliance/subject-requests"): "createSubjectRequest",
+    ("get", "/compliance/subject-requests"): "listSubjectRequests",
+    ("get", "/compliance/subject-requests/{request_id}"): "getSubjectRequest",
+    ("post", "/compliance/subject-requests/{request_id}/run"): "runSubjectRequest",
+    ("get", "/compliance/subject-requests/{request_id}/records"): "getSubjectRequestRecords",
     ("put", "/templates/{template_id}"): "putTemplate",
     ("get", "/templates"): "listTemplates",
     ("get", "/templates/{template_id}"): "getTemplate",
     ("get", "/health/live"): "getLiveness",
     ("get", "/health/ready"): "getReadiness",
 }
-BODY_OPERATIONS = [key for key in OPERATION_IDS if key[0] in ("post", "put")]
+BODYLESS_POSTS = {("post", "/compliance/subject-requests/{request_id}/run")}
+BODY_OPERATIONS = [
+    key for key in OPERATION_IDS if key[0] in ("post", "put") and key not in BODYLESS_POSTS
+]
 DATABASE_OPERATIONS = [key for key in OPERATION_IDS if key != ("get", "/health/live")]
 SIMPLE_RESPONSE = {"$ref": "#/components/schemas/SimpleResponse"}
 
