@@ -22,6 +22,7 @@ OPERATION_IDS = {
     ("get", "/compliance/legal-holds"): "listLegalHolds",
     ("delete", "/compliance/legal-holds/{hold_id}"): "releaseLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
+    ("get", "/compliance/exports/communication-logs"): "exportCommunicationLogs",
     ("put", "/templates/{template_id}"): "putTemplate",
     ("get", "/templates"): "listTemplates",
     ("get", "/templates/{template_id}"): "getTemplate",
