@@ -18,6 +18,7 @@ from compliance.masking_lane import MaskingLane
 from compliance.templates.repository import TemplateCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
+from service.compliance.exports import ComplianceExportController
 from service.compliance.holds import ComplianceController
 from service.compliance.subject_requests import SubjectRequestController
 from service.dependencies import DEPENDENCIES
@@ -117,6 +118,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
             [
                 CommunicationLogController,
                 ComplianceController,
+                ComplianceExportController,
                 SubjectRequestController,
                 TemplateController,
                 HealthController,

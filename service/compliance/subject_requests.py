@@ -12,13 +12,13 @@ the rare interruption, not a queue.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Annotated
 
+import anyio
 from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -71,6 +71,8 @@ from service.schemas import PageInfo, PathId, utc_timestamp
 logger = logging.getLogger("commlog.subjects")
 AUDIT_EVENT_HEADER = "X-Audit-Event-Id"
 RETRY_AFTER_SECONDS = 5
+AUDIT_WRITE_SECONDS = 10.0
+"""How long recording an interrupted fetch may take once the response is ending."""
 
 
 def officer_actor(principal: Principal) -> Actor:
@@ -311,6 +313,14 @@ class SubjectRequestController(Controller):
         actor = officer_actor(principal)
         database = state["database"]
         master = state["settings"].master_keys
+        # The first chunk is read here: a database or key failure is still an ordinary 503.
+        try:
+            first: bytes | None = await access.__anext__()
+        except StopAsyncIteration:
+            first = None
+        except BaseException:
+            await access.aclose()
+            raise
 
         async def recorded() -> None:
             async with database.get_session() as session:
@@ -329,19 +339,29 @@ class SubjectRequestController(Controller):
 
         async def body() -> AsyncGenerator[bytes, None]:
             try:
+                if first is not None:
+                    yield first
                 async for chunk in access:
                     yield chunk
-            finally:
-                await access.aclose()
-                try:
-                    await asyncio.shield(recorded())
-                except Exception as exc:  # the bytes are gone; say the evidence is missing
-                    logger.error(
-                        "subject request %s: access event %s not recorded (%s)",
-                        request_id,
-                        event_id,
-                        type(exc).__name__,
-                    )
+            except BaseException:
+                # The client went away, the server stopped, or reading failed: record what
+                # was handed over (never raises), and let the transfer break.
+                with anyio.move_on_after(AUDIT_WRITE_SECONDS, shield=True):
+                    await access.aclose()
+                    try:
+                        await recorded()
+                    except Exception as exc:
+                        logger.error(
+                            "subject request %s: access event %s not recorded (%s)",
+                            request_id,
+                            event_id,
+                            type(exc).__name__,
+                        )
+                raise
+            # Before the response's end: a file that arrives whole always has its event;
+            # if the event cannot be written, the transfer breaks instead.
+            with anyio.CancelScope(shield=True):
+                await recorded()
 
         return Stream(
             body(),

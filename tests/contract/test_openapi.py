@@ -22,6 +22,7 @@ OPERATION_IDS = {
     ("get", "/compliance/legal-holds"): "listLegalHolds",
     ("delete", "/compliance/legal-holds/{hold_id}"): "releaseLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
+    ("get", "/compliance/exports/communication-logs"): "exportCommunicationLogs",
     ("post", "/compliance/subject-requests"): "createSubjectRequest",
     ("get", "/compliance/subject-requests"): "listSubjectRequests",
     ("get", "/compliance/subject-requests/{request_id}"): "getSubjectRequest",
