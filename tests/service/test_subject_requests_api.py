@@ -6,6 +6,7 @@ roles are isolated; every request leaves its evidence in the audit trail."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -428,3 +429,23 @@ async def test_an_access_request_has_no_run_and_an_erasure_no_file(caller: Calle
     )
     assert again.status_code == 200
     assert again.json()["data"]["audit_event_id"] == erasure["audit_event_id"]
+
+
+async def test_no_log_line_holds_the_reference_or_the_recipient(
+    caller: Caller, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("commlog", "litestar", "advanced_alchemy", "sqlalchemy"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    await caller.create(content="secret words")
+    access = await _created(caller, type="access", recipient=SMS_RECIPIENT)
+    fetched = await caller.client.get(
+        f"/compliance/subject-requests/{access['id']}/records", headers=_officer(caller)
+    )
+    assert fetched.status_code == 200
+    await _created(caller, type="erasure", recipient=SMS_RECIPIENT)
+    service = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    assert service
+    for record in service:
+        text = record.getMessage() + repr(getattr(record, "fields", ""))
+        for private in ("Zhang Wei", "12348000", "secret words"):
+            assert private not in text, record.name
