@@ -20,6 +20,7 @@ from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
 from service.compliance.exports import ComplianceExportController
 from service.compliance.holds import ComplianceController
+from service.compliance.processing_record import ProcessingRecordController
 from service.compliance.subject_requests import SubjectRequestController
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
@@ -120,6 +121,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 ComplianceController,
                 ComplianceExportController,
                 SubjectRequestController,
+                ProcessingRecordController,
                 TemplateController,
                 HealthController,
                 swagger_ui_file,

@@ -431,6 +431,7 @@ def version_command(short: bool) -> None:
 
 
 def register_commands(cli: click.Group) -> None:
+    from service.compliance.processing_record_cli import processing_record_command
     from service.compliance.retention_cli import holds_group, retention_group
     from service.compliance.subjects_cli import subject_group
 
@@ -439,6 +440,7 @@ def register_commands(cli: click.Group) -> None:
     cli.add_command(holds_group)
     cli.add_command(retention_group)
     cli.add_command(subject_group)
+    cli.add_command(processing_record_command)
     cli.add_command(token_command)
     cli.add_command(demo_group)
     cli.add_command(keys_group)

@@ -21,6 +21,7 @@ OPERATION_IDS = {
     ("post", "/compliance/legal-holds"): "placeLegalHold",
     ("get", "/compliance/legal-holds"): "listLegalHolds",
     ("delete", "/compliance/legal-holds/{hold_id}"): "releaseLegalHold",
+    ("patch", "/compliance/legal-holds/{hold_id}"): "changeLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
     ("get", "/compliance/exports/communication-logs"): "exportCommunicationLogs",
     ("post", "/compliance/subject-requests"): "createSubjectRequest",
@@ -28,6 +29,7 @@ OPERATION_IDS = {
     ("get", "/compliance/subject-requests/{request_id}"): "getSubjectRequest",
     ("post", "/compliance/subject-requests/{request_id}/run"): "runSubjectRequest",
     ("get", "/compliance/subject-requests/{request_id}/records"): "getSubjectRequestRecords",
+    ("get", "/compliance/processing-record"): "getProcessingRecord",
     ("put", "/templates/{template_id}"): "putTemplate",
     ("get", "/templates"): "listTemplates",
     ("get", "/templates/{template_id}"): "getTemplate",
@@ -36,7 +38,7 @@ OPERATION_IDS = {
 }
 BODYLESS_POSTS = {("post", "/compliance/subject-requests/{request_id}/run")}
 BODY_OPERATIONS = [
-    key for key in OPERATION_IDS if key[0] in ("post", "put") and key not in BODYLESS_POSTS
+    key for key in OPERATION_IDS if key[0] in ("post", "put", "patch") and key not in BODYLESS_POSTS
 ]
 DATABASE_OPERATIONS = [key for key in OPERATION_IDS if key != ("get", "/health/live")]
 SIMPLE_RESPONSE = {"$ref": "#/components/schemas/SimpleResponse"}

@@ -253,7 +253,12 @@ async def test_erasure_skips_held_records_names_the_hold_and_a_later_request_era
     free = await caller.create(user_id="usr_bob")
     hold = await caller.client.post(
         "/compliance/legal-holds",
-        json={"reason": "litigation 44", "user_id": "usr_alice"},
+        json={
+            "reason": "litigation 44",
+            "scope": "user",
+            "user_id": "usr_alice",
+            "review_by": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+        },
         headers=_officer(caller),
     )
     assert hold.status_code == 201

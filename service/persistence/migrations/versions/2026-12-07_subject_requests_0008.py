@@ -1,7 +1,7 @@
 """data-subject requests: subject_requests, and the ids each erasure erased
 
 Revision ID: 0008
-Revises: 0006 (lead: rebase onto 0007 at merge)
+Revises: 0007
 Create Date: 2026-12-07 00:00:00 UTC
 """
 
@@ -12,8 +12,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision = "0008"
-# lead: rebase onto 0007 at merge
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
