@@ -25,6 +25,9 @@ from tests.factories import EMAIL_RECIPIENT, SMS_RECIPIENT, Caller, put_template
 
 OTHER_SMS = "+8613900001111"
 REFERENCE = "DSR-2026-0117 Zhang Wei"
+# With i9-holds (bounded holds) this body also needs "scope": "user" and a "review_by":
+# see the trial merge on branch i9-subjects-holds-trial.
+HOLD_ON_ALICE = {"reason": "litigation 44", "user_id": "usr_alice"}
 
 
 def _officer(caller: Caller, tenant_id: str | None = None) -> dict[str, str]:
@@ -253,7 +256,7 @@ async def test_erasure_skips_held_records_names_the_hold_and_a_later_request_era
     free = await caller.create(user_id="usr_bob")
     hold = await caller.client.post(
         "/compliance/legal-holds",
-        json={"reason": "litigation 44", "user_id": "usr_alice"},
+        json=HOLD_ON_ALICE,
         headers=_officer(caller),
     )
     assert hold.status_code == 201
