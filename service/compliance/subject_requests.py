@@ -20,7 +20,7 @@ from typing import Annotated
 
 import anyio
 from litestar import Controller, get, post
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Stream
@@ -282,6 +282,18 @@ class SubjectRequestController(Controller):
         ),
         operation_id="getSubjectRequestRecords",
         media_type=MEDIA_TYPE,
+        response_headers=[
+            ResponseHeader(
+                name=AUDIT_EVENT_HEADER,
+                description="the id of the subject_request.access event that records this fetch",
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name="Content-Disposition",
+                description="attachment; filename=<request id>.jsonl",
+                documentation_only=True,
+            ),
+        ],
         responses=error_responses(400, 401, 403, 404, 409, 500, 503),
     )
     async def records(

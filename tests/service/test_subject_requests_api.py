@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,8 @@ import msgspec
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from httpx import Response
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from compliance.audit.models import AuditEventRow
@@ -25,6 +28,19 @@ from tests.factories import EMAIL_RECIPIENT, SMS_RECIPIENT, Caller, put_template
 
 OTHER_SMS = "+8613900001111"
 REFERENCE = "DSR-2026-0117 Zhang Wei"
+
+
+def hold_on(user_id: str) -> dict[str, str]:
+    """A bounded hold on one user's records (i9-holds: explicit scope, a review date)."""
+    return {
+        "reason": "litigation 44",
+        "scope": "user",
+        "user_id": user_id,
+        "review_by": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+    }
+
+
+HOLD_ON_ALICE = hold_on("usr_alice")
 
 
 def _officer(caller: Caller, tenant_id: str | None = None) -> dict[str, str]:
@@ -253,12 +269,7 @@ async def test_erasure_skips_held_records_names_the_hold_and_a_later_request_era
     free = await caller.create(user_id="usr_bob")
     hold = await caller.client.post(
         "/compliance/legal-holds",
-        json={
-            "reason": "litigation 44",
-            "scope": "user",
-            "user_id": "usr_alice",
-            "review_by": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
-        },
+        json=HOLD_ON_ALICE,
         headers=_officer(caller),
     )
     assert hold.status_code == 201
@@ -454,3 +465,59 @@ async def test_no_log_line_holds_the_reference_or_the_recipient(
         text = record.getMessage() + repr(getattr(record, "fields", ""))
         for private in ("Zhang Wei", "12348000", "secret words"):
             assert private not in text, record.name
+
+
+SENDS = st.lists(
+    st.tuples(st.sampled_from([SMS_RECIPIENT, OTHER_SMS]), st.sampled_from(["usr_a", "usr_b"])),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(sends=SENDS, held_users=st.sets(st.sampled_from(["usr_a", "usr_b"])))
+async def test_erasure_erases_exactly_the_subjects_unheld_records(
+    caller: Caller,
+    database: SQLAlchemyAsyncConfig,
+    sends: list[tuple[str, str]],
+    held_users: set[str],
+) -> None:
+    tenant = Caller(
+        client=caller.client, tokens=caller.tokens, tenant_id=f"tnt_{uuid.uuid4().hex[:12]}"
+    )
+    created = [
+        (await tenant.create(recipient=recipient, user_id=user), recipient, user)
+        for recipient, user in sends
+    ]
+    holds = {}
+    for user in held_users:
+        placed = await tenant.client.post(
+            "/compliance/legal-holds", json=hold_on(user), headers=_officer(tenant)
+        )
+        assert placed.status_code == 201, placed.text
+        holds[user] = placed.json()["data"]["id"]
+    before = await _rows(database, tenant.tenant_id)
+
+    request = await _created(tenant, type="erasure", recipient=SMS_RECIPIENT, channel="sms")
+
+    after = await _rows(database, tenant.tenant_id)
+    subjects = [(r["id"], user) for r, recipient, user in created if recipient == SMS_RECIPIENT]
+    expected = sorted(i for i, user in subjects if user not in held_users)
+    erased = sorted(i for i in after if after[i]["recipient"] is None)
+    assert erased == expected
+    for record_id in set(after) - set(expected):
+        assert after[record_id] == before[record_id]
+    outcome = request["outcome"]
+    assert outcome["matched"] == len(subjects)
+    assert outcome["erased"] == len(expected)
+    assert outcome["held"] == len(subjects) - len(expected)
+    assert outcome["held_by"] == {
+        holds[user]: count
+        for user in held_users
+        if (count := sum(1 for _, u in subjects if u == user))
+    }
+    assert outcome["erased_ids_sha256"] == ids_digest(expected)
