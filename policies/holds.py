@@ -106,6 +106,8 @@ def bounds_problem(
 
 
 def reason_problem(reason: str) -> str | None:
+    """Why ``reason`` cannot justify a hold, or ``None``: a hold states why it suspends
+    erasure (GDPR Art. 5(2), accountability), in at most :data:`MAX_REASON_CHARS`."""
     if not reason.strip():
         return "a hold needs a reason"
     if len(reason) > MAX_REASON_CHARS:

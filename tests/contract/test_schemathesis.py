@@ -40,8 +40,9 @@ MAX_EXAMPLES = 30
 # Nor can it say that a template's placeholders and declared parameters must match, or
 # that its content retention must fit the tenant's retention policy; nor, for an export,
 # that reveal=true needs a non-blank reason and that since must not be later than until;
-# nor that a subject request names exactly one of a recipient or a user and a deadline
-# ahead.
+# nor that a hold's expiry or review date must be in the future and within the configured
+# maximum; nor that a subject request names exactly one of a recipient or a user and a
+# deadline ahead.
 RECIPIENT_RULES_STATUSES = ["2xx", "400", "401", "403", "404", "409", "5xx"]
 
 CONFIG = schemathesis.Config.from_dict(
@@ -72,6 +73,7 @@ CONFIG = schemathesis.Config.from_dict(
             for operation_id in (
                 "recordCommunicationLog",
                 "placeLegalHold",
+                "changeLegalHold",
                 "recordDeliveryOutcome",
                 "putTemplate",
                 "exportCommunicationLogs",
