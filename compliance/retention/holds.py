@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.audit.trail import append_event
@@ -352,7 +352,10 @@ def purgeable(tenant_id: str, now: datetime, kept: timedelta) -> ColumnElement[b
     )
 
 
-def _covering(now: datetime, stage: Stage | None) -> ColumnElement[bool]:
+def hold_covers(now: datetime, stage: Stage | None = None) -> list[ColumnElement[bool]]:
+    """SQL conditions: the ``LegalHold`` row is active at ``now`` and covers the
+    ``CommunicationLog`` row of the surrounding query for ``stage`` (:func:`not_held`,
+    :func:`held` and :func:`holds_covering` are all built on it, so they never disagree)."""
     hold = LegalHold
     log = CommunicationLog
     conditions: list[ColumnElement[bool]] = [
@@ -378,7 +381,28 @@ def _covering(now: datetime, stage: Stage | None) -> ColumnElement[bool]:
         conditions.append(
             or_(hold.keep_short_lived_content.is_(True), log.content_erase_after.is_(None))
         )
-    return exists().where(*conditions)
+    return conditions
+
+
+def _covering(now: datetime, stage: Stage | None) -> ColumnElement[bool]:
+    return exists().where(*hold_covers(now, stage))
+
+
+async def holds_covering(
+    session: AsyncSession, tenant_id: str, record_ids: list[str], now: datetime
+) -> dict[str, int]:
+    """For each active hold of ``tenant_id`` that covers some of ``record_ids`` (for any
+    stage): how many (a record two holds cover counts for both)."""
+    if not record_ids:
+        return {}
+    rows = await session.execute(
+        select(LegalHold.id, func.count(CommunicationLog.id))
+        .select_from(CommunicationLog)
+        .join(LegalHold, and_(*hold_covers(now)))
+        .where(CommunicationLog.tenant_id == tenant_id, CommunicationLog.id.in_(record_ids))
+        .group_by(LegalHold.id)
+    )
+    return {hold_id: int(count) for hold_id, count in rows.all()}
 
 
 def not_held(now: datetime, stage: Stage | None = None) -> ColumnElement[bool]:
@@ -550,6 +574,8 @@ __all__ = [
     "change_hold",
     "change_legal_hold",
     "held",
+    "hold_covers",
+    "holds_covering",
     "holds_due_for_review",
     "list_holds",
     "not_held",
