@@ -18,6 +18,7 @@ from compliance.masking_lane import MaskingLane
 from compliance.templates.repository import TemplateCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
+from service.compliance.audit import AuditEventController
 from service.compliance.exports import ComplianceExportController
 from service.compliance.holds import ComplianceController
 from service.dependencies import DEPENDENCIES
@@ -118,6 +119,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 CommunicationLogController,
                 ComplianceController,
                 ComplianceExportController,
+                AuditEventController,
                 TemplateController,
                 HealthController,
                 swagger_ui_file,
