@@ -22,12 +22,9 @@ OPERATION_IDS = {
     ("get", "/compliance/legal-holds"): "listLegalHolds",
     ("delete", "/compliance/legal-holds/{hold_id}"): "releaseLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
-<<<<<<< HEAD
     ("get", "/compliance/exports/communication-logs"): "exportCommunicationLogs",
-=======
     ("get", "/compliance/audit-events"): "listAuditEvents",
     ("get", "/compliance/audit-events/{event_id}"): "getAuditEvent",
->>>>>>> main
     ("put", "/templates/{template_id}"): "putTemplate",
     ("get", "/templates"): "listTemplates",
     ("get", "/templates/{template_id}"): "getTemplate",
