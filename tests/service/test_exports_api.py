@@ -453,3 +453,17 @@ async def test_a_download_that_runs_to_the_end_is_recorded_before_it_ends(
     assert event.action == "export.completed"
     assert details(event)["rows"] == 501
     assert details(event)["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+async def test_the_export_is_documented_with_both_formats_and_its_audit_header(
+    caller: Caller,
+) -> None:
+    document = (await caller.client.get("/schema/openapi.json")).json()
+    operation = document["paths"][EXPORT]["get"]
+    assert operation["operationId"] == "exportCommunicationLogs"
+    ok = operation["responses"]["200"]
+    assert set(ok["content"]) == {"text/csv; charset=utf-8", "application/x-ndjson"}
+    assert ok["headers"]["X-Audit-Event-Id"]["required"] is True
+    assert {"400", "401", "403", "500", "503"} <= set(operation["responses"])
+    format_parameter = next(p for p in operation["parameters"] if p["name"] == "format")
+    assert format_parameter["required"] is True
