@@ -197,12 +197,17 @@ DEFAULT_RULES: tuple[StageRule, ...] = (
     StageRule(
         Stage.RECIPIENT,
         180,
-        "The recipient and its blind index are erased 180 days after sending: ePrivacy "
-        "Directive 2002/58/EC Art. 6(2) allows data needed for billing and interconnection "
-        "to be processed only up to the end of the period during which the bill may lawfully "
-        "be challenged or payment pursued, and the recipient is what answers billing and "
-        "delivery disputes; after that GDPR Art. 5(1)(e) and PIPL Art. 19 require its "
-        "erasure; the 180 days are commlog's default for that period, not a period set by law.",
+        "The recipient and its blind index are erased 180 days after sending. Until then the "
+        "recipient answers delivery disputes (was this message sent to this address or "
+        "number, and what became of it), fraud investigation (a login code or other message "
+        "sent to a number that was not the account holder's) and opt-out evidence (no message "
+        "went to an address more than 10 business days after it opted out, CAN-SPAM, "
+        "15 U.S.C. 7704(a)(4)): legitimate interests of the tenant (GDPR Art. 6(1)(f)), not "
+        "billing (tenants do not bill recipients, so the billing period of ePrivacy "
+        "Directive 2002/58/EC Art. 6(2) is not the basis); GDPR Art. 5(1)(e) and PIPL Art. 19 "
+        "require its erasure once those purposes are spent (PIPL has no legitimate-interest "
+        "basis: the tenant states its own); the 180 days are commlog's default for them, not "
+        "a period set by law.",
     ),
     StageRule(
         Stage.RECORD,

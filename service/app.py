@@ -21,6 +21,8 @@ from service.bodies import StrictBodyPlugin
 from service.compliance.audit import AuditEventController
 from service.compliance.exports import ComplianceExportController
 from service.compliance.holds import ComplianceController
+from service.compliance.processing_record import ProcessingRecordController
+from service.compliance.subject_requests import SubjectRequestController
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
 from service.guards import unambiguous_query
@@ -119,6 +121,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 CommunicationLogController,
                 ComplianceController,
                 ComplianceExportController,
+                SubjectRequestController,
+                ProcessingRecordController,
                 AuditEventController,
                 TemplateController,
                 HealthController,

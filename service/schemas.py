@@ -13,6 +13,7 @@ import msgspec
 from litestar.params import PathParameter
 
 from policies.channels import Channel, DeliveryStatus
+from policies.holds import HoldScope
 from policies.identifiers import (
     IDENTIFIER_PATTERN,
     MAX_IDENTIFIER_LENGTH,
@@ -268,20 +269,33 @@ class StatusUpdateRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown
 
 
 class LegalHoldRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Body of ``POST /compliance/legal-holds``: ``user_id``, ``recipient`` (with
-    ``channel``) or both; or ``whole_tenant`` true, never together with either."""
+    """Body of ``POST /compliance/legal-holds`` (rules in ``policies.holds``): an explicit
+    ``scope``; ``expires_at`` or ``review_by`` (or both) within the configured maximum."""
 
     reason: ReasonText
+    scope: HoldScope
     user_id: Identifier | None = None
     channel: Channel | None = None
     recipient: RecipientText | None = None
     expires_at: UtcDateTime | None = None
-    whole_tenant: bool = False
+    review_by: UtcDateTime | None = None
+    created_before: UtcDateTime | None = None
+    keep_short_lived_content: bool = False
+
+
+class LegalHoldChangeRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``PATCH /compliance/legal-holds/{id}``: only the fields given change; ``null``
+    clears a date (one of the two must remain)."""
+
+    expires_at: UtcDateTime | msgspec.UnsetType | None = msgspec.UNSET
+    review_by: UtcDateTime | msgspec.UnsetType | None = msgspec.UNSET
+    reason: ReasonText | msgspec.UnsetType = msgspec.UNSET
 
 
 class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
     id: Annotated[str, _example("hold_3f2a9c1d7b4e")]
     tenant_id: Annotated[str, _example("tnt_xyz789")]
+    scope: HoldScope
     user_id: Annotated[str, _example("usr_abc123")] | None
     channel: Channel | None
     recipient: Annotated[str, _example("138****8000")] | None
@@ -289,9 +303,15 @@ class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
     created_by: Annotated[str, _example("usr_officer")]
     created_at: Timestamp
     expires_at: Timestamp | None
+    review_by: Timestamp | None
+    created_before: Timestamp | None
+    keep_short_lived_content: bool
+    changed_at: Timestamp | None
+    changed_by: str | None
     released_at: Timestamp | None
     released_by: str | None
     active: bool
+    due_for_review: bool
 
 
 class LegalHoldEnvelope(msgspec.Struct, frozen=True, kw_only=True):

@@ -85,7 +85,18 @@ def test_default_windows_are_30_180_and_400_days() -> None:
     ("stage", "citations"),
     [
         (Stage.CONTENT, ["2002/58/EC Art. 6(1)", "GDPR Art. 5(1)(e)", "PIPL Art. 19"]),
-        (Stage.RECIPIENT, ["Art. 6(2)", "challenged", "GDPR Art. 5(1)(e)"]),
+        (
+            Stage.RECIPIENT,
+            [
+                "GDPR Art. 6(1)(f)",
+                "delivery disputes",
+                "fraud investigation",
+                "opt-out",
+                "15 U.S.C. 7704(a)(4)",
+                "GDPR Art. 5(1)(e)",
+                "PIPL Art. 19",
+            ],
+        ),
         (Stage.RECORD, ["Twilio", "CAN-SPAM", "GDPR Art. 17(3)(e)"]),
     ],
 )
@@ -94,6 +105,14 @@ def test_every_default_rule_states_its_legal_basis(stage: Stage, citations: list
     assert "\n" not in rule.legal_basis
     for citation in citations:
         assert citation in rule.legal_basis
+
+
+def test_the_recipient_window_does_not_claim_the_billing_basis() -> None:
+    """Tenants do not bill recipients: ePrivacy Art. 6(2) (billing) is named only as not
+    being the basis."""
+    (rule,) = [rule for rule in DEFAULT_RULES if rule.stage is Stage.RECIPIENT]
+    assert "challenged" not in rule.legal_basis
+    assert "Art. 6(2) is not the basis" in rule.legal_basis
 
 
 def test_default_policy_uses_the_default_windows_for_every_tenant_and_channel() -> None:
