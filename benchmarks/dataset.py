@@ -38,7 +38,7 @@ from compliance.transactions import commit
 from policies.channels import Channel, DeliveryStatus
 from policies.providers import reduced_or_none
 from policies.records import SendRecord
-from policies.templates import TemplateVersion, stored_parameters
+from policies.templates import TemplateVersion, render, stored_parameters
 from service.persistence.database import create_database_config, upgrade_database
 from tests.corpus.harness import Entry, load_corpus
 
@@ -75,6 +75,12 @@ class Prototype:
     status: DeliveryStatus
     error: str | None
     response: str | None
+    body: str | None = None
+    classes: dict[str, str] | None = None
+    values: dict[str, str] | None = None
+    varied: tuple[str, ...] = ()
+    """Parameters whose digits change from record to record (codes, account and phone
+    numbers), so no two records share a body a cache could answer from."""
 
 
 def user_ids(users: int) -> list[str]:
@@ -179,6 +185,16 @@ def prototypes(
                 params = stored_parameters(version.parameters, entry.template.values).to_json()
                 content = None
         error, response = _answers(provider, status, payloads, rng)
+        template = entry.template
+        varied = (
+            ()
+            if template is None
+            else tuple(
+                name
+                for name, klass in template.parameters.items()
+                if klass != "public" and any(c.isdigit() for c in template.values.get(name, ""))
+            )
+        )
         pool.append(
             Prototype(
                 channel=channel,
@@ -191,14 +207,46 @@ def prototypes(
                 status=status,
                 error=error,
                 response=response,
+                body=None if template is None else template.body,
+                classes=None if template is None else dict(template.parameters),
+                values=None if template is None else dict(template.values),
+                varied=varied,
             )
         )
     return pool
 
 
+_DIGIT_TABLES = [
+    str.maketrans("0123456789", "".join(random.Random(n).sample("0123456789", 10)))
+    for n in range(97)
+]
+
+
+def _varied(proto: Prototype, rng: random.Random) -> tuple[str | None, str | None]:
+    """(content, template_params) of one record: the prototype's, with new digits in its
+    varied parameters."""
+    if not proto.varied or proto.body is None or proto.values is None or proto.classes is None:
+        return proto.content, proto.template_params
+    table = _DIGIT_TABLES[rng.randrange(len(_DIGIT_TABLES))]
+    values = {
+        name: value.translate(table) if name in proto.varied else value
+        for name, value in proto.values.items()
+    }
+    if proto.template_params is not None:
+        return None, stored_parameters(proto.classes, values).to_json()
+    return render(proto.body, values), None
+
+
 def record_of(
-    proto: Prototype, *, record_id: str, tenant_id: str, user_id: str, created_at: datetime
+    proto: Prototype,
+    rng: random.Random,
+    *,
+    record_id: str,
+    tenant_id: str,
+    user_id: str,
+    created_at: datetime,
 ) -> SendRecord:
+    content, template_params = _varied(proto, rng)
     done = proto.status is not DeliveryStatus.PENDING
     sent_at = created_at + timedelta(seconds=3) if done else None
     version = proto.version
@@ -210,7 +258,7 @@ def record_of(
         provider=proto.provider,
         template_id=proto.template_id,
         recipient=proto.recipient,
-        content=proto.content,
+        content=content,
         status=proto.status,
         error=proto.error,
         response=proto.response,
@@ -218,7 +266,7 @@ def record_of(
         sent_at=sent_at if proto.status is not DeliveryStatus.FAILED else None,
         updated_at=sent_at or created_at,
         template_version=None if version is None else version.version,
-        template_params=proto.template_params,
+        template_params=template_params,
         content_erase_after=None if version is None else version.content_erase_after(created_at),
     )
 
@@ -260,9 +308,11 @@ async def build(
     """Insert the data set into a migrated database (:func:`prepare`); returns (records,
     seconds spent inserting)."""
     database = create_database_config(url)
-    rng = random.Random(seed)
+    rng = random.Random(f"{seed}:{tenant_id}")
     now = datetime.now(UTC).replace(microsecond=0)
-    span = timedelta(days=30.4 * MONTHS - 2).total_seconds()
+    month = now.year * 12 + now.month - 1 - (MONTHS - 1)  # the first of MONTHS months
+    start = datetime(month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    span = (now - start).total_seconds()
     corpus = load_corpus()
     cache = UnwrappedKeyCache()
     async with database.get_session() as session:
@@ -282,6 +332,7 @@ async def build(
             batch.append(
                 record_of(
                     pool[rng.randrange(PROTOTYPES)],
+                    rng,
                     record_id=f"log_{rng.getrandbits(96):024x}",
                     tenant_id=tenant_id,
                     user_id=user_id,
