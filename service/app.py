@@ -14,6 +14,7 @@ from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 
 from compliance.encryption.gate import MasterKeyGate
 from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+from compliance.masking_lane import MaskingLane
 from compliance.templates.repository import TemplateCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
@@ -56,6 +57,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         # Template versions are immutable: read once per application (one database).
         self.template_cache = TemplateCache()
         self.key_gate = MasterKeyGate()
+        # Large masking jobs (list pages, export chunks) share one worker thread.
+        self.masking_lane = MaskingLane()
         self.readiness = Readiness(
             self.database,
             settings.master_keys,
@@ -98,6 +101,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 "database": self.database,
                 "key_cache": self.key_cache,
                 "template_cache": self.template_cache,
+                "masking_lane": self.masking_lane,
                 "key_gate": self.key_gate,
                 "readiness": self.readiness,
             }

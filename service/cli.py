@@ -9,6 +9,7 @@ import importlib.metadata
 import logging
 import os
 import shlex
+import socket
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from compliance.encryption.master import MasterKeyError
 from compliance.transactions import CommitFailed, begin_write, commit
+from policies.audit_chain import Actor, ActorKind
 from service.app import CommlogPlugin
 from service.logging import configure_logging, serve_json_logs_only
 from service.persistence.failures import describe_database_failure
@@ -204,11 +206,24 @@ def _default_actor() -> str:
         return "cli"
 
 
+def cli_actor(actor: str) -> Actor:
+    """The audit trail's actor for a command: the free-text ``--actor`` as given, with the
+    operating-system user and host it ran as next to it (a claimed name alone proves
+    nothing)."""
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):
+        os_user = f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return Actor(
+        id=actor, kind=ActorKind.CLI, origin={"os_user": os_user, "host": socket.gethostname()}
+    )
+
+
 actor_option = click.option(
     "--actor",
     default=_default_actor,
     show_default="cli:<login name>",
-    help="who is doing this (recorded in key_events)",
+    help="who is doing this (recorded in the audit trail with the OS user and host)",
 )
 
 

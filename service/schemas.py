@@ -23,8 +23,9 @@ from policies.identifiers import (
     TEMPLATE_ID_PATTERN,
 )
 from policies.instants import RANGE_TEXT
+from policies.instants import rfc3339 as rfc3339  # used by other schemas modules
 from policies.paging import PageInfo as PageWindow
-from policies.records import SendRecord
+from policies.records import LOG_FIELDS, SendRecord
 from policies.templates import MAX_PARAMETER_VALUE_CHARS, MAX_PARAMETERS
 from policies.text_limits import CONTENT_CEILING_CHARS, PROVIDER_TEXT_CEILING_CHARS
 
@@ -130,13 +131,6 @@ def _example(value: str) -> msgspec.Meta:
     return msgspec.Meta(examples=[value])
 
 
-def rfc3339(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` suffix; fractions only when the instant has them."""
-    utc = moment.astimezone(UTC)
-    spec = "seconds" if utc.microsecond == 0 else "microseconds"
-    return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
-
-
 def utc_timestamp() -> str:
     return rfc3339(datetime.now(UTC))
 
@@ -216,6 +210,11 @@ class CommunicationLogResponse(msgspec.Struct, frozen=True, kw_only=True):
             sent_at=rfc3339(record.sent_at) if record.sent_at else None,
             updated_at=rfc3339(record.updated_at),
         )
+
+
+# One definition of the fields an item shows: exports write the same names in the same order.
+if CommunicationLogResponse.__struct_fields__ != LOG_FIELDS:  # pragma: no cover
+    raise RuntimeError("CommunicationLogResponse and policies.records.LOG_FIELDS differ")
 
 
 class CommunicationLogListResponse(msgspec.Struct, frozen=True, kw_only=True):

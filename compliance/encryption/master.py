@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 MASTER_KEY_BYTES = 32
 KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _NONCE = 12
+_SIGNED = b"commlog signature\x00"
 
 
 class MasterKeyError(Exception):
@@ -72,6 +73,36 @@ class MasterKeyring:
             raise MasterKeyMismatch(
                 f"master key '{key_id}' does not match the data keys it is said to have wrapped"
             ) from None
+
+    def sign(self, statement: bytes) -> str:
+        """A signature of ``statement`` by the primary master key: AES-GCM over no plaintext
+        with ``statement`` as associated data (GMAC), as ``key-id:base64(nonce+tag)``.
+
+        Audit chain heads and checkpoints are signed so that whoever can write the database
+        but does not hold the master key cannot rewrite the trail unnoticed."""
+        nonce = os.urandom(_NONCE)
+        tag = self._keys[self.primary_id].encrypt(nonce, b"", _SIGNED + statement)
+        return f"{self.primary_id}:{base64.b64encode(nonce + tag).decode()}"
+
+    def verify(self, signature: str, statement: bytes) -> bool:
+        """Whether ``signature`` (from :meth:`sign`) covers ``statement``. A signature by a
+        master key that is not configured raises :class:`MasterKeyMissing`."""
+        key_id, _, encoded = signature.partition(":")
+        aead = self._keys.get(key_id)
+        if aead is None:
+            raise MasterKeyMissing(
+                f"master key '{key_id}' is not configured: what it signed cannot be checked"
+            )
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+            aead.decrypt(raw[:_NONCE], raw[_NONCE:], _SIGNED + statement)
+        except (binascii.Error, ValueError, InvalidTag):
+            return False
+        return True
+
+    def signed_by(self, signature: str) -> str:
+        """The master key id a signature names."""
+        return signature.partition(":")[0]
 
 
 def parse_master_keys(spec: str, *, source: str) -> MasterKeyring:

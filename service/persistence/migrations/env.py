@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 from advanced_alchemy.base import metadata_registry
 from alembic import context
 
+import compliance.audit.models
 import compliance.encryption.keystore
 import compliance.records.models
 import compliance.retention.models
