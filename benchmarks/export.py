@@ -39,7 +39,6 @@ HEAVY_SHARE = 5
 """One fifth of the records belong to ``usr_heavy``, the rest to users of 400 each."""
 DEFAULT_RECORDS = 1_000_000
 DEFAULT_URL = "postgresql+asyncpg://commlog:commlog@127.0.0.1:5432/commlog_test"
-CASES = [(fmt, reveal) for reveal in (False, True) for fmt in ("csv", "jsonl")]
 
 
 def database_url(base: str, records: int) -> str:
@@ -111,6 +110,7 @@ async def _drop(url: str) -> None:
 def ensure_dataset(url: str, records: int, key_file: Path) -> dict[str, Any]:
     if key_file.is_file() and asyncio.run(_present(url, records, key_file)):
         print(f"reusing {make_url(url).database}: {records:,} records", file=sys.stderr)
+        dataset.prepare(url)  # migrations that came after it was built
         return {"reused": True}
     print(f"building {make_url(url).database}: {records:,} records", file=sys.stderr)
     asyncio.run(_drop(url))
@@ -129,8 +129,10 @@ def ensure_dataset(url: str, records: int, key_file: Path) -> dict[str, Any]:
 # -- the child: one export -------------------------------------------------------------
 
 
-async def _child(url: str, key_file: Path, fmt: str, reveal: bool) -> dict[str, Any]:
-    from benchmarks.export_adapter import export_stream
+async def _child(
+    url: str, key_file: Path, fmt: str, reveal: bool, chunk_rows: int
+) -> dict[str, Any]:
+    from benchmarks.export_adapter import open_export
     from compliance.encryption.keystore import UnwrappedKeyCache
     from service.persistence.database import create_database_config
 
@@ -145,18 +147,22 @@ async def _child(url: str, key_file: Path, fmt: str, reveal: bool) -> dict[str, 
             async with config.get_session() as session:
                 await session.connection()
         else:
-            async for chunk, chunk_rows in export_stream(
+            export = open_export(
                 config.get_session,
                 master,
                 UnwrappedKeyCache(),
                 tenant_id=TENANT,
                 fmt=fmt,
                 reveal=reveal,
-            ):
+                chunk_rows=chunk_rows,
+            )
+            async for chunk in export:
                 digest.update(chunk)
                 os.write(sink, chunk)
-                rows += chunk_rows
                 size += len(chunk)
+            rows = export.rows
+            if export.sha256 != digest.hexdigest() or not export.finished:
+                raise SystemExit("the export's tally does not match the bytes it produced")
     finally:
         os.close(sink)
         await config.get_engine().dispose()
@@ -168,9 +174,10 @@ async def _child(url: str, key_file: Path, fmt: str, reveal: bool) -> dict[str, 
     }
 
 
-def run_child(url: str, key_file: Path, fmt: str, reveal: bool) -> dict[str, Any]:
+def run_child(url: str, key_file: Path, fmt: str, reveal: bool, chunk_rows: int) -> dict[str, Any]:
     """One export in a fresh interpreter; its peak RSS from the kernel's accounting."""
     command = [sys.executable, "-m", "benchmarks.export", "--child", fmt, "--url", url]
+    command += ["--chunk-rows", str(chunk_rows)]
     command += ["--master-key-file", str(key_file)] + (["--reveal"] if reveal else [])
     process = subprocess.Popen(command, stdout=subprocess.PIPE)  # noqa: S603 - our own module
     assert process.stdout is not None
@@ -192,13 +199,19 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=3, help="runs of each case (median shown)")
     parser.add_argument("--master-key-file", type=Path, default=None)
+    parser.add_argument("--chunk-rows", type=int, default=500, help="rows per export chunk")
+    parser.add_argument(
+        "--cases", default="csv,jsonl,csv-reveal,jsonl-reveal", help="which exports to run"
+    )
     parser.add_argument("--child", choices=["csv", "jsonl", "none"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--reveal", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
-        result = asyncio.run(_child(args.url, args.master_key_file, args.child, args.reveal))
+        result = asyncio.run(
+            _child(args.url, args.master_key_file, args.child, args.reveal, args.chunk_rows)
+        )
         print(json.dumps(result))
         return
 
@@ -209,11 +222,15 @@ def main() -> None:
         rate = built["records"] / built["seconds"]
         print(f"dataset: {built['records']:,} records in {built['seconds']:.1f} s ({rate:,.0f}/s)")
 
-    floor = [run_child(url, key_file, "none", False)["peak_rss_mb"] for _ in range(args.runs)]
-    results: dict[tuple[str, bool], list[dict[str, Any]]] = {case: [] for case in CASES}
+    cases = [
+        (name.removesuffix("-reveal"), name.endswith("-reveal")) for name in args.cases.split(",")
+    ]
+    chunk = args.chunk_rows
+    floor = [run_child(url, key_file, "none", False, chunk)["peak_rss_mb"] for _ in range(3)]
+    results: dict[tuple[str, bool], list[dict[str, Any]]] = {case: [] for case in cases}
     for run in range(args.runs):
-        for fmt, reveal in CASES:
-            result = run_child(url, key_file, fmt, reveal)
+        for fmt, reveal in cases:
+            result = run_child(url, key_file, fmt, reveal, chunk)
             if result["rows"] != args.records:
                 raise SystemExit(f"exported {result['rows']} rows, expected {args.records}")
             results[(fmt, reveal)].append(result)
@@ -223,10 +240,13 @@ def main() -> None:
                 f"{result['peak_rss_mb']:.0f} MB",
                 file=sys.stderr,
             )
-    print(f"\n{args.records:,} records, {os.cpu_count()} cores, median of {args.runs} runs\n")
+    print(
+        f"\n{args.records:,} records, {os.cpu_count()} cores, chunks of {chunk} rows, "
+        f"median of {args.runs} runs\n"
+    )
     print("| format | mode | rows/s | seconds | MB written | peak RSS MB |")
     print("|---|---|---|---|---|---|")
-    for fmt, reveal in CASES:
+    for fmt, reveal in cases:
         runs = results[(fmt, reveal)]
         seconds = statistics.median(r["seconds"] for r in runs)
         print(
