@@ -57,8 +57,9 @@ class ExportFormat(enum.StrEnum):
 
     @property
     def media_type(self) -> str:
-        """The ``Content-Type`` of a file of this format."""
-        return "text/csv; charset=utf-8" if self is ExportFormat.CSV else "application/x-ndjson"
+        """The media type of a file of this format (CSV is sent as ``text/csv;
+        charset=utf-8``: the charset is added to every ``text/`` type)."""
+        return "text/csv" if self is ExportFormat.CSV else "application/x-ndjson"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

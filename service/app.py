@@ -18,6 +18,8 @@ from compliance.masking_lane import MaskingLane
 from compliance.templates.repository import TemplateCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
+from service.compliance.audit import AuditEventController
+from service.compliance.exports import ComplianceExportController
 from service.compliance.holds import ComplianceController
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
@@ -116,6 +118,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
             [
                 CommunicationLogController,
                 ComplianceController,
+                ComplianceExportController,
+                AuditEventController,
                 TemplateController,
                 HealthController,
                 swagger_ui_file,

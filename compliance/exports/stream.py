@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.encryption.gate import MasterKeyGate
@@ -144,21 +145,26 @@ class LogExport:
     async def _generate(self) -> AsyncGenerator[bytes, None]:
         request = self.request
         head = preamble(request.format)
-        async with self._sessions() as session:
+        cleanup = AsyncExitStack()
+        try:
+            session = await cleanup.enter_async_context(self._sessions())
             keys = KeyStore(session, self._master_keys, self._key_cache, self._gate)
             repository = SendLogRepository(session=session, keys=keys, templates=self._templates)
             chunks = repository.stream_for_tenant(
                 request.tenant_id, request.filters, chunk_rows=self._chunk_rows
             )
-            try:
-                async for records in chunks:
-                    data = head + await self._encoded(records)
-                    head = b""
-                    yield data
-                    self.tally.add(data, len(records))
-                if head:  # nothing selected: the file is its preamble
-                    yield head
-                    self.tally.add(head, 0)
-            finally:
-                await chunks.aclose()
+            cleanup.push_async_callback(chunks.aclose)
+            async for records in chunks:
+                data = head + await self._encoded(records)
+                head = b""
+                yield data
+                self.tally.add(data, len(records))
+            if head:  # nothing selected: the file is its preamble
+                yield head
+                self.tally.add(head, 0)
+        finally:
+            # Shielded: an export is often ended by a cancellation (the client went
+            # away), and a cancelled close would leave its connection half-returned.
+            with anyio.CancelScope(shield=True):
+                await cleanup.aclose()
         self.finished = True
