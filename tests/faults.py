@@ -1,4 +1,5 @@
-"""Real infrastructure faults for tests: a small file system that fills up.
+"""Real infrastructure faults for tests: a small file system that fills up; a database
+that refuses some audit writes (a trigger, as a full or frozen disk would refuse them).
 
 The tests run as root here and in CI, so a size-limited tmpfs can be mounted. Where it
 cannot, the test is skipped with a loud reason, or fails under CI
@@ -10,11 +11,13 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from sqlalchemy import text
 
 
 def _in_ci() -> bool:
@@ -70,3 +73,52 @@ def fill(directory: Path) -> Path:
         if exc.errno != errno.ENOSPC:
             raise
     return filler
+
+
+_REFUSAL = "commlog_test_refuse_audit"
+
+
+@asynccontextmanager
+async def refusing_audit_events(
+    database: SQLAlchemyAsyncConfig, tenant_id: str, action_like: str
+) -> AsyncIterator[None]:
+    """While open, the database refuses to insert an audit event of ``tenant_id`` whose
+    action is ``LIKE action_like`` (PostgreSQL: SQLSTATE 53100 disk_full; SQLite: an
+    abort), whatever connection writes it. Only that tenant's events are refused, so
+    other tests sharing the database are untouched; the trigger is dropped on exit."""
+    tenant = tenant_id.replace("'", "''")
+    like = action_like.replace("'", "''")
+    engine = database.get_engine()
+    async with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            await connection.execute(
+                text(
+                    f"CREATE TRIGGER {_REFUSAL} BEFORE INSERT ON audit_events "
+                    f"WHEN NEW.tenant_id = '{tenant}' AND NEW.action LIKE '{like}' "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+        else:
+            await connection.execute(
+                text(
+                    f"CREATE FUNCTION {_REFUSAL}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    f"BEGIN IF NEW.tenant_id = '{tenant}' AND NEW.action LIKE '{like}' THEN "
+                    "RAISE EXCEPTION 'refused' USING ERRCODE = 'disk_full'; END IF; "
+                    "RETURN NEW; END $$"
+                )
+            )
+            await connection.execute(
+                text(
+                    f"CREATE TRIGGER {_REFUSAL} BEFORE INSERT ON audit_events "
+                    f"FOR EACH ROW EXECUTE FUNCTION {_REFUSAL}()"
+                )
+            )
+    try:
+        yield
+    finally:
+        async with engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                await connection.execute(text(f"DROP TRIGGER IF EXISTS {_REFUSAL}"))
+            else:
+                await connection.execute(text(f"DROP TRIGGER IF EXISTS {_REFUSAL} ON audit_events"))
+                await connection.execute(text(f"DROP FUNCTION IF EXISTS {_REFUSAL}()"))

@@ -11,8 +11,12 @@ The tenant's export reveal policy does not apply: it limits what officers may se
 other people's messages for their own purposes; here the data goes, through the officer,
 to the person it is about, whose right it is (GDPR Art. 15(1) and (3): a copy of the
 personal data undergoing processing; PIPL Art. 45). What the officer receives is recorded
-as a reveal: ``subject_request.access`` with the row count and the SHA-256 of the bytes
-sent, each time the file is fetched.
+as a reveal, each time the file is fetched: ``subject_request.access_started`` is
+committed before the first byte is sent (:func:`record_access_started`; over HTTP, a 503
+and nothing sent when it cannot be), naming the pre-allocated id of the final
+``subject_request.access`` event, which records the row count and the SHA-256 of the
+bytes handed to the transport (``"counted": "handed_to_transport"``: after a broken
+transfer, part of them may never have reached the client) and names the started event.
 
 The stream owns its session (an HTTP request's session is closed when the response
 starts) and reads one snapshot (REPEATABLE READ on PostgreSQL), a chunk at a time.
@@ -46,6 +50,8 @@ from policies.subject_requests import RequestStatus, RequestType
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 DEFAULT_CHUNK_ROWS = 500
 MEDIA_TYPE = ExportFormat.JSONL.media_type
+ACCESS = "subject_request.access"
+ACCESS_STARTED = "subject_request.access_started"
 
 
 class SubjectAccessFile:
@@ -132,27 +138,36 @@ async def record_access(
     complete: bool,
     event_id: str | None = None,
     tenant_id: str | None = None,
+    started_event_id: str | None = None,
+    counted: str | None = None,
 ) -> str:
     """In one write transaction of ``session`` (the caller commits): append
     ``subject_request.access`` for one fetch of the file, and on the first complete fetch
-    mark the request completed. Returns the event id."""
+    mark the request completed. Returns the event id. ``started_event_id`` names the
+    fetch's ``subject_request.access_started`` event; ``counted`` says what ``rows`` and
+    ``sha256`` count (``handed_to_transport`` over HTTP)."""
     await begin_write(session)
     row = await get_request(session, request_id, tenant_id=tenant_id, lock=True)
     outcome = dict(msgspec.json.decode(row.outcome))
+    details: dict[str, object] = {
+        "request_id": row.id,
+        "reference_sha256": row.reference_sha256,
+        "rows": rows,
+        "sha256": sha256,
+        "complete": complete,
+    }
+    if counted is not None:
+        details["counted"] = counted
+    if started_event_id is not None:
+        details["started_event_id"] = started_event_id
     event = await append_event(
         session,
         master,
         tenant_id=row.tenant_id,
         actor=actor,
-        action="subject_request.access",
+        action=ACCESS,
         target=row.id,
-        details={
-            "request_id": row.id,
-            "reference_sha256": row.reference_sha256,
-            "rows": rows,
-            "sha256": sha256,
-            "complete": complete,
-        },
+        details=details,
         event_id=event_id,
     )
     outcome["fetches"] = int(outcome.get("fetches", 0)) + 1
@@ -168,4 +183,43 @@ async def record_access(
     return event.id
 
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "MEDIA_TYPE", "SubjectAccessFile", "record_access"]
+async def record_access_started(
+    session: AsyncSession,
+    master: MasterKeyring,
+    request_id: str,
+    *,
+    actor: Actor,
+    final_event_id: str,
+    tenant_id: str | None = None,
+) -> str:
+    """In one write transaction of ``session`` (the caller commits, before the first
+    byte of the file is sent): append ``subject_request.access_started`` naming
+    ``final_event_id``, the pre-allocated id of the fetch's ``subject_request.access``.
+    Returns the started event's id."""
+    await begin_write(session)
+    row = await get_request(session, request_id, tenant_id=tenant_id)
+    event = await append_event(
+        session,
+        master,
+        tenant_id=row.tenant_id,
+        actor=actor,
+        action=ACCESS_STARTED,
+        target=row.id,
+        details={
+            "request_id": row.id,
+            "reference_sha256": row.reference_sha256,
+            "final_event_id": final_event_id,
+        },
+    )
+    return event.id
+
+
+__all__ = [
+    "ACCESS",
+    "ACCESS_STARTED",
+    "DEFAULT_CHUNK_ROWS",
+    "MEDIA_TYPE",
+    "SubjectAccessFile",
+    "record_access",
+    "record_access_started",
+]

@@ -37,7 +37,7 @@ ACTION_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]*)*$"
 """Dotted lower-case words (``legal_hold.placed``); a trailing ``.`` makes it a prefix."""
 
 
-def _instant(text: str | None, name: str) -> datetime | None:
+def query_instant(text: str | None, name: str) -> datetime | None:
     """A filter's instant, held to the rules a request's times follow (policies.instants)."""
     if text is None:
         return None
@@ -129,8 +129,8 @@ class AuditEventController(Controller):
             tenant_id=scope.tenant_id,
             action=action,
             actor=actor,
-            since=_instant(since, "since"),
-            until=_instant(until, "until"),
+            since=query_instant(since, "since"),
+            until=query_instant(until, "until"),
         )
         events, total = await list_events(
             db_session, where, limit=request.page_size, offset=request.offset

@@ -1,9 +1,12 @@
 """``GET /compliance/exports/communication-logs``: an officer's audit export, streamed.
 
-The handler checks the request, pre-allocates the audit event's id (it goes out in the
-``X-Audit-Event-Id`` header before any byte of the file) and reads the first chunk, so a
-database or key failure is still an ordinary 503. The rest streams from a session the
-export owns. When the stream ends, :class:`AuditedExportStream` records it: the
+The handler checks the request, pre-allocates the final audit event's id (it goes out in
+the ``X-Audit-Event-Id`` header before any byte of the file) and reads the first chunk, so
+a database or key failure is still an ordinary 503. Then it commits ``export.started``
+(naming that pre-allocated id) before the response starts: when the database does not
+take it, the answer is a 503 envelope and no byte of the file is sent, so no export
+leaves unrecorded even if the process dies or the final write fails. The rest streams
+from a session the export owns. When the stream ends, :class:`AuditedExportStream` records it: the
 ``export.completed`` event is committed after the last byte of the file and before the
 response's end, so a download that looks complete always has its event;
 ``export.interrupted`` is recorded when the client goes away, the export fails, or the
@@ -33,16 +36,17 @@ from litestar.status_codes import HTTP_200_OK
 
 from compliance.audit.trail import new_event_id
 from compliance.encryption.master import MasterKeyring
-from compliance.exports.audit import Interruption, record_export
+from compliance.exports.audit import Interruption, record_export, record_export_started
 from compliance.exports.stream import ExportRequest, LogExport, SessionFactory
 from policies.access import Principal, scope_for_compliance
 from policies.audit_chain import Actor, ActorKind
 from policies.channels import Channel, DeliveryStatus
 from policies.exports import ExportFilters, ExportFormat, export_filename
-from policies.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH, NO_NUL_PATTERN
-from policies.instants import RANGE_TEXT, accepted_instant
+from policies.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH
+from policies.instants import RANGE_TEXT
+from service.compliance.audit import RFC3339_PATTERN, query_instant
 from service.dependencies import allowed
-from service.errors import AccessDenied, BadRequest, error_responses
+from service.errors import AccessDenied, BadRequest, ServiceUnavailable, error_responses
 from service.guards import compliance_officers_only
 from service.logging import current_request
 
@@ -74,6 +78,7 @@ class ExportDownload:
         actor: Actor,
         event_id: str,
         reason: str | None,
+        started_event_id: str | None = None,
     ) -> None:
         self.export = export
         self._first = first
@@ -81,6 +86,7 @@ class ExportDownload:
         self._master = master
         self._actor = actor
         self.event_id = event_id
+        self.started_event_id = started_event_id
         self._reason = reason
         self._interruption: Interruption | None = None
         self._failure: str | None = None
@@ -139,6 +145,7 @@ class ExportDownload:
             reason=self._reason,
             interruption=interruption,
             failure=self._failure,
+            started_event_id=self.started_event_id,
         )
 
 
@@ -250,19 +257,9 @@ class AuditedExportStream(Stream):
         )
 
 
-def _instant(value: datetime | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    accepted = accepted_instant(value)
-    if accepted is None:
-        raise BadRequest(
-            f"invalid request: query parameter '{name}' must be an RFC 3339 time with a UTC "
-            f"offset, {RANGE_TEXT}"
-        )
-    return accepted
-
-
 def _reveal_reason(reveal: bool, reason: str | None) -> str | None:
+    if reason is not None and "\x00" in reason:
+        raise BadRequest("invalid request: query parameter 'reason' must not contain NUL")
     if reason is not None and not reason.strip():
         reason = None
     if reveal and reason is None:
@@ -290,8 +287,10 @@ class ExportOperation(Operation):
             AUDIT_EVENT_HEADER: OpenAPIHeader(
                 schema=Schema(type=OpenAPIType.STRING, examples=["aud_5c1f0e2a9b7d3c4e8f6a1b2c"]),
                 description=(
-                    "the id of the audit event that records this export when it ends "
-                    "(export.completed with the file's SHA-256, or export.interrupted)"
+                    "the id of the final audit event that records this export when it ends "
+                    "(export.completed with the file's SHA-256, or export.interrupted); "
+                    "export.started, committed before the first byte, names it as "
+                    "final_event_id, and the final event names the started one"
                 ),
                 required=True,
             ),
@@ -315,7 +314,11 @@ _EXPORT_DESCRIPTION = (
     "(else 403). The response streams; `X-Audit-Event-Id` names the audit event that "
     "records the export when it ends: `export.completed` with the row count, byte count "
     "and SHA-256 of the file (`sha256sum` of the download must equal it), or "
-    "`export.interrupted` with what was sent until the download broke off. "
+    "`export.interrupted` with what was handed to the transport until the download broke "
+    "off (not necessarily what the client received). Before the first byte, "
+    "`export.started` is committed (it names that event as `final_event_id`); when it "
+    "cannot be, the answer is a 503 and nothing is sent. The `reason` is recorded masked, "
+    "with its SHA-256 and length, never in clear. "
     "GDPR Art. 5(2), Art. 30."
 )
 
@@ -348,12 +351,19 @@ class ComplianceExportController(Controller):
         principal: NamedDependency[Principal],
         format: Annotated[ExportFormat, Parameter(description="csv or jsonl")],
         since: Annotated[
-            datetime | None,
-            Parameter(description=f"created at or after this instant ({RANGE_TEXT})"),
+            str | None,
+            Parameter(
+                description=f"created at or after this instant (RFC 3339 with an offset, "
+                f"{RANGE_TEXT})",
+                pattern=RFC3339_PATTERN,
+            ),
         ] = None,
         until: Annotated[
-            datetime | None,
-            Parameter(description=f"created before this instant ({RANGE_TEXT})"),
+            str | None,
+            Parameter(
+                description=f"created before this instant (RFC 3339 with an offset, {RANGE_TEXT})",
+                pattern=RFC3339_PATTERN,
+            ),
         ] = None,
         channel: Annotated[Channel | None, Parameter(description="sms, email or push")] = None,
         status: Annotated[
@@ -377,15 +387,14 @@ class ComplianceExportController(Controller):
             Parameter(
                 description="why (recorded in the audit event; required with reveal=true)",
                 max_length=MAX_REASON_CHARS,
-                pattern=NO_NUL_PATTERN,
             ),
         ] = None,
     ) -> AuditedExportStream:
         scope = allowed(scope_for_compliance(principal))
         export_format = format
         filters = ExportFilters(
-            since=_instant(since, "since"),
-            until=_instant(until, "until"),
+            since=query_instant(since, "since"),
+            until=query_instant(until, "until"),
             channel=channel,
             status=status,
             user_id=user_id,
@@ -426,6 +435,27 @@ class ComplianceExportController(Controller):
         except StopAsyncIteration:
             first = None
         event_id = new_event_id()
+        # Before the response starts: the export is on record, or nothing is sent.
+        try:
+            started = await record_export_started(
+                sessions,
+                settings.master_keys,
+                export.request,
+                actor=actor,
+                reason=reason,
+                final_event_id=event_id,
+            )
+        except Exception as exc:
+            with anyio.CancelScope(shield=True):
+                await export.aclose()
+            logger.error(
+                "export %s: export.started could not be recorded (%s); nothing was sent",
+                event_id,
+                type(exc).__name__,
+            )
+            raise ServiceUnavailable(
+                "the export could not be recorded in the audit trail; nothing was sent, retry later"
+            ) from None
         download = ExportDownload(
             export,
             first,
@@ -434,6 +464,7 @@ class ComplianceExportController(Controller):
             actor=actor,
             event_id=event_id,
             reason=reason,
+            started_event_id=started.id,
         )
         filename = export_filename(scope.tenant_id, export_format, datetime.now(UTC))
         return AuditedExportStream(

@@ -22,7 +22,7 @@ import click
 from litestar import Litestar
 
 from compliance.audit.trail import new_event_id
-from compliance.exports.audit import Interruption, record_export
+from compliance.exports.audit import WRITTEN_TO_FILE, Interruption, record_export
 from compliance.exports.stream import ExportRequest, LogExport, SessionFactory
 from policies.audit_chain import Actor
 from policies.channels import Channel, DeliveryStatus
@@ -114,6 +114,7 @@ async def _export_to_file(
             actor=actor,
             event_id=event_id,
             reason=reason,
+            counted=WRITTEN_TO_FILE,
             operation="export_cli_audit",
         )
         try:
@@ -147,6 +148,7 @@ async def _export_to_file(
                     reason=reason,
                     interruption=interruption,
                     failure=type(failure or exc).__name__,
+                    counted=WRITTEN_TO_FILE,
                     operation="export_cli_audit",
                 )
         raise

@@ -31,7 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compliance.audit.trail import new_event_id
 from compliance.encryption.keystore import KeyStore
 from compliance.records.sealing import RecordSealer
-from compliance.subjects.access import MEDIA_TYPE, SubjectAccessFile, record_access
+from compliance.subjects.access import (
+    MEDIA_TYPE,
+    SubjectAccessFile,
+    record_access,
+    record_access_started,
+)
 from compliance.subjects.erasure import ErasureOptions, run_erasure
 from compliance.subjects.requests import (
     SubjectRequest,
@@ -277,15 +282,21 @@ class SubjectRequestController(Controller):
             "recipient and content in clear (GDPR Art. 15(3), PIPL Art. 45: the subject's own "
             "data; the tenant's export reveal policy does not apply). Each fetch is recorded "
             "as `subject_request.access` with the row count and the SHA-256 of the bytes "
-            "sent; `X-Audit-Event-Id` names that event. The first complete fetch completes "
-            "the request."
+            "handed to the transport (after a broken transfer, not necessarily what the "
+            "client received); `X-Audit-Event-Id` names that event. Before the first byte, "
+            "`subject_request.access_started` is committed, naming it as `final_event_id`; "
+            "when it cannot be, the answer is a 503 and nothing is sent. The first complete "
+            "fetch completes the request."
         ),
         operation_id="getSubjectRequestRecords",
         media_type=MEDIA_TYPE,
         response_headers=[
             ResponseHeader(
                 name=AUDIT_EVENT_HEADER,
-                description="the id of the subject_request.access event that records this fetch",
+                description=(
+                    "the id of the final subject_request.access event that records this "
+                    "fetch (subject_request.access_started names it as final_event_id)"
+                ),
                 documentation_only=True,
             ),
             ResponseHeader(
@@ -333,6 +344,31 @@ class SubjectRequestController(Controller):
         except BaseException:
             await access.aclose()
             raise
+        # Before the response starts: the fetch is on record, or nothing is sent.
+        try:
+            async with database.get_session() as session:
+                started_id = await record_access_started(
+                    session,
+                    master,
+                    request_id,
+                    actor=actor,
+                    final_event_id=event_id,
+                    tenant_id=scope.tenant_id,
+                )
+                await commit_transaction(session, operation="subject_request_access_started")
+        except Exception as exc:
+            with anyio.CancelScope(shield=True):
+                await access.aclose()
+            logger.error(
+                "subject request %s: access_started event %s not recorded (%s); nothing sent",
+                request_id,
+                event_id,
+                type(exc).__name__,
+            )
+            raise ServiceUnavailable(
+                "the access file could not be recorded in the audit trail; nothing was "
+                "sent, retry later"
+            ) from None
 
         async def recorded() -> None:
             async with database.get_session() as session:
@@ -346,6 +382,8 @@ class SubjectRequestController(Controller):
                     complete=access.finished,
                     event_id=event_id,
                     tenant_id=scope.tenant_id,
+                    started_event_id=started_id,
+                    counted="handed_to_transport",
                 )
                 await commit_transaction(session, operation="subject_request_access")
 

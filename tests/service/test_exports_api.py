@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from compliance.encryption.master import MasterKeyring
 from compliance.records.repository import SendLogRepository
 from compliance.transactions import begin_write, commit
 from policies.channels import Channel, DeliveryStatus
+from policies.masking import mask_content
 from policies.records import SendRecord
 from policies.retention import parse_policy
 from service.app import create_app
@@ -31,6 +33,7 @@ from service.settings import Settings
 from tests.compliance.test_export_stream import T0
 from tests.conftest import TEST_JWT_SECRET
 from tests.factories import Caller, put_template, templated_send
+from tests.faults import refusing_audit_events
 
 EXPORT = "/compliance/exports/communication-logs"
 STORED_RECIPIENTS = ("+8613812348000", "13912345678", "bob@example.org")
@@ -79,6 +82,25 @@ async def audit_event(database: SQLAlchemyAsyncConfig, event_id: str) -> AuditEv
         return row
 
 
+async def export_events(database: SQLAlchemyAsyncConfig, tenant_id: str) -> list[AuditEventRow]:
+    """The tenant's ``export.*`` events, in chain order."""
+    async with database.get_session() as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(AuditEventRow)
+                    .where(
+                        AuditEventRow.tenant_id == tenant_id,
+                        AuditEventRow.action.startswith("export."),
+                    )
+                    .order_by(AuditEventRow.sequence)
+                )
+            ).scalars()
+        )
+        session.expunge_all()
+        return rows
+
+
 def details(row: AuditEventRow) -> dict[str, Any]:
     decoded: dict[str, Any] = msgspec.json.decode(row.details)
     return decoded
@@ -108,6 +130,7 @@ async def test_an_officers_export_is_masked_and_its_event_holds_the_digest_of_th
     assert event.tenant_id == caller.tenant_id
     assert (event.actor, event.actor_kind) == ("usr_officer", "officer")
     assert "request_id" in msgspec.json.decode(event.actor_origin)
+    started = await audit_event(database, details(event)["started_event_id"])
     assert details(event) == {
         "format": "csv",
         "filters": {"since": None, "until": None, "channel": None, "status": None, "user_id": None},
@@ -116,9 +139,100 @@ async def test_an_officers_export_is_masked_and_its_event_holds_the_digest_of_th
         "rows": 3,
         "bytes": len(body),
         "sha256": hashlib.sha256(body).hexdigest(),
+        "counted": "handed_to_transport",
+        "started_event_id": started.id,
     }
     for stored in (*STORED_RECIPIENTS, *STORED_CONTENTS):
         assert stored not in event.details
+
+
+async def test_an_export_is_recorded_as_started_before_its_bytes_then_as_completed(
+    caller: Caller, database: SQLAlchemyAsyncConfig
+) -> None:
+    await record_sends(caller)
+    response = await caller.client.get(EXPORT, params={"format": "csv"}, headers=officer(caller))
+    assert response.status_code == 200
+    final_id = response.headers["x-audit-event-id"]
+    started, completed = await export_events(database, caller.tenant_id)
+    assert (started.action, completed.action) == ("export.started", "export.completed")
+    assert started.sequence < completed.sequence
+    assert completed.id == final_id  # the header names the final event
+    assert details(started) == {
+        "format": "csv",
+        "filters": {"since": None, "until": None, "channel": None, "status": None, "user_id": None},
+        "reveal": False,
+        "reason": None,
+        "final_event_id": final_id,
+    }
+    assert details(completed)["started_event_id"] == started.id
+    assert (started.actor, started.actor_kind) == ("usr_officer", "officer")
+
+
+@pytest.mark.parametrize("export_format", ["csv", "jsonl"])
+async def test_an_export_whose_started_event_the_database_refuses_is_a_503_and_sends_nothing(
+    caller: Caller, database: SQLAlchemyAsyncConfig, export_format: str
+) -> None:
+    await record_sends(caller)
+    async with refusing_audit_events(database, caller.tenant_id, "export.started"):
+        response = await caller.client.get(
+            EXPORT,
+            params={"format": export_format, "reveal": "true", "reason": "audit 7"},
+            headers=officer(caller),
+        )
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert set(body) == {"code", "message", "timestamp"}
+    assert body["code"] == 503
+    assert "nothing was sent" in body["message"]
+    assert "x-audit-event-id" not in response.headers
+    for stored in (*STORED_RECIPIENTS, *STORED_CONTENTS):
+        assert stored not in response.text
+    assert await export_events(database, caller.tenant_id) == []
+    # The database takes writes again: the next export is recorded as usual.
+    again = await caller.client.get(EXPORT, params={"format": "csv"}, headers=officer(caller))
+    assert again.status_code == 200
+    assert [e.action for e in await export_events(database, caller.tenant_id)] == [
+        "export.started",
+        "export.completed",
+    ]
+
+
+REASON_WITH_PERSONAL_DATA = "case re Alice.Smith@Example.COM +8613812348000"
+
+
+async def test_a_reason_is_recorded_masked_with_its_digest_never_in_clear_in_events_or_logs(
+    caller: Caller, database: SQLAlchemyAsyncConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("commlog", "litestar", "advanced_alchemy", "sqlalchemy"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    await record_sends(caller)
+    response = await caller.client.get(
+        EXPORT,
+        params={"format": "jsonl", "reveal": "true", "reason": REASON_WITH_PERSONAL_DATA},
+        headers=officer(caller),
+    )
+    assert response.status_code == 200
+    events = await export_events(database, caller.tenant_id)
+    assert [e.action for e in events] == ["export.started", "export.completed"]
+    expected = {
+        "masked": mask_content(REASON_WITH_PERSONAL_DATA),
+        "sha256": hashlib.sha256(REASON_WITH_PERSONAL_DATA.encode()).hexdigest(),
+        "chars": len(REASON_WITH_PERSONAL_DATA),
+    }
+    assert expected["masked"].startswith("case re ")
+    for event in events:
+        assert details(event)["reason"] == expected
+    async with database.get_session() as session:
+        stored = [
+            f"{row.details} {row.target} {row.actor_origin}"
+            for row in (await session.execute(select(AuditEventRow))).scalars()
+        ]
+    service = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    assert service
+    logged = [r.getMessage() + repr(getattr(r, "fields", "")) for r in service]
+    for private in ("Alice.Smith", "alice.smith", "Example.COM", "8613812348000", "12348000"):
+        for text in (*stored, *logged):
+            assert private not in text
 
 
 async def test_a_jsonl_export_holds_the_api_items_of_the_same_records(
@@ -175,7 +289,11 @@ async def test_a_reveal_with_a_reason_shows_recipients_and_content_and_records_t
     assert items[0]["content"] == "您的验证码是123456"
     event = await audit_event(database, response.headers["x-audit-event-id"])
     assert details(event)["reveal"] is True
-    assert details(event)["reason"] == "subpoena 2026-44"
+    assert details(event)["reason"] == {
+        "masked": mask_content("subpoena 2026-44"),
+        "sha256": hashlib.sha256(b"subpoena 2026-44").hexdigest(),
+        "chars": 16,
+    }
 
 
 @pytest.mark.parametrize("reason", [None, "", "   "])
@@ -245,6 +363,12 @@ async def test_another_tenants_records_never_appear_in_an_export(
         ({"format": "csv", "status": "lost"}, "query parameter 'status'"),
         ({"format": "csv", "user_id": " usr"}, "query parameter 'user_id'"),
         ({"format": "csv", "reveal": "maybe"}, "query parameter 'reveal'"),
+        ({"format": "csv", "since": "1700000000"}, "query parameter 'since'"),
+        ({"format": "csv", "since": "1e10"}, "query parameter 'since'"),
+        ({"format": "csv", "until": "1700000000.5"}, "query parameter 'until'"),
+        ({"format": "csv", "since": "2026-12-01 00:00:00Z"}, "query parameter 'since'"),
+        ({"format": "csv", "reason": "\x00"}, "query parameter 'reason'"),
+        ({"format": "csv", "reason": "why\x00not"}, "query parameter 'reason'"),
     ],
 )
 async def test_bad_parameters_are_a_400_naming_the_parameter(
