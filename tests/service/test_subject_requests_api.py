@@ -25,6 +25,7 @@ from compliance.subjects.erasure import ERASED_FIELDS
 from compliance.subjects.models import SubjectRequestRow
 from policies.subject_requests import DEFAULT_DUE_DAYS, ids_digest
 from tests.factories import EMAIL_RECIPIENT, SMS_RECIPIENT, Caller, put_template, templated_send
+from tests.faults import refusing_audit_events
 
 OTHER_SMS = "+8613900001111"
 REFERENCE = "DSR-2026-0117 Zhang Wei"
@@ -120,8 +121,22 @@ async def test_access_returns_exactly_the_subjects_records_unmasked_and_is_recor
     assert details["sha256"] == hashlib.sha256(fetched.content).hexdigest()
     assert details["complete"] is True
     assert details["reference_sha256"] == hashlib.sha256(REFERENCE.encode()).hexdigest()
+    assert details["counted"] == "handed_to_transport"
     assert event.actor == "usr_officer"
     assert event.actor_kind == "officer"
+    (started,) = await _events(database, caller.tenant_id, "subject_request.access_started")
+    assert started.sequence < event.sequence
+    assert details["started_event_id"] == started.id
+    assert msgspec.json.decode(started.details) == {
+        "request_id": request["id"],
+        "reference_sha256": details["reference_sha256"],
+        "final_event_id": event_id,
+    }
+    assert (started.actor, started.actor_kind, started.target) == (
+        "usr_officer",
+        "officer",
+        request["id"],
+    )
 
     shown = await caller.client.get(
         f"/compliance/subject-requests/{request['id']}", headers=_officer(caller)
@@ -132,6 +147,34 @@ async def test_access_returns_exactly_the_subjects_records_unmasked_and_is_recor
     assert data["outcome"]["fetches"] == 1
     assert data["outcome"]["sha256"] == details["sha256"]
     assert data["audit_event_id"] == event_id
+
+
+async def test_an_access_file_whose_started_event_the_database_refuses_is_a_503_and_sends_nothing(
+    caller: Caller, database: SQLAlchemyAsyncConfig
+) -> None:
+    await caller.create(content="您的验证码是123456")
+    request = await _created(caller, type="access", recipient=SMS_RECIPIENT)
+    path = f"/compliance/subject-requests/{request['id']}/records"
+    async with refusing_audit_events(database, caller.tenant_id, "subject_request.access%"):
+        refused = await caller.client.get(path, headers=_officer(caller))
+    assert refused.status_code == 503, refused.text
+    body = refused.json()
+    assert set(body) == {"code", "message", "timestamp"}
+    assert "nothing was sent" in body["message"]
+    assert "x-audit-event-id" not in refused.headers
+    assert "123456" not in refused.text
+    assert "12348000" not in refused.text
+    for action in ("subject_request.access_started", "subject_request.access"):
+        assert await _events(database, caller.tenant_id, action) == []
+    shown = await caller.client.get(
+        f"/compliance/subject-requests/{request['id']}", headers=_officer(caller)
+    )
+    assert shown.json()["data"]["status"] == "open"
+
+    fetched = await caller.client.get(path, headers=_officer(caller))
+    assert fetched.status_code == 200
+    assert b"123456" in fetched.content
+    assert len(await _events(database, caller.tenant_id, "subject_request.access_started")) == 1
 
 
 async def test_access_on_every_channel_the_recipient_is_valid_for(caller: Caller) -> None:
