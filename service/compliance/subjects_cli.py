@@ -11,9 +11,10 @@ import click
 from litestar import Litestar
 from litestar.cli._utils import LitestarGroup
 
+from compliance.audit.trail import new_event_id
 from compliance.encryption.keystore import KeyStore
 from compliance.records.sealing import RecordSealer
-from compliance.subjects.access import SubjectAccessFile, record_access
+from compliance.subjects.access import SubjectAccessFile, record_access, record_access_started
 from compliance.subjects.erasure import DEFAULT_BATCH_SIZE, ErasureOptions, run_erasure
 from compliance.subjects.requests import (
     SubjectRequest,
@@ -283,6 +284,17 @@ def subject_records_command(app: Litestar, request_id: str, out: Path, actor: st
             key_cache=app.state["key_cache"],
             templates=app.state["template_cache"],
         )
+        event_id = new_event_id()
+        # Before the first byte is written: the fetch is on record, or nothing is written.
+        try:
+            async with app.state["database"].get_session() as session:
+                started_id = await record_access_started(
+                    session, settings.master_keys, request_id, actor=who, final_event_id=event_id
+                )
+                await commit(session, operation="subject_request_access_started")
+        except BaseException:
+            await access.aclose()
+            raise
         try:
             with file:
                 async for chunk in access:
@@ -290,7 +302,7 @@ def subject_records_command(app: Litestar, request_id: str, out: Path, actor: st
         finally:
             await access.aclose()
             async with app.state["database"].get_session() as session:
-                event_id = await record_access(
+                await record_access(
                     session,
                     settings.master_keys,
                     request_id,
@@ -298,6 +310,9 @@ def subject_records_command(app: Litestar, request_id: str, out: Path, actor: st
                     rows=access.rows,
                     sha256=access.sha256,
                     complete=access.finished,
+                    event_id=event_id,
+                    started_event_id=started_id,
+                    counted="written_to_file",
                 )
                 await commit(session, operation="subject_request_access")
         return access.rows, access.sha256, event_id

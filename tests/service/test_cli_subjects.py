@@ -77,6 +77,12 @@ def test_access_and_erasure_from_the_command_line(database_url: str, tmp_path: P
     (access,) = _events(database_url, "subject_request.access")
     assert msgspec.json.decode(access.details)["sha256"] == digest
     assert access.actor_kind == "cli"
+    # Recorded before the first byte was written, and linked both ways.
+    (started,) = _events(database_url, "subject_request.access_started")
+    assert started.sequence < access.sequence
+    assert msgspec.json.decode(started.details)["final_event_id"] == access.id
+    assert msgspec.json.decode(access.details)["started_event_id"] == started.id
+    assert msgspec.json.decode(access.details)["counted"] == "written_to_file"
     assert msgspec.json.decode(access.actor_origin) == {
         "os_user": getpass.getuser(),
         "host": socket.gethostname(),
