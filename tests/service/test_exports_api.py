@@ -527,6 +527,12 @@ async def test_a_download_the_client_abandons_is_recorded_as_interrupted_with_wh
     assert event.action == "export.interrupted"
     recorded = details(event)
     assert recorded["interruption"] == "client_disconnected"
+    # What the server's send accepted, said so: not what the client acknowledged.
+    assert recorded["counted"] == "handed_to_transport"
+    started = await audit_event(database, recorded["started_event_id"])
+    assert started.action == "export.started"
+    assert details(started)["final_event_id"] == event.id
+    assert started.sequence < event.sequence
     assert recorded["rows"] == 500
     assert recorded["bytes"] == len(seen.chunks[0])
     assert recorded["sha256"] == hashlib.sha256(seen.chunks[0]).hexdigest()
