@@ -30,6 +30,7 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from compliance.audit.trail import AuditChainBroken
 from compliance.encryption.gate import MasterKeysNotVerified
 from compliance.encryption.master import MasterKeyError
 from policies.identifiers import IDENTIFIER_RULE
@@ -326,7 +327,23 @@ def handle_tenant_keys_unavailable(
     )
 
 
+def handle_audit_chain_broken(
+    request: Request[Any, Any, Any], exc: AuditChainBroken
+) -> Response[SimpleResponse]:
+    """The tenant's audit chain does not hold up: the action it was to record is not
+    performed (503), and the CRITICAL line alerts an operator to run ``commlog audit
+    verify``."""
+    return _unavailable(
+        request,
+        exc,
+        level=logging.CRITICAL,
+        what="audit chain failed its integrity check",
+        message="the audit trail failed its integrity check: nothing was done; retry later",
+    )
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    AuditChainBroken: handle_audit_chain_broken,
     DBAPIError: handle_database_failure,
     PoolTimeout: handle_database_failure,
     OSError: handle_database_failure,  # also TimeoutError, ConnectionError
