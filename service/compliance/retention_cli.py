@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 from litestar import Litestar
@@ -24,11 +24,20 @@ from compliance.retention.job import (
 )
 from compliance.retention.runs import list_runs
 from compliance.transactions import begin_write, commit
+from policies.audit_chain import Actor, ActorKind
 from policies.channels import Channel
 from policies.identifiers import NO_NUL_RULE, has_nul, identifier_problem
 from policies.instants import RANGE_TEXT, accepted_instant
 from policies.retention import STAGE_ORDER, next_daily_run
-from service.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_USAGE, _fail, _run_async, actor_option
+from service.cli import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_USAGE,
+    _fail,
+    _run_async,
+    actor_option,
+    cli_actor,
+)
 from service.persistence.failures import database_unusable, describe_database_failure
 from service.settings import Settings
 
@@ -225,6 +234,11 @@ def _print_report(report: RunReport) -> None:
             f"  {key['tenant_id']}: {prefix} {key['purpose']} keys of {key['epoch']}"
             f" ({key['held_records_moved']} held records moved to the hold key)"
         )
+    for chain, removed in sorted(report.audit_events_removed.items()):
+        click.echo(
+            f"  audit trail of {chain or '(system)'}: {removed} events past "
+            "COMMLOG_AUDIT_RETENTION_DAYS removed under a signed checkpoint"
+        )
 
 
 async def _run_once(app: Litestar, options: RunOptions) -> RunReport:
@@ -267,6 +281,8 @@ def retention_run_command(
         _fail("--as-of previews a date and is only allowed with --dry-run", code=EXIT_USAGE)
     options = RunOptions(
         actor=actor,
+        audit_actor=cli_actor(actor),
+        audit_retention=timedelta(days=settings.audit_retention_days),
         dry_run=dry_run,
         as_of=_when(as_of, "--as-of"),
         tenant_id=tenant_id,
@@ -334,13 +350,22 @@ async def schedule_forever(
 ) -> None:
     """Sleep until the next daily time, run, repeat (``runs`` and ``sleep`` for tests)."""
     settings: Settings = app.state["settings"]
+    # The scheduled job acts as the system; where it runs is recorded with it.
+    system = Actor(id=actor, kind=ActorKind.SYSTEM, origin=cli_actor(actor).origin)
     done = 0
     while runs is None or done < runs:
         now = datetime.now(UTC)
         wake = next_daily_run(now, settings.retention_at)
         await sleep(max(0.0, (wake - now).total_seconds()))
         try:
-            report = await _run_once(app, RunOptions(actor=actor))
+            report = await _run_once(
+                app,
+                RunOptions(
+                    actor=actor,
+                    audit_actor=system,
+                    audit_retention=timedelta(days=settings.audit_retention_days),
+                ),
+            )
             _print_report(report)
         except RetentionLocked as exc:
             logger.warning("scheduled retention run skipped: %s", exc)
