@@ -49,16 +49,17 @@ async def audit_chains(session: AsyncSession) -> list[str]:
 
 
 async def _expiring_prefix(
-    session: AsyncSession, tenant_id: str, before: datetime, limit: int
+    session: AsyncSession, tenant_id: str, before: datetime, limit: int, ceiling: int
 ) -> tuple[int, str] | None:
     """(sequence, hash) of the last of the longest run of the chain's oldest events that all
     occurred before ``before``, at most ``limit`` of them; ``None`` if the oldest is
     younger. Only a prefix goes: a verifier must see an unbroken chain after the
-    checkpoint even if a clock once stepped back."""
+    checkpoint even if a clock once stepped back. Nothing after ``ceiling`` (the head
+    when the expiry began) goes: not the expiry's own ``audit.checkpoint`` events."""
     rows = (
         await session.execute(
             select(AuditEventRow.sequence, AuditEventRow.hash, AuditEventRow.occurred_at)
-            .where(AuditEventRow.tenant_id == tenant_id)
+            .where(AuditEventRow.tenant_id == tenant_id, AuditEventRow.sequence <= ceiling)
             .order_by(AuditEventRow.sequence)
             .limit(limit)
         )
@@ -89,16 +90,19 @@ async def expire_chain(
     """
     removed = checkpoints = 0
     through: int | None = None
+    ceiling: int | None = None
     while True:
         async with sessions() as session:
             await begin_write(session)
             # The head's lock first: appends to this chain wait until the batch commits.
-            await session.execute(
-                select(AuditChainHead.tenant_id)
+            head = await session.scalar(
+                select(AuditChainHead.sequence)
                 .where(AuditChainHead.tenant_id == tenant_id)
                 .with_for_update()
             )
-            prefix = await _expiring_prefix(session, tenant_id, before, batch_size)
+            if ceiling is None:
+                ceiling = int(head or 0)
+            prefix = await _expiring_prefix(session, tenant_id, before, batch_size, ceiling)
             if prefix is None:
                 return TrailExpiry(
                     tenant_id=tenant_id,
