@@ -17,6 +17,7 @@ from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.templates.repository import TemplateCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
+from service.compliance.audit import AuditEventController
 from service.compliance.holds import ComplianceController
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
@@ -112,6 +113,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
             [
                 CommunicationLogController,
                 ComplianceController,
+                AuditEventController,
                 TemplateController,
                 HealthController,
                 swagger_ui_file,

@@ -22,6 +22,8 @@ OPERATION_IDS = {
     ("get", "/compliance/legal-holds"): "listLegalHolds",
     ("delete", "/compliance/legal-holds/{hold_id}"): "releaseLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
+    ("get", "/compliance/audit-events"): "listAuditEvents",
+    ("get", "/compliance/audit-events/{event_id}"): "getAuditEvent",
     ("put", "/templates/{template_id}"): "putTemplate",
     ("get", "/templates"): "listTemplates",
     ("get", "/templates/{template_id}"): "getTemplate",
