@@ -78,7 +78,8 @@ def _with_database_errors(callback: Callable[..., T]) -> Callable[..., T]:
 
 def _then_hash_legacy_idempotency_keys(upgrade: Callable[..., T]) -> Callable[..., T]:
     """``database upgrade``, then replace idempotency keys stored in clear (rows from before
-    keys were hashed) by their digests; not with ``--sql``, which only prints SQL."""
+    keys were hashed) by their digests and sign the audit chain heads migration 0006 left
+    unsigned; not with ``--sql``, which only prints SQL."""
 
     @functools.wraps(upgrade)
     def wrapped(*args: Any, **kwargs: Any) -> T:
@@ -107,6 +108,25 @@ def _hash_legacy_idempotency_keys(app: Litestar) -> None:
             f"idempotency keys stored in clear: {report.hashed} replaced by their keyed "
             f"digest, {report.cleared} of shredded tenants cleared"
         )
+    _sign_migrated_chain_heads(app)
+
+
+def _sign_migrated_chain_heads(app: Litestar) -> None:
+    """Sign the audit chain heads a migration left unsigned (0006 folds ``key_events``
+    into the chains but holds no master key), each only if its chain verifies otherwise
+    (``compliance.audit.verify.sign_unsigned_heads``)."""
+    from compliance.audit.verify import sign_unsigned_heads
+
+    async def operation() -> list[str]:
+        async with app.state["database"].get_session() as session:
+            await begin_write(session)
+            signed = await sign_unsigned_heads(session, app.state["settings"].master_keys)
+            await commit(session, operation="audit_sign_heads")
+            return signed
+
+    signed = _run_async(app, operation(), verify_keys=True)
+    if signed:
+        click.echo(f"audit trail: signed {len(signed)} chain heads the migration left unsigned")
 
 
 def _wrap_database_group() -> None:

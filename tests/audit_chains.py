@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from compliance.audit.models import AuditChainHead, AuditCheckpoint, AuditEventRow
 from compliance.audit.trail import stored_event
+from compliance.audit.verify import verify_stored_chain
 from compliance.encryption.master import MasterKeyring
 from policies.audit_chain import GENESIS_HASH, checkpoint_statement, head_statement
 
@@ -63,4 +64,7 @@ async def assert_chain_verifies(
     assert (head.sequence, head.hash) == (sequence, previous)
     assert head.signature is not None
     assert master.verify(head.signature, head_statement(tenant_id, sequence, previous))
+    async with database.get_session() as session:  # and the verifier agrees
+        report = await verify_stored_chain(session, master, tenant_id)
+    assert report.broken is None, report.broken
     return events

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from compliance.audit.models import AuditChainHead
 from compliance.audit.trail import append_event
+from compliance.audit.verify import sign_unsigned_heads
 from compliance.encryption.keystore import KeyEvent
 from compliance.encryption.master import MasterKeyring
 from compliance.transactions import begin_write, commit
@@ -62,7 +63,7 @@ def _key_events() -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-async def test_key_events_become_the_first_events_of_their_chains_and_verify(
+async def test_key_events_become_the_first_events_of_their_chains_and_verify_once_signed(
     empty_database_url: str, master_keys: MasterKeyring
 ) -> None:
     commands = AlembicCommands(sqlalchemy_config=create_database_config(empty_database_url))
@@ -103,5 +104,12 @@ async def test_key_events_become_the_first_events_of_their_chains_and_verify(
             await commit(session, operation="test_append")
         events = await assert_chain_verifies(database, master_keys, "tnt_a")
         assert [e.sequence for e in events] == [1, 2, 3, 4]
+
+        # What `commlog database upgrade` does next: sign the heads left unsigned.
+        async with database.get_session() as session:
+            await begin_write(session)
+            assert await sign_unsigned_heads(session, master_keys) == [SYSTEM_CHAIN]
+            await commit(session, operation="test_sign")
+        await assert_chain_verifies(database, master_keys, SYSTEM_CHAIN)
     finally:
         await database.get_engine().dispose()

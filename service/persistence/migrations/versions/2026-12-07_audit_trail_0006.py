@@ -141,8 +141,8 @@ _KEY_ACTIONS = {
     "rows_reencrypted": "keys.reencrypted",
 }
 MIGRATED_ORIGIN = {"source": "key_events"}
-"""``actor_origin`` of every migrated event: a verifier accepts an unsigned chain head
-only when every event of the chain carries it (docs/compliance/audit-retention.md)."""
+"""``actor_origin`` of every migrated event: tells them apart from events the service
+wrote itself (docs/compliance/audit-retention.md)."""
 
 _key_events = sa.table(
     "key_events",
@@ -190,7 +190,9 @@ def _fold_key_events() -> None:
     retention job it runs) and detail, with the row's id as ``key_event_id``.
 
     A migration holds no master key, so the heads it leaves are unsigned (``signature``
-    NULL); the first append to a chain signs its head."""
+    NULL): ``commlog database upgrade`` signs them right after migrating, if their chains
+    verify (``compliance.audit.verify.sign_unsigned_heads``), and any append signs its
+    chain's head."""
     bind = op.get_bind()
     rows = bind.execute(
         sa.select(_key_events).order_by(_key_events.c.occurred_at, _key_events.c.id)
