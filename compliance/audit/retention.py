@@ -20,7 +20,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.audit.models import AuditChainHead, AuditCheckpoint, AuditEventRow
@@ -205,18 +205,6 @@ async def resign_audit_trail(session: AsyncSession, master: MasterKeyring) -> in
         replaced += 1
     await session.flush()
     return replaced
-
-
-async def events_in_chain(session: AsyncSession, tenant_id: str) -> int:
-    """How many events of the chain are stored (tests, reports)."""
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(AuditEventRow)
-            .where(AuditEventRow.tenant_id == tenant_id)
-        )
-        or 0
-    )
 
 
 __all__ = [
