@@ -36,3 +36,12 @@ def accepted_instant(moment: datetime) -> datetime | None:
     if not EARLIEST <= utc < LATEST:
         return None
     return utc
+
+
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix; fractions only when the instant has them.
+
+    How every time leaves the service: in API responses and in exports alike."""
+    utc = moment.astimezone(UTC)
+    spec = "seconds" if utc.microsecond == 0 else "microseconds"
+    return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from policies.channels import Channel, DeliveryStatus
+from policies.instants import rfc3339
 from policies.templates import TemplateVersion
 
 
@@ -41,3 +42,47 @@ class SendRecord:
     template: TemplateVersion | None = None
     """The template version itself, attached when the record is read, so that
     :func:`policies.disclosure.disclose` can render the content."""
+
+
+LOG_FIELDS: tuple[str, ...] = (
+    "id",
+    "tenant_id",
+    "user_id",
+    "channel",
+    "provider",
+    "template_id",
+    "recipient",
+    "content",
+    "status",
+    "error",
+    "response",
+    "created_at",
+    "sent_at",
+    "updated_at",
+)
+"""The fields one record shows, in order: an item of ``GET /communication/logs`` (the
+seed's ``CommunicationLogResponse``, whose struct is checked against this tuple) and a
+row of an export (``policies.exports``)."""
+
+
+def shown_fields(record: SendRecord) -> dict[str, str | None]:
+    """``record``'s :data:`LOG_FIELDS` as text, times in RFC 3339 UTC (``…Z``), in order.
+
+    ``record`` must have passed :func:`policies.disclosure.disclose` (or, for an
+    officer's reveal, :func:`policies.disclosure.reveal`) first: this only shapes it."""
+    return {
+        "id": record.id,
+        "tenant_id": record.tenant_id,
+        "user_id": record.user_id,
+        "channel": record.channel.value,
+        "provider": record.provider,
+        "template_id": record.template_id,
+        "recipient": record.recipient,
+        "content": record.content,
+        "status": record.status.value,
+        "error": record.error,
+        "response": record.response,
+        "created_at": rfc3339(record.created_at),
+        "sent_at": None if record.sent_at is None else rfc3339(record.sent_at),
+        "updated_at": rfc3339(record.updated_at),
+    }

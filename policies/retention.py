@@ -35,6 +35,11 @@ tenant, the field and the rule broken, not later in the retention job::
     [tenants.tnt_bank.channels.email]   # optional per channel; missing keys inherit from the tenant
     content_days = 7
 
+``reveal`` (a boolean, in ``[default]`` and ``[tenants.<id>]``, default ``false``) says
+whether the tenant's compliance officers may export recipients and content unmasked, with
+a stated reason (:meth:`RetentionPolicy.reveal_allowed`); a tenant without it inherits
+``[default]``'s.
+
 Only the tables and keys shown are allowed; channel names are those of
 :class:`~policies.channels.Channel` (``sms``, ``email``, ``push``); every value is an
 integer from 1 to 36500 (days); tenant ids are non-empty; after merging, every level
@@ -43,6 +48,7 @@ integer from 1 to 36500 (days); tenant ids are non-empty; after merging, every l
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import itertools
@@ -84,8 +90,10 @@ _FIELDS: tuple[tuple[Stage, str], ...] = (
     (Stage.RECORD, "record_days"),
 )
 _FIELD_NAMES: tuple[str, ...] = tuple(name for _, name in _FIELDS)
+_REVEAL_KEY = "reveal"
 _TOP_LEVEL_KEYS: tuple[str, ...] = ("default", "tenants")
-_TENANT_KEYS: tuple[str, ...] = (*_FIELD_NAMES, "channels")
+_DEFAULT_KEYS: tuple[str, ...] = (*_FIELD_NAMES, _REVEAL_KEY)
+_TENANT_KEYS: tuple[str, ...] = (*_FIELD_NAMES, _REVEAL_KEY, "channels")
 _CHANNEL_NAMES: tuple[str, ...] = tuple(channel.value for channel in Channel)
 _MAX_SHOWN_VALUE = 40
 """Longer values are cut in error messages: the message names the problem, not the file."""
@@ -189,12 +197,17 @@ DEFAULT_RULES: tuple[StageRule, ...] = (
     StageRule(
         Stage.RECIPIENT,
         180,
-        "The recipient and its blind index are erased 180 days after sending: ePrivacy "
-        "Directive 2002/58/EC Art. 6(2) allows data needed for billing and interconnection "
-        "to be processed only up to the end of the period during which the bill may lawfully "
-        "be challenged or payment pursued, and the recipient is what answers billing and "
-        "delivery disputes; after that GDPR Art. 5(1)(e) and PIPL Art. 19 require its "
-        "erasure; the 180 days are commlog's default for that period, not a period set by law.",
+        "The recipient and its blind index are erased 180 days after sending. Until then the "
+        "recipient answers delivery disputes (was this message sent to this address or "
+        "number, and what became of it), fraud investigation (a login code or other message "
+        "sent to a number that was not the account holder's) and opt-out evidence (no message "
+        "went to an address more than 10 business days after it opted out, CAN-SPAM, "
+        "15 U.S.C. 7704(a)(4)): legitimate interests of the tenant (GDPR Art. 6(1)(f)), not "
+        "billing (tenants do not bill recipients, so the billing period of ePrivacy "
+        "Directive 2002/58/EC Art. 6(2) is not the basis); GDPR Art. 5(1)(e) and PIPL Art. 19 "
+        "require its erasure once those purposes are spent (PIPL has no legitimate-interest "
+        "basis: the tenant states its own); the 180 days are commlog's default for them, not "
+        "a period set by law.",
     ),
     StageRule(
         Stage.RECORD,
@@ -228,15 +241,32 @@ class RetentionPolicy:
 
     Overrides are stored already merged (a tenant's over the default, a channel's over its
     tenant's), so :meth:`windows_for` is a lookup. The mappings are copied and read-only.
+    ``reveal_default`` and ``reveal`` (per tenant; only those that differ from the default
+    are kept) say whether officers may export recipients and content unmasked
+    (:meth:`reveal_allowed`).
     """
 
     default: RetentionWindows
     tenants: Mapping[str, RetentionWindows]
     channels: Mapping[tuple[str, Channel], RetentionWindows]
+    reveal_default: bool = False
+    reveal: Mapping[str, bool] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for tenant_id in self.tenants:
             _check_tenant_id(tenant_id)
+        for tenant_id, allowed in self.reveal.items():
+            _check_tenant_id(tenant_id)
+            if not isinstance(allowed, bool):
+                raise PolicyError(
+                    f"retention policy: tenant {tenant_id!r}: reveal must be true or false, "
+                    f"got {_shown(allowed)}"
+                )
+        if not isinstance(self.reveal_default, bool):
+            raise PolicyError(
+                f"retention policy: default: reveal must be true or false, "
+                f"got {_shown(self.reveal_default)}"
+            )
         channels: dict[tuple[str, Channel], RetentionWindows] = {}
         for key, windows in self.channels.items():
             tenant_id, channel_name = key
@@ -251,6 +281,17 @@ class RetentionPolicy:
             channels[(tenant_id, channel)] = windows
         object.__setattr__(self, "tenants", MappingProxyType(dict(self.tenants)))
         object.__setattr__(self, "channels", MappingProxyType(channels))
+        # Only tenants that differ from the default are kept: two policies that allow the
+        # same reveals are equal and have one digest.
+        differing = {t: v for t, v in self.reveal.items() if v != self.reveal_default}
+        object.__setattr__(self, "reveal", MappingProxyType(differing))
+
+    def reveal_allowed(self, tenant_id: str) -> bool:
+        """Whether ``tenant_id``'s compliance officers may export recipients and content
+        unmasked (with a recorded reason): the tenant's ``reveal``, else ``[default]``'s,
+        else no. Masking stays the default (GDPR Art. 25(2)); a reveal is the controller's
+        decision per tenant, stated in configuration."""
+        return self.reveal.get(tenant_id, self.reveal_default)
 
     def windows_for(self, tenant_id: str, channel: Channel) -> RetentionWindows:
         """The windows for ``tenant_id``'s messages on ``channel``: the channel override,
@@ -279,6 +320,10 @@ class RetentionPolicy:
                 tenant_id: windows.days() for tenant_id, windows in sorted(self.tenants.items())
             },
             "channels": channels,
+            "reveal": {
+                "default": self.reveal_default,
+                "tenants": dict(sorted(self.reveal.items())),
+            },
         }
 
     def digest(self) -> str:
@@ -356,6 +401,17 @@ def _days(value: object, field: str, place: _Place) -> int:
     return value
 
 
+def _reveal(table: Mapping[str, object], inherited: bool, place: _Place) -> bool:
+    if _REVEAL_KEY not in table:
+        return inherited
+    value = table[_REVEAL_KEY]
+    if not isinstance(value, bool):
+        raise place.error(
+            f"{_REVEAL_KEY} must be true or false, got {type(value).__name__} {_shown(value)}"
+        )
+    return value
+
+
 def _merge(parent: _Merged, table: Mapping[str, object], place: _Place) -> _Merged:
     merged = dict(parent)
     for field in _FIELD_NAMES:
@@ -406,10 +462,12 @@ def parse_policy(text: str, *, source: str) -> RetentionPolicy:
         for stage, field in _FIELDS
     }
     default_table = _table(document.get("default", {}), default_place, "[default]")
-    _reject_unknown_keys(default_table, _FIELD_NAMES, default_place)
+    _reject_unknown_keys(default_table, _DEFAULT_KEYS, default_place)
     default = _merge(built_in, default_table, default_place)
+    reveal_default = _reveal(default_table, False, default_place)
 
     tenants: dict[str, RetentionWindows] = {}
+    reveal: dict[str, bool] = {}
     channels: dict[tuple[str, Channel], RetentionWindows] = {}
     tenants_table = _table(document.get("tenants", {}), top, "[tenants]")
     for tenant_id, tenant_value in tenants_table.items():
@@ -420,6 +478,7 @@ def parse_policy(text: str, *, source: str) -> RetentionPolicy:
         _reject_unknown_keys(tenant_table, _TENANT_KEYS, tenant_place)
         tenant = _merge(default, tenant_table, tenant_place)
         tenants[tenant_id] = _windows(tenant)
+        reveal[tenant_id] = _reveal(tenant_table, reveal_default, tenant_place)
 
         channels_table = _table(tenant_table.get("channels", {}), tenant_place, "channels")
         for channel_name, channel_value in channels_table.items():
@@ -435,7 +494,13 @@ def parse_policy(text: str, *, source: str) -> RetentionPolicy:
                 _merge(tenant, channel_table, channel_place)
             )
 
-    return RetentionPolicy(default=_windows(default), tenants=tenants, channels=channels)
+    return RetentionPolicy(
+        default=_windows(default),
+        tenants=tenants,
+        channels=channels,
+        reveal_default=reveal_default,
+        reveal=reveal,
+    )
 
 
 def load_policy(path: str | None) -> RetentionPolicy:

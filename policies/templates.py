@@ -391,6 +391,22 @@ def render_disclosed(body: str, classes: Mapping[str, str], stored: StoredParame
     by another version of the rules) shows :data:`SECRET_MASK` if it is a secret and
     :data:`TEXT_MASK` otherwise, never raises (GDPR Art. 25(2): when in doubt, show nothing).
     """
+    return _render_stored(body, classes, stored, reveal_personal=False)
+
+
+def render_revealed(body: str, classes: Mapping[str, str], stored: StoredParameters) -> str:
+    """``body`` rendered for an officer's reveal: public and personal values as stored,
+    secrets :data:`SECRET_MASK` (their values were never stored: nothing to reveal).
+
+    Total like :func:`render_disclosed`, with the same marks for placeholders whose class
+    is unknown or whose value is not stored.
+    """
+    return _render_stored(body, classes, stored, reveal_personal=True)
+
+
+def _render_stored(
+    body: str, classes: Mapping[str, str], stored: StoredParameters, *, reveal_personal: bool
+) -> str:
     parsed = {name: ParameterClass.parse(text) for name, text in classes.items()}
 
     def shown(match: re.Match[str]) -> str:
@@ -403,7 +419,7 @@ def render_disclosed(body: str, classes: Mapping[str, str], stored: StoredParame
         value = stored.values.get(name)
         if value is None:
             return TEXT_MASK
-        if klass.sensitivity is Sensitivity.PUBLIC:
+        if klass.sensitivity is Sensitivity.PUBLIC or reveal_personal:
             return value
         return mask_personal(klass.kind or PersonalKind.TEXT, value)
 
@@ -430,6 +446,7 @@ __all__ = [
     "placeholders",
     "render",
     "render_disclosed",
+    "render_revealed",
     "stored_parameters",
     "template_problems",
 ]

@@ -14,11 +14,15 @@ from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 
 from compliance.encryption.gate import MasterKeyGate
 from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+from compliance.masking_lane import MaskingLane
 from compliance.templates.repository import TemplateCache
 from service.auth import BearerTokenMiddleware, TokenCodec
 from service.bodies import StrictBodyPlugin
 from service.compliance.audit import AuditEventController
+from service.compliance.exports import ComplianceExportController
 from service.compliance.holds import ComplianceController
+from service.compliance.processing_record import ProcessingRecordController
+from service.compliance.subject_requests import SubjectRequestController
 from service.dependencies import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
 from service.guards import unambiguous_query
@@ -57,6 +61,8 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
         # Template versions are immutable: read once per application (one database).
         self.template_cache = TemplateCache()
         self.key_gate = MasterKeyGate()
+        # Large masking jobs (list pages, export chunks) share one worker thread.
+        self.masking_lane = MaskingLane()
         self.readiness = Readiness(
             self.database,
             settings.master_keys,
@@ -99,6 +105,7 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
                 "database": self.database,
                 "key_cache": self.key_cache,
                 "template_cache": self.template_cache,
+                "masking_lane": self.masking_lane,
                 "key_gate": self.key_gate,
                 "readiness": self.readiness,
             }
@@ -113,6 +120,9 @@ class CommlogPlugin(InitPluginProtocol, CLIPluginProtocol):
             [
                 CommunicationLogController,
                 ComplianceController,
+                ComplianceExportController,
+                SubjectRequestController,
+                ProcessingRecordController,
                 AuditEventController,
                 TemplateController,
                 HealthController,

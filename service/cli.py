@@ -527,12 +527,16 @@ def version_command(short: bool) -> None:
 
 def register_commands(cli: click.Group) -> None:
     from service.compliance.audit_cli import audit_group
+    from service.compliance.processing_record_cli import processing_record_command
     from service.compliance.retention_cli import holds_group, retention_group
+    from service.compliance.subjects_cli import subject_group
 
     _wrap_database_group()
     cli.add_command(version_command)  # instead of Litestar's, which prints only its own
     cli.add_command(holds_group)
     cli.add_command(retention_group)
+    cli.add_command(subject_group)
+    cli.add_command(processing_record_command)
     cli.add_command(audit_group)
     cli.add_command(token_command)
     cli.add_command(demo_group)

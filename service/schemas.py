@@ -13,6 +13,7 @@ import msgspec
 from litestar.params import PathParameter
 
 from policies.channels import Channel, DeliveryStatus
+from policies.holds import HoldScope
 from policies.identifiers import (
     IDENTIFIER_PATTERN,
     MAX_IDENTIFIER_LENGTH,
@@ -23,8 +24,9 @@ from policies.identifiers import (
     TEMPLATE_ID_PATTERN,
 )
 from policies.instants import RANGE_TEXT
+from policies.instants import rfc3339 as rfc3339  # used by other schemas modules
 from policies.paging import PageInfo as PageWindow
-from policies.records import SendRecord
+from policies.records import LOG_FIELDS, SendRecord
 from policies.templates import MAX_PARAMETER_VALUE_CHARS, MAX_PARAMETERS
 from policies.text_limits import CONTENT_CEILING_CHARS, PROVIDER_TEXT_CEILING_CHARS
 
@@ -130,13 +132,6 @@ def _example(value: str) -> msgspec.Meta:
     return msgspec.Meta(examples=[value])
 
 
-def rfc3339(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` suffix; fractions only when the instant has them."""
-    utc = moment.astimezone(UTC)
-    spec = "seconds" if utc.microsecond == 0 else "microseconds"
-    return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
-
-
 def utc_timestamp() -> str:
     return rfc3339(datetime.now(UTC))
 
@@ -218,6 +213,11 @@ class CommunicationLogResponse(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+# One definition of the fields an item shows: exports write the same names in the same order.
+if CommunicationLogResponse.__struct_fields__ != LOG_FIELDS:  # pragma: no cover
+    raise RuntimeError("CommunicationLogResponse and policies.records.LOG_FIELDS differ")
+
+
 class CommunicationLogListResponse(msgspec.Struct, frozen=True, kw_only=True):
     """The seed's ``dto.CommunicationLogListResponse``."""
 
@@ -269,20 +269,33 @@ class StatusUpdateRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown
 
 
 class LegalHoldRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Body of ``POST /compliance/legal-holds``: ``user_id``, ``recipient`` (with
-    ``channel``) or both; or ``whole_tenant`` true, never together with either."""
+    """Body of ``POST /compliance/legal-holds`` (rules in ``policies.holds``): an explicit
+    ``scope``; ``expires_at`` or ``review_by`` (or both) within the configured maximum."""
 
     reason: ReasonText
+    scope: HoldScope
     user_id: Identifier | None = None
     channel: Channel | None = None
     recipient: RecipientText | None = None
     expires_at: UtcDateTime | None = None
-    whole_tenant: bool = False
+    review_by: UtcDateTime | None = None
+    created_before: UtcDateTime | None = None
+    keep_short_lived_content: bool = False
+
+
+class LegalHoldChangeRequest(RequestBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``PATCH /compliance/legal-holds/{id}``: only the fields given change; ``null``
+    clears a date (one of the two must remain)."""
+
+    expires_at: UtcDateTime | msgspec.UnsetType | None = msgspec.UNSET
+    review_by: UtcDateTime | msgspec.UnsetType | None = msgspec.UNSET
+    reason: ReasonText | msgspec.UnsetType = msgspec.UNSET
 
 
 class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
     id: Annotated[str, _example("hold_3f2a9c1d7b4e")]
     tenant_id: Annotated[str, _example("tnt_xyz789")]
+    scope: HoldScope
     user_id: Annotated[str, _example("usr_abc123")] | None
     channel: Channel | None
     recipient: Annotated[str, _example("138****8000")] | None
@@ -290,9 +303,15 @@ class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
     created_by: Annotated[str, _example("usr_officer")]
     created_at: Timestamp
     expires_at: Timestamp | None
+    review_by: Timestamp | None
+    created_before: Timestamp | None
+    keep_short_lived_content: bool
+    changed_at: Timestamp | None
+    changed_by: str | None
     released_at: Timestamp | None
     released_by: str | None
     active: bool
+    due_for_review: bool
 
 
 class LegalHoldEnvelope(msgspec.Struct, frozen=True, kw_only=True):

@@ -23,6 +23,8 @@ from compliance.encryption.master import (
     new_master_key_entry,
     parse_master_keys,
 )
+from policies.holds import DEFAULT_MAX_DAYS as DEFAULT_HOLD_MAX_DAYS
+from policies.holds import DEFAULT_RELEASED_HOLD_DAYS, MAX_MAX_DAYS
 from policies.retention import (
     DEFAULT_POLICY,
     PolicyError,
@@ -102,6 +104,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_policy: RetentionPolicy = DEFAULT_POLICY
     retention_at: time = time(3, 0)
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
+    hold_max_days: int = DEFAULT_HOLD_MAX_DAYS
+    """The latest a legal hold's ``expires_at``/``review_by`` may be, in days from now."""
+    released_hold_days: int = DEFAULT_RELEASED_HOLD_DAYS
+    """How long a released or lapsed legal hold is kept before the retention job purges it."""
     text_limits: TextLimits = msgspec.field(default_factory=TextLimits)
     master_keys: MasterKeyring = msgspec.field(
         default_factory=lambda: parse_master_keys(new_master_key_entry("ephemeral"), source="-")
@@ -365,6 +371,18 @@ def _parse_audit_retention_days(env: Mapping[str, str], policy: RetentionPolicy)
     return days
 
 
+def _whole_days(env: Mapping[str, str], variable: str, default: int) -> int:
+    text = env.get(variable, "").strip()
+    if not text:
+        return default
+    days = int(text) if text.isdigit() else 0
+    if not 1 <= days <= MAX_MAX_DAYS:
+        raise ConfigurationError(
+            f"{variable} must be a whole number of days from 1 to {MAX_MAX_DAYS}"
+        )
+    return days
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env"
 ) -> Settings:
@@ -422,6 +440,16 @@ def load_settings(
     audit_retention_days = DEFAULT_AUDIT_RETENTION_DAYS
     with problems.collect():
         audit_retention_days = _parse_audit_retention_days(env, retention_policy)
+    hold_days = {
+        "hold_max_days": DEFAULT_HOLD_MAX_DAYS,
+        "released_hold_days": DEFAULT_RELEASED_HOLD_DAYS,
+    }
+    for field, variable, default in (
+        ("hold_max_days", "COMMLOG_HOLD_MAX_DAYS", DEFAULT_HOLD_MAX_DAYS),
+        ("released_hold_days", "COMMLOG_RELEASED_HOLD_DAYS", DEFAULT_RELEASED_HOLD_DAYS),
+    ):
+        with problems.collect():
+            hold_days[field] = _whole_days(env, variable, default)
 
     master_keys: MasterKeyring | None = None
     with problems.collect():
@@ -445,6 +473,8 @@ def load_settings(
     assert master_keys is not None
     return Settings(
         **database_timeouts,
+        hold_max_days=hold_days["hold_max_days"],
+        released_hold_days=hold_days["released_hold_days"],
         text_limits=text_limits,
         retention_policy=retention_policy,
         retention_at=retention_at,

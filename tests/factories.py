@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,24 @@ def send_body(**overrides: Any) -> dict[str, Any]:
         "content": "您的验证码是123456",
         "template_id": "tpl_abc123",
         "provider": "aliyun",
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def in_days(days: float) -> str:
+    """An RFC 3339 time ``days`` from now (negative: in the past)."""
+    moment = datetime.now(UTC) + timedelta(days=days)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def hold_body(**overrides: Any) -> dict[str, Any]:
+    """A valid ``POST /compliance/legal-holds`` body (the whole tenant, reviewed in 30
+    days); overrides replace or add fields, ``...`` removes one."""
+    body: dict[str, Any] = {
+        "reason": "litigation 2026-117",
+        "scope": "tenant",
+        "review_by": in_days(30),
     }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not ...}

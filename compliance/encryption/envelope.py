@@ -80,8 +80,15 @@ def blind_index(index_key: bytes, channel: str, normalized_recipient: str) -> by
     It reveals which records share a recipient (equality) and nothing else; truncation to
     64 bits means rare false matches, which lookups remove by decrypting and comparing.
     """
+    return recipient_digest(index_key, channel, normalized_recipient)[:BLIND_INDEX_BYTES]
+
+
+def recipient_digest(index_key: bytes, channel: str, normalized_recipient: str) -> bytes:
+    """The full keyed HMAC-SHA256 whose first :data:`BLIND_INDEX_BYTES` bytes are the blind
+    index. A data-subject request keeps it instead of the recipient, to confirm a
+    candidate row by decrypting it and comparing digests (no truncation collisions)."""
     message = msgspec.json.encode(["commlog/blind-index/v1", channel, normalized_recipient])
-    return hmac.new(index_key, message, hashlib.sha256).digest()[:BLIND_INDEX_BYTES]
+    return hmac.new(index_key, message, hashlib.sha256).digest()
 
 
 IDEMPOTENCY_DIGEST_PREFIX = "h1:"

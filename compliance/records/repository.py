@@ -7,7 +7,7 @@ objects and never as ciphertext.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
@@ -24,10 +24,12 @@ from compliance.templates.repository import TemplateCache, TemplateStore
 from compliance.transactions import begin_consistent_read, begin_write
 from policies.access import OwnerScope
 from policies.channels import Channel, DeliveryStatus
+from policies.exports import ExportFilters
 from policies.paging import PageRequest
 from policies.records import SendRecord
 
 NEWEST_FIRST = (CommunicationLog.created_at.desc(), CommunicationLog.id.desc())
+OLDEST_FIRST = (CommunicationLog.created_at, CommunicationLog.id)
 
 
 def _plain_row(record: SendRecord, stored_key: str | None) -> CommunicationLog:
@@ -48,6 +50,35 @@ def _plain_row(record: SendRecord, stored_key: str | None) -> CommunicationLog:
     )
 
 
+async def open_records(
+    rows: Sequence[StoredRow], *, sealer: RecordSealer, templates: TemplateStore
+) -> list[SendRecord]:
+    """Decrypt ``rows`` and attach the template version each templated send was rendered
+    from (versions are immutable and cached: usually no query). The one way stored rows
+    become records, for pages, single records and export chunks alike."""
+    records = await sealer.open_rows(rows)
+    wanted: dict[str, set[tuple[str, int]]] = {}
+    for record in records:
+        if record.template_id is not None and record.template_version is not None:
+            wanted.setdefault(record.tenant_id, set()).add(
+                (record.template_id, record.template_version)
+            )
+    if not wanted:
+        return records
+    found = {
+        tenant_id: await templates.versions(tenant_id, keys) for tenant_id, keys in wanted.items()
+    }
+    return [
+        record
+        if record.template_id is None or record.template_version is None
+        else replace(
+            record,
+            template=found[record.tenant_id].get((record.template_id, record.template_version)),
+        )
+        for record in records
+    ]
+
+
 class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
     """Send records, always addressed within one tenant."""
 
@@ -61,30 +92,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         self.templates = TemplateStore(self.session, templates or TemplateCache())
 
     async def _open(self, rows: Sequence[StoredRow]) -> list[SendRecord]:
-        """Decrypt ``rows`` and attach the template version each templated send was
-        rendered from (versions are immutable and cached: usually no query)."""
-        records = await self.sealer.open_rows(rows)
-        wanted: dict[str, set[tuple[str, int]]] = {}
-        for record in records:
-            if record.template_id is not None and record.template_version is not None:
-                wanted.setdefault(record.tenant_id, set()).add(
-                    (record.template_id, record.template_version)
-                )
-        if not wanted:
-            return records
-        found = {
-            tenant_id: await self.templates.versions(tenant_id, keys)
-            for tenant_id, keys in wanted.items()
-        }
-        return [
-            record
-            if record.template_id is None or record.template_version is None
-            else replace(
-                record,
-                template=found[record.tenant_id].get((record.template_id, record.template_version)),
-            )
-            for record in records
-        ]
+        return await open_records(rows, sealer=self.sealer, templates=self.templates)
 
     async def begin_write(self) -> None:
         """Declare, before the first statement, that this transaction will write."""
@@ -123,6 +131,45 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         mappings = cast("list[Mapping[str, Any]]", [row._mapping for row in page_rows])
         records = await self._open(mappings)
         return records, int(total or 0)
+
+    async def stream_for_tenant(
+        self, tenant_id: str, filters: ExportFilters, *, chunk_rows: int
+    ) -> AsyncGenerator[list[SendRecord], None]:
+        """Every record of ``tenant_id`` that ``filters`` select, oldest first (``created_at``,
+        then ``id``), decrypted, in chunks of at most ``chunk_rows``.
+
+        One statement read through a server-side cursor (``yield_per``): the database
+        sorts once, and only one chunk of rows is in memory at a time. On PostgreSQL the
+        transaction is REPEATABLE READ, so the whole stream is one snapshot even when
+        writes and retention runs go on meanwhile (SQLite transactions already are one).
+        Call it on a session that has run nothing yet, and keep the session open until
+        the iterator is done.
+        """
+        await begin_consistent_read(self.session)
+        where = [CommunicationLog.tenant_id == tenant_id]
+        if filters.since is not None:
+            where.append(CommunicationLog.created_at >= filters.since)
+        if filters.until is not None:
+            where.append(CommunicationLog.created_at < filters.until)
+        if filters.channel is not None:
+            where.append(CommunicationLog.channel == filters.channel.value)
+        if filters.status is not None:
+            where.append(CommunicationLog.status == filters.status.value)
+        if filters.user_id is not None:
+            where.append(CommunicationLog.user_id == filters.user_id)
+        statement = (
+            select(CommunicationLog.__table__)
+            .where(*where)
+            .order_by(*OLDEST_FIRST)
+            .execution_options(yield_per=chunk_rows)
+        )
+        result = await self.session.stream(statement)
+        try:
+            async for partition in result.partitions(chunk_rows):
+                mappings = cast("list[Mapping[str, Any]]", [row._mapping for row in partition])
+                yield await self._open(mappings)
+        finally:
+            await result.close()
 
     async def _row_in_tenant(
         self, tenant_id: str, log_id: str, *, for_update: bool = False

@@ -30,6 +30,7 @@ from compliance.encryption.envelope import (
     idempotency_key_secret,
     key_id_of,
     open_envelope,
+    recipient_digest,
     seal,
 )
 from compliance.encryption.keystore import DataKey, KeyPurpose, KeyStore, epoch_of
@@ -103,6 +104,17 @@ class RecordSealer:
         if index is None:
             return None
         return blind_index(index.secret, channel.value, blind_index_input(channel, recipient))
+
+    async def recipient_digest(
+        self, tenant_id: str, channel: Channel, recipient: str
+    ) -> bytes | None:
+        """The full keyed digest of a normalised ``recipient`` whose first bytes are its
+        blind index (:func:`compliance.encryption.envelope.recipient_digest`); ``None``
+        once the tenant's blind-index key is destroyed."""
+        index = await self.keys.blind_index_key(tenant_id)
+        if index is None:
+            return None
+        return recipient_digest(index.secret, channel.value, blind_index_input(channel, recipient))
 
     async def idempotency_digest(self, tenant_id: str, key: str) -> str | None:
         """What an ``Idempotency-Key`` of ``tenant_id`` is stored and looked up as; ``None``

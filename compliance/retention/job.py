@@ -52,12 +52,13 @@ from compliance.encryption.master import MasterKeyError, MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import RecordSealer
 from compliance.retention.digest import ErasedIds
-from compliance.retention.holds import held, not_held
-from compliance.retention.models import RetentionLock, RetentionRun
+from compliance.retention.holds import held, not_held, purge_holds, purgeable
+from compliance.retention.models import LegalHold, RetentionLock, RetentionRun
 from compliance.retention.runs import TenantFailure
 from compliance.transactions import begin_write, commit
 from policies.audit_chain import Actor, ActorKind
 from policies.channels import Channel
+from policies.holds import DEFAULT_RELEASED_HOLD_DAYS
 from policies.retention import RetentionPolicy, Stage, cutoff, month_wholly_past
 
 logger = logging.getLogger("commlog.retention")
@@ -69,6 +70,8 @@ DEFAULT_BATCH_SIZE = 5_000
 RUN_ID_PREFIX = "run_"
 PROCESSING_ORDER = (Stage.RECORD, Stage.RECIPIENT, Stage.CONTENT)
 KEY_STAGES = ((KeyPurpose.CONTENT, Stage.CONTENT), (KeyPurpose.RECIPIENT, Stage.RECIPIENT))
+RELEASED_HOLDS = "released_holds"
+"""The run's count of legal holds purged (released or lapsed longer than the window)."""
 
 
 class RetentionLocked(Exception):
@@ -104,6 +107,9 @@ class RunOptions:
     audit_retention: timedelta | None = None
     """The audit trail's own window (``COMMLOG_AUDIT_RETENTION_DAYS``): events older than
     this go, under signed checkpoints. ``None`` keeps the trail as it is."""
+    released_holds_kept: timedelta = timedelta(days=DEFAULT_RELEASED_HOLD_DAYS)
+    """How long a released (or lapsed) legal hold is kept before the run purges it
+    (``COMMLOG_RELEASED_HOLD_DAYS``)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -133,7 +139,9 @@ class RunReport:
             self.outcomes[tenant_id] = {"status": "failed", "error": failure.value}
 
     def add(self, tenant_id: str, stage: str, count: int) -> None:
-        stages = self.counts.setdefault(tenant_id, {s.value: 0 for s in Stage})
+        stages = self.counts.setdefault(
+            tenant_id, {**{s.value: 0 for s in Stage}, RELEASED_HOLDS: 0}
+        )
         stages[stage] = stages.get(stage, 0) + count
 
 
@@ -248,7 +256,7 @@ def _stage_filter(
         log.tenant_id == tenant_id,
         log.channel == channel.value,
         due,
-        not_held(now),
+        not_held(now, stage),
     ]
     if stage is not Stage.RECORD:
         # Records due for deletion are deleted, not first erased field by field.
@@ -515,8 +523,10 @@ class RetentionJob:
         async with self.sessions() as session:
             logs = select(CommunicationLog.tenant_id).distinct()
             keys = select(TenantKey.tenant_id).where(TenantKey.state == KeyState.ACTIVE).distinct()
+            holds = select(LegalHold.tenant_id).distinct()
             found = set((await session.execute(logs)).scalars())
             found |= set((await session.execute(keys)).scalars())
+            found |= set((await session.execute(holds)).scalars())
         return sorted(found)
 
     async def _apply_to_tenant(self, tenant_id: str) -> None:
@@ -534,6 +544,45 @@ class RetentionJob:
         for purpose, stage in KEY_STAGES:
             await self._retire_month_keys(tenant_id, purpose, stage)
         self._took("keys", started)
+        started = time.perf_counter()
+        self.report.add(tenant_id, RELEASED_HOLDS, await self._purge_released_holds(tenant_id))
+        self._took(RELEASED_HOLDS, started)
+
+    async def _purge_released_holds(self, tenant_id: str) -> int:
+        """Delete the tenant's holds released (or lapsed) longer ago than the window, with
+        their reason text and masked recipient, in batches; a dry run only counts them."""
+        due = purgeable(tenant_id, self.now, self.options.released_holds_kept)
+        if self.options.dry_run:
+            async with self.sessions() as session:
+                statement = select(func.count()).select_from(LegalHold).where(due)
+                return int(await session.scalar(statement) or 0)
+        done = 0
+        while True:
+            async with self.sessions() as session:
+                await begin_write(session)
+                ids = list(
+                    (
+                        await session.execute(
+                            select(LegalHold.id)
+                            .where(due)
+                            .order_by(LegalHold.id)
+                            .limit(self.options.batch_size)
+                        )
+                    ).scalars()
+                )
+                if not ids:
+                    return done
+                purged = await purge_holds(
+                    session,
+                    self.master,
+                    ids,
+                    actor=Actor(id=self.options.actor, kind=ActorKind.SYSTEM),
+                )
+                await self._heartbeat(session)
+                await commit(session, operation="retention_purge_holds")
+            done += purged
+            if self.options.after_batch is not None:
+                await self.options.after_batch()
 
     def _took(self, what: str, started: float) -> None:
         elapsed = time.perf_counter() - started
@@ -565,7 +614,7 @@ class RetentionJob:
                     return done
                 # Held again in the statement itself: a hold committed since the SELECT wins.
                 # RETURNING names exactly the rows that went, for the audit trail.
-                target = (CommunicationLog.id.in_(ids), not_held(self.now))
+                target = (CommunicationLog.id.in_(ids), not_held(self.now, stage))
                 statement = (
                     delete(CommunicationLog).where(*target)
                     if stage is Stage.RECORD
@@ -628,7 +677,7 @@ class RetentionJob:
             )
         for epoch in sorted(e for e in epochs if month_wholly_past(e, window, self.now)):
             await self._beat()
-            moved = await self._move_held_out_of(tenant_id, purpose, epoch)
+            moved = await self._move_held_out_of(tenant_id, purpose, epoch, stage)
             if not self.options.dry_run:
                 async with self.sessions() as session:
                     await begin_write(session)
@@ -637,7 +686,7 @@ class RetentionJob:
                     still_held = await session.scalar(
                         select(func.count())
                         .select_from(CommunicationLog)
-                        .where(*self._sealed_with(tenant_id, purpose, epoch), held(self.now))
+                        .where(*self._sealed_with(tenant_id, purpose, epoch), held(self.now, stage))
                     )
                     if still_held:
                         logger.warning(
@@ -686,13 +735,14 @@ class RetentionJob:
         )
         return [CommunicationLog.tenant_id == tenant_id, column.in_(month_keys)]
 
-    async def _move_held_out_of(self, tenant_id: str, purpose: KeyPurpose, epoch: str) -> int:
+    async def _move_held_out_of(
+        self, tenant_id: str, purpose: KeyPurpose, epoch: str, stage: Stage
+    ) -> int:
         sealed_here = self._sealed_with(tenant_id, purpose, epoch)
         if self.options.dry_run:
-            return await self._count([*sealed_here, held(self.now)])
+            return await self._count([*sealed_here, held(self.now, stage)])
         moved = 0
         last_id = ""
-        stage = Stage.CONTENT if purpose is KeyPurpose.CONTENT else Stage.RECIPIENT
         while True:
             async with self.sessions() as session:
                 await begin_write(session)
@@ -713,7 +763,8 @@ class RetentionJob:
                     (
                         await session.execute(
                             select(CommunicationLog.id).where(
-                                CommunicationLog.id.in_([r.id for r in rows]), held(self.now)
+                                CommunicationLog.id.in_([r.id for r in rows]),
+                                held(self.now, stage),
                             )
                         )
                     ).scalars()

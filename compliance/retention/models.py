@@ -6,7 +6,7 @@ from datetime import datetime
 
 from advanced_alchemy.base import DefaultBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, Index, LargeBinary, String, Text
+from sqlalchemy import Boolean, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -14,7 +14,10 @@ class LegalHold(DefaultBase):
     """Records a hold keeps from every retention stage (GDPR Art. 17(3)(b) and (e))."""
 
     __tablename__ = "legal_holds"
-    __table_args__ = (Index("ix_legal_holds_tenant_active", "tenant_id", "released_at"),)
+    __table_args__ = (
+        Index("ix_legal_holds_tenant_active", "tenant_id", "released_at"),
+        Index("ix_legal_holds_tenant_review", "tenant_id", "review_by"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(128), nullable=False)
@@ -28,6 +31,16 @@ class LegalHold(DefaultBase):
     expires_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     released_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     released_by: Mapped[str | None] = mapped_column(String(128))
+    # Bounds (migration 0007, policies.holds): an explicit scope, an end or a review date,
+    # an optional limit to older records, and whether short-lived content is kept too.
+    scope: Mapped[str] = mapped_column(String(16), nullable=False)
+    review_by: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    created_before: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    keep_short_lived_content: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    changed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    changed_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class RetentionRun(DefaultBase):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import click
@@ -14,8 +16,18 @@ from litestar.cli._utils import LitestarGroup
 
 from compliance.encryption.keystore import KeyStore
 from compliance.records.sealing import RecordSealer
-from compliance.retention.holds import HoldError, add_hold, list_holds, release_hold
+from compliance.retention.holds import (
+    UNCHANGED,
+    Hold,
+    HoldError,
+    change_legal_hold,
+    holds_due_for_review,
+    list_holds,
+    place_legal_hold,
+    release_legal_hold,
+)
 from compliance.retention.job import (
+    RELEASED_HOLDS,
     RetentionFailed,
     RetentionLocked,
     RunOptions,
@@ -26,6 +38,14 @@ from compliance.retention.runs import list_runs
 from compliance.transactions import begin_write, commit
 from policies.audit_chain import Actor, ActorKind
 from policies.channels import Channel
+from policies.holds import (
+    DEFAULT_REVIEW_WITHIN_DAYS,
+    MAX_REVIEW_WITHIN_DAYS,
+    HoldScope,
+    bounds_problem,
+    reason_problem,
+    scope_problem,
+)
 from policies.identifiers import NO_NUL_RULE, has_nul, identifier_problem
 from policies.instants import RANGE_TEXT, accepted_instant
 from policies.retention import STAGE_ORDER, next_daily_run
@@ -88,65 +108,114 @@ def holds_group() -> None:
     """Legal holds: keep records from retention (GDPR Art. 17(3)(b), (e))."""
 
 
+def _hold_line(hold: Hold, now: datetime) -> str:
+    def stamp(moment: datetime | None) -> str:
+        return f"{moment:%Y-%m-%dT%H:%MZ}" if moment is not None else "-"
+
+    names = []
+    if hold.user_id:
+        names.append(f"user={hold.user_id}")
+    if hold.recipient:
+        names.append(f"recipient={hold.recipient} ({hold.channel})")
+    state = "active" if hold.active_at(now) else ("released" if hold.released_at else "expired")
+    return (
+        f"{hold.id}  {state}  scope={hold.scope.value}"
+        + (f" {' '.join(names)}" if names else "")
+        + f"  review-by {stamp(hold.review_by)}  expires {stamp(hold.expires_at)}"
+        + (f"  created-before {stamp(hold.created_before)}" if hold.created_before else "")
+        + ("  keeps short-lived content" if hold.keep_short_lived_content else "")
+        + f"  by {hold.created_by} at {stamp(hold.created_at)}"
+        + (f"  changed by {hold.changed_by} at {stamp(hold.changed_at)}" if hold.changed_at else "")
+        + f"  reason: {hold.reason}"
+    )
+
+
 @click.command(name="add")
 @click.option("--tenant", "tenant_id", required=True)
-@click.option("--user", "user_id", default=None, help="only this user's records")
-@click.option("--recipient", default=None, help="only this recipient's records")
+@click.option(
+    "--scope",
+    type=click.Choice([scope.value for scope in HoldScope]),
+    required=True,
+    help="tenant: every record; user: --user's records; recipient: --recipient's (and only "
+    "--user's sends to them, if --user is given)",
+)
+@click.option("--user", "user_id", default=None, help="the user (scope user, or recipient)")
+@click.option("--recipient", default=None, help="the recipient (scope recipient)")
 @click.option(
     "--channel",
     type=click.Choice([c.value for c in Channel]),
     default=None,
     help="the recipient's channel (guessed from its shape when omitted)",
 )
-@click.option(
-    "--whole-tenant",
-    is_flag=True,
-    help="hold every record of the tenant (instead of --user/--recipient)",
-)
 @click.option("--reason", required=True)
 @click.option("--expires", default=None, help="ISO 8601 time the hold lapses by itself")
+@click.option("--review-by", default=None, help="ISO 8601 time an officer must review it by")
+@click.option(
+    "--created-before", default=None, help="hold only records created before this ISO 8601 time"
+)
+@click.option(
+    "--keep-short-lived-content",
+    is_flag=True,
+    help="also keep the content of sends whose template sets content_retention_days",
+)
 @actor_option
 def holds_add_command(
     app: Litestar,
     tenant_id: str,
+    scope: str,
     user_id: str | None,
     recipient: str | None,
     channel: str | None,
-    whole_tenant: bool,
     reason: str,
     expires: str | None,
+    review_by: str | None,
+    created_before: str | None,
+    keep_short_lived_content: bool,
     actor: str,
 ) -> None:
-    """Place a hold on --user, --recipient (or both), or --whole-tenant; prints its id."""
+    """Place a hold; needs --expires or --review-by (or both); prints its id."""
     _check_identifiers(tenant=tenant_id, user=user_id, recipient=recipient, reason=reason)
-    if whole_tenant and (user_id is not None or recipient is not None):
-        _fail("--whole-tenant cannot be combined with --user or --recipient", code=EXIT_USAGE)
-    if not whole_tenant and user_id is None and recipient is None:
-        _fail(
-            "say what the hold keeps: --user, --recipient (or both), or --whole-tenant",
-            code=EXIT_USAGE,
-        )
     settings: Settings = app.state["settings"]
-    expires_at = _when(expires, "--expires")
     chosen = None
     if recipient is not None:
         chosen = Channel(channel) if channel else _guess_channel(recipient)
+    hold_scope = HoldScope(scope)
+    problem = scope_problem(hold_scope, user_id=user_id, recipient=recipient, channel=chosen)
+    if problem is None:
+        problem = reason_problem(reason)
+    expires_at = _when(expires, "--expires")
+    review_at = _when(review_by, "--review-by")
+    before = _when(created_before, "--created-before")
+    if problem is None:
+        problem = bounds_problem(
+            expires_at=expires_at,
+            review_by=review_at,
+            now=datetime.now(UTC),
+            max_days=settings.hold_max_days,
+        )
+    if problem is not None:
+        _fail(_cli_words(problem), code=EXIT_USAGE)
 
     async def operation() -> str:
         async with app.state["database"].get_session() as session:
             await begin_write(session)
             sealer = RecordSealer(KeyStore(session, settings.master_keys, app.state["key_cache"]))
-            hold = await add_hold(
+            hold = await place_legal_hold(
                 session,
                 sealer,
+                settings.master_keys,
+                actor=cli_actor(actor),
                 tenant_id=tenant_id,
+                scope=hold_scope,
                 reason=reason,
-                actor=actor,
                 user_id=user_id,
                 channel=chosen,
                 recipient=recipient,
-                whole_tenant=whole_tenant,
                 expires_at=expires_at,
+                review_by=review_at,
+                created_before=before,
+                keep_short_lived_content=keep_short_lived_content,
+                max_days=settings.hold_max_days,
             )
             await commit(session, operation="holds_add")
             return hold.id
@@ -154,35 +223,120 @@ def holds_add_command(
     try:
         click.echo(_run_async(app, operation(), verify_keys=True))
     except (HoldError, ValueError) as exc:
-        _fail(str(exc))
+        _fail(_cli_words(str(exc)))
+
+
+_OPTION_NAMES = {
+    "'expires_at'": "--expires",
+    "'review_by'": "--review-by",
+    "'user_id'": "--user",
+    "'recipient'": "--recipient",
+    "'channel'": "--channel",
+    "'reason'": "--reason",
+}
+
+
+def _cli_words(problem: str) -> str:
+    """A rule's message with the API's field names as this command's options."""
+    for field, option in _OPTION_NAMES.items():
+        # "scope 'recipient'" names a scope, not the option.
+        problem = re.sub(rf"(?<!scope ){re.escape(field)}", option, problem)
+    return problem
+
+
+@click.command(name="change")
+@click.argument("hold_id")
+@click.option("--expires", default=None, help="new ISO 8601 expiry")
+@click.option("--review-by", default=None, help="new ISO 8601 review date")
+@click.option("--clear-expires", is_flag=True, help="remove the expiry (a review date must remain)")
+@click.option(
+    "--clear-review-by", is_flag=True, help="remove the review date (an expiry must remain)"
+)
+@click.option("--reason", default=None, help="the amended reason")
+@actor_option
+def holds_change_command(
+    app: Litestar,
+    hold_id: str,
+    expires: str | None,
+    review_by: str | None,
+    clear_expires: bool,
+    clear_review_by: bool,
+    reason: str | None,
+    actor: str,
+) -> None:
+    """Extend or shorten a hold's expiry or review date, or amend its reason."""
+    _check_identifiers(hold=hold_id, reason=reason)
+    if clear_expires and expires is not None:
+        _fail("--clear-expires cannot be combined with --expires", code=EXIT_USAGE)
+    if clear_review_by and review_by is not None:
+        _fail("--clear-review-by cannot be combined with --review-by", code=EXIT_USAGE)
+    settings: Settings = app.state["settings"]
+    new_expires = _when(expires, "--expires") if expires is not None or clear_expires else UNCHANGED
+    new_review = (
+        _when(review_by, "--review-by") if review_by is not None or clear_review_by else UNCHANGED
+    )
+    if new_expires is UNCHANGED and new_review is UNCHANGED and reason is None:
+        _fail(
+            "say what changes: --expires, --review-by, a --clear-… flag or --reason",
+            code=EXIT_USAGE,
+        )
+
+    async def operation() -> str:
+        async with app.state["database"].get_session() as session:
+            await begin_write(session)
+            hold = await change_legal_hold(
+                session,
+                settings.master_keys,
+                hold_id,
+                actor=cli_actor(actor),
+                reason=reason,
+                max_days=settings.hold_max_days,
+                expires_at=new_expires,
+                review_by=new_review,
+            )
+            await commit(session, operation="holds_change")
+            return _hold_line(hold, datetime.now(UTC))
+
+    try:
+        click.echo(_run_async(app, operation(), verify_keys=False))
+    except HoldError as exc:
+        _fail(_cli_words(str(exc)))
 
 
 @click.command(name="list")
 @click.option("--tenant", "tenant_id", required=True)
 def holds_list_command(app: Litestar, tenant_id: str) -> None:
-    """One hold per line, id first."""
+    """One hold per line, id first: state, scope, review date, expiry, limits, reason."""
 
     async def operation() -> list[str]:
         async with app.state["database"].get_session() as session:
             holds = await list_holds(session, tenant_id)
         now = datetime.now(UTC)
-        lines = []
-        for hold in holds:
-            scope = []
-            if hold.user_id:
-                scope.append(f"user={hold.user_id}")
-            if hold.recipient:
-                scope.append(f"recipient={hold.recipient} ({hold.channel})")
-            state = (
-                "active" if hold.active_at(now) else ("released" if hold.released_at else "expired")
+        return [_hold_line(hold, now) for hold in holds]
+
+    for line in _run_async(app, operation(), verify_keys=False):
+        click.echo(line)
+
+
+@click.command(name="review")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option(
+    "--within-days",
+    default=DEFAULT_REVIEW_WITHIN_DAYS,
+    show_default=True,
+    type=click.IntRange(0, MAX_REVIEW_WITHIN_DAYS),
+    help="how many days ahead a review date or expiry counts as due",
+)
+def holds_review_command(app: Litestar, tenant_id: str, within_days: int) -> None:
+    """Active holds due for review or expiring soon (overdue first), one per line."""
+
+    async def operation() -> list[str]:
+        async with app.state["database"].get_session() as session:
+            holds = await holds_due_for_review(
+                session, tenant_id, within=timedelta(days=within_days)
             )
-            lines.append(
-                f"{hold.id}  {state}  {' '.join(scope) or 'whole tenant'}  "
-                f"by {hold.created_by} at {hold.created_at:%Y-%m-%dT%H:%MZ}"
-                + (f"  expires {hold.expires_at:%Y-%m-%dT%H:%MZ}" if hold.expires_at else "")
-                + f"  reason: {hold.reason}"
-            )
-        return lines
+        now = datetime.now(UTC)
+        return [_hold_line(hold, now) for hold in holds]
 
     for line in _run_async(app, operation(), verify_keys=False):
         click.echo(line)
@@ -193,11 +347,14 @@ def holds_list_command(app: Litestar, tenant_id: str) -> None:
 @actor_option
 def holds_release_command(app: Litestar, hold_id: str, actor: str) -> None:
     """Release a hold: its records are eligible on the next run."""
+    settings: Settings = app.state["settings"]
 
     async def operation() -> str:
         async with app.state["database"].get_session() as session:
             await begin_write(session)
-            hold = await release_hold(session, hold_id, actor=actor)
+            hold = await release_legal_hold(
+                session, settings.master_keys, hold_id, actor=cli_actor(actor)
+            )
             await commit(session, operation="holds_release")
             return hold.id
 
@@ -207,7 +364,13 @@ def holds_release_command(app: Litestar, hold_id: str, actor: str) -> None:
         _fail(str(exc))
 
 
-for _command in (holds_add_command, holds_list_command, holds_release_command):
+for _command in (
+    holds_add_command,
+    holds_change_command,
+    holds_list_command,
+    holds_review_command,
+    holds_release_command,
+):
     holds_group.add_command(_command)  # type: ignore[arg-type]  # rich-click types
 
 
@@ -227,6 +390,9 @@ def _print_report(report: RunReport) -> None:
         verb = {k: "would be " + v for k, v in verb.items()}
     for tenant_id, counts in sorted(report.counts.items()):
         parts = [f"{counts.get(stage.value, 0)} {verb[stage.value]}" for stage in STAGE_ORDER]
+        purged = counts.get(RELEASED_HOLDS, 0)
+        if purged:
+            parts.append(f"{purged} released holds {'would be ' if report.dry_run else ''}purged")
         click.echo(f"  {tenant_id}: " + ", ".join(parts))
     for key in report.keys_destroyed:
         prefix = "would destroy" if report.dry_run else "destroyed"
@@ -248,7 +414,11 @@ async def _run_once(app: Litestar, options: RunOptions) -> RunReport:
         settings.master_keys,
         app.state["key_cache"],
         settings.retention_policy,
-        options,
+        replace(
+            options,
+            released_holds_kept=timedelta(days=settings.released_hold_days),
+            audit_retention=timedelta(days=settings.audit_retention_days),
+        ),
     )
 
 
@@ -282,7 +452,6 @@ def retention_run_command(
     options = RunOptions(
         actor=actor,
         audit_actor=cli_actor(actor),
-        audit_retention=timedelta(days=settings.audit_retention_days),
         dry_run=dry_run,
         as_of=_when(as_of, "--as-of"),
         tenant_id=tenant_id,
@@ -360,11 +529,7 @@ async def schedule_forever(
         try:
             report = await _run_once(
                 app,
-                RunOptions(
-                    actor=actor,
-                    audit_actor=system,
-                    audit_retention=timedelta(days=settings.audit_retention_days),
-                ),
+                RunOptions(actor=actor, audit_actor=system),
             )
             _print_report(report)
         except RetentionLocked as exc:

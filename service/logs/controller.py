@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-import anyio
-import anyio.to_thread
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -16,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.encryption.keystore import KeyStore
+from compliance.masking_lane import MaskingLane
 from compliance.records.repository import SendLogRepository
 from policies.access import (
     Principal,
@@ -23,7 +22,7 @@ from policies.access import (
     scope_for_recording,
 )
 from policies.channels import Channel, DeliveryStatus
-from policies.disclosure import disclose
+from policies.disclosure import disclose, text_chars
 from policies.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH
 from policies.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest, page_info
 from policies.records import SendRecord
@@ -58,50 +57,10 @@ def _view(record: SendRecord) -> CommunicationLogResponse:
     return CommunicationLogResponse.of(disclose(record))
 
 
-OFF_LOOP_TEXT_CHARS = 32_768
-"""Pages with more free text than this are masked in a worker thread.
-
-Masking is pure Python and costs about a microsecond per character; a full page of the
-largest allowed records is a second of work, which on the event loop would stall every
-other request (health probes included) for that long. In a thread, the interpreter hands
-the loop its turn every few milliseconds. Small pages stay on the loop: a thread hop
-costs more than masking them."""
-
-
-def _page_text_chars(records: list[SendRecord]) -> int:
-    return sum(
-        len(record.content or "")
-        + len(record.error or "")
-        + len(record.response or "")
-        # A templated send is rendered and masked from its template and parameters.
-        + len(record.template_params or "")
-        + (len(record.template.body) if record.template is not None else 0)
-        for record in records
-    )
-
-
-MASKING_THREADS = 1
-"""Large pages masked at once. Threads share one interpreter lock with the event loop:
-with eight pages masked in eight threads the loop got one turn in nine and a liveness
-probe waited over a second; with one, large pages queue and the loop keeps its turns."""
-
-
-def _masking_limiter(state: State) -> anyio.CapacityLimiter:
-    """The app's limiter, made in its running event loop the first time it is needed."""
-    limiter = state.get("masking_limiter")
-    if limiter is None:
-        limiter = state["masking_limiter"] = anyio.CapacityLimiter(MASKING_THREADS)
-    assert isinstance(limiter, anyio.CapacityLimiter)
-    return limiter
-
-
 async def _views(records: list[SendRecord], state: State) -> list[CommunicationLogResponse]:
     """The page's records, masked and shaped, without holding the event loop for long."""
-    if _page_text_chars(records) <= OFF_LOOP_TEXT_CHARS:
-        return [_view(record) for record in records]
-    return await anyio.to_thread.run_sync(
-        lambda: [_view(record) for record in records], limiter=_masking_limiter(state)
-    )
+    lane: MaskingLane = state["masking_lane"]
+    return await lane.run(text_chars(records), lambda: [_view(record) for record in records])
 
 
 class CommunicationLogController(Controller):

@@ -25,7 +25,7 @@ from compliance.retention.job import (
 from compliance.retention.models import RetentionRun
 from compliance.transactions import begin_write
 from policies.retention import DEFAULT_POLICY, RetentionPolicy, parse_policy
-from tests.factories import Caller
+from tests.factories import Caller, hold_body
 
 DAY = timedelta(days=1)
 
@@ -99,7 +99,12 @@ async def test_each_stage_applies_exactly_at_its_window_edge(
     report = await _run(database, master_keys, caller, clock=lambda: now)
     assert report.status == "succeeded"
     # content: every record at or past 30 days that is not deleted; recipient: past 180.
-    assert report.counts[caller.tenant_id] == {"content": 4, "recipient": 2, "record": 1}
+    assert report.counts[caller.tenant_id] == {
+        "content": 4,
+        "recipient": 2,
+        "record": 1,
+        "released_holds": 0,
+    }
 
     items = await _items(caller)
     assert ids["record_due"] not in items
@@ -183,9 +188,7 @@ async def test_every_stage_skips_held_records_until_the_hold_is_released(
     old = (_now() - 500 * DAY).isoformat()
     kept = await caller.create(user_id="usr_alice", recipient="+8613811112222", created_at=old)
     other = await caller.create(user_id="usr_bob", recipient="+8613833334444", created_at=old)
-    body: dict[str, Any] = {"reason": "case 2026-17"}
-    if scope == "tenant":
-        body["whole_tenant"] = True
+    body: dict[str, Any] = hold_body(reason="case 2026-17", scope=scope)
     if scope == "user":
         body["user_id"] = "usr_alice"
     if scope == "recipient":
@@ -217,7 +220,7 @@ async def test_an_expired_hold_no_longer_protects(
     expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     await caller.client.post(
         "/compliance/legal-holds",
-        json={"reason": "short", "whole_tenant": True, "expires_at": expires},
+        json=hold_body(reason="short", expires_at=expires, review_by=...),
         headers=officer,
     )
     await _run(database, master_keys, caller)
@@ -288,7 +291,7 @@ async def test_month_keys_are_destroyed_after_held_records_move_to_the_hold_key(
     officer = caller.auth("usr_officer", "compliance_officer")
     hold = await caller.client.post(
         "/compliance/legal-holds",
-        json={"reason": "litigation", "user_id": "usr_alice"},
+        json=hold_body(reason="litigation", scope="user", user_id="usr_alice"),
         headers=officer,
     )
     now = datetime(2026, 11, 20, tzinfo=UTC)
@@ -415,9 +418,7 @@ async def test_a_held_record_with_a_tampered_field_keeps_its_readable_fields(
         row.error = row.error[:-1] + bytes([row.error[-1] ^ 1])
         await session.commit()
     officer = caller.auth("usr_officer", "compliance_officer")
-    await caller.client.post(
-        "/compliance/legal-holds", json={"reason": "r", "whole_tenant": True}, headers=officer
-    )
+    await caller.client.post("/compliance/legal-holds", json=hold_body(reason="r"), headers=officer)
     now = datetime(2026, 11, 20, tzinfo=UTC)
     await _run(database, master_keys, caller, clock=lambda: now)
     (item,) = (await _items(caller)).values()

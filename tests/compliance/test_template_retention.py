@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.retention.job import RunOptions, RunReport, run_retention
 from policies.retention import DEFAULT_POLICY
-from tests.factories import Caller, put_template, templated_send
+from tests.factories import Caller, hold_body, put_template, templated_send
 
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -96,25 +97,43 @@ async def test_the_tenants_content_window_erases_template_parameters_too(
     assert (await _contents(caller))[old["id"]] is None
 
 
-async def test_a_held_templated_send_keeps_its_parameters_past_the_templates_retention(
-    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+@pytest.mark.parametrize("keep", [False, True])
+async def test_a_hold_keeps_short_lived_template_content_only_when_it_says_so(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, keep: bool
 ) -> None:
+    """A login-code template (a secret parameter, content kept 1 day): by default a hold
+    does not keep its content past that day; the record itself and its recipient stay
+    held. Content without a template window (free text) stays held either way."""
     now = _now()
     await put_template(caller, content_retention_days=1)
-    held = await caller.create(**templated_send(), created_at=(now - 2 * DAY).isoformat())
+    otp = await caller.create(**templated_send(), created_at=(now - 2 * DAY).isoformat())
+    free_text = await caller.create(created_at=(now - 40 * DAY).isoformat())
     officer = caller.auth("usr_officer", "compliance_officer")
     hold = await caller.client.post(
         "/compliance/legal-holds",
-        json={"reason": "fraud inquiry 2026-311", "user_id": "usr_alice"},
+        json=hold_body(
+            reason="fraud inquiry 2026-311",
+            scope="user",
+            user_id="usr_alice",
+            keep_short_lived_content=keep,
+        ),
         headers=officer,
     )
-    assert hold.status_code == 201
-    await _run(database, master_keys, caller, now)
-    assert (await _rows(database, caller.tenant_id))[held["id"]].template_params is not None
-    assert (await _contents(caller))[held["id"]] == held["content"]
+    assert hold.status_code == 201, hold.text
+    report = await _run(database, master_keys, caller, now)
+    assert report.counts[caller.tenant_id]["content"] == (0 if keep else 1)
+    rows = await _rows(database, caller.tenant_id)
+    assert (rows[otp["id"]].template_params is not None) is keep
+    assert rows[otp["id"]].recipient is not None
+    assert rows[free_text["id"]].content is not None
+    contents = await _contents(caller)
+    assert (contents[otp["id"]] == otp["content"]) is keep
+    assert contents[free_text["id"]] == "您的验证码是******"
 
     await caller.client.delete(
         f"/compliance/legal-holds/{hold.json()['data']['id']}", headers=officer
     )
     await _run(database, master_keys, caller, now)
-    assert (await _rows(database, caller.tenant_id))[held["id"]].template_params is None
+    rows = await _rows(database, caller.tenant_id)
+    assert rows[otp["id"]].template_params is None
+    assert rows[free_text["id"]].content is None

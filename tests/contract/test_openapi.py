@@ -21,7 +21,15 @@ OPERATION_IDS = {
     ("post", "/compliance/legal-holds"): "placeLegalHold",
     ("get", "/compliance/legal-holds"): "listLegalHolds",
     ("delete", "/compliance/legal-holds/{hold_id}"): "releaseLegalHold",
+    ("patch", "/compliance/legal-holds/{hold_id}"): "changeLegalHold",
     ("get", "/compliance/retention-runs"): "listRetentionRuns",
+    ("get", "/compliance/exports/communication-logs"): "exportCommunicationLogs",
+    ("post", "/compliance/subject-requests"): "createSubjectRequest",
+    ("get", "/compliance/subject-requests"): "listSubjectRequests",
+    ("get", "/compliance/subject-requests/{request_id}"): "getSubjectRequest",
+    ("post", "/compliance/subject-requests/{request_id}/run"): "runSubjectRequest",
+    ("get", "/compliance/subject-requests/{request_id}/records"): "getSubjectRequestRecords",
+    ("get", "/compliance/processing-record"): "getProcessingRecord",
     ("get", "/compliance/audit-events"): "listAuditEvents",
     ("get", "/compliance/audit-events/{event_id}"): "getAuditEvent",
     ("put", "/templates/{template_id}"): "putTemplate",
@@ -30,7 +38,10 @@ OPERATION_IDS = {
     ("get", "/health/live"): "getLiveness",
     ("get", "/health/ready"): "getReadiness",
 }
-BODY_OPERATIONS = [key for key in OPERATION_IDS if key[0] in ("post", "put")]
+BODYLESS_POSTS = {("post", "/compliance/subject-requests/{request_id}/run")}
+BODY_OPERATIONS = [
+    key for key in OPERATION_IDS if key[0] in ("post", "put", "patch") and key not in BODYLESS_POSTS
+]
 DATABASE_OPERATIONS = [key for key in OPERATION_IDS if key != ("get", "/health/live")]
 SIMPLE_RESPONSE = {"$ref": "#/components/schemas/SimpleResponse"}
 

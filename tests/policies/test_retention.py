@@ -85,7 +85,18 @@ def test_default_windows_are_30_180_and_400_days() -> None:
     ("stage", "citations"),
     [
         (Stage.CONTENT, ["2002/58/EC Art. 6(1)", "GDPR Art. 5(1)(e)", "PIPL Art. 19"]),
-        (Stage.RECIPIENT, ["Art. 6(2)", "challenged", "GDPR Art. 5(1)(e)"]),
+        (
+            Stage.RECIPIENT,
+            [
+                "GDPR Art. 6(1)(f)",
+                "delivery disputes",
+                "fraud investigation",
+                "opt-out",
+                "15 U.S.C. 7704(a)(4)",
+                "GDPR Art. 5(1)(e)",
+                "PIPL Art. 19",
+            ],
+        ),
         (Stage.RECORD, ["Twilio", "CAN-SPAM", "GDPR Art. 17(3)(e)"]),
     ],
 )
@@ -94,6 +105,14 @@ def test_every_default_rule_states_its_legal_basis(stage: Stage, citations: list
     assert "\n" not in rule.legal_basis
     for citation in citations:
         assert citation in rule.legal_basis
+
+
+def test_the_recipient_window_does_not_claim_the_billing_basis() -> None:
+    """Tenants do not bill recipients: ePrivacy Art. 6(2) (billing) is named only as not
+    being the basis."""
+    (rule,) = [rule for rule in DEFAULT_RULES if rule.stage is Stage.RECIPIENT]
+    assert "challenged" not in rule.legal_basis
+    assert "Art. 6(2) is not the basis" in rule.legal_basis
 
 
 def test_default_policy_uses_the_default_windows_for_every_tenant_and_channel() -> None:
@@ -493,6 +512,7 @@ def test_describe_states_every_window_in_days_as_json() -> None:
                 "sms": {"content_days": 14, "recipient_days": 90, "record_days": 730},
             }
         },
+        "reveal": {"default": False, "tenants": {}},
     }
 
 
@@ -680,3 +700,57 @@ def test_a_rendered_policy_parses_back_to_the_same_windows(
         for channel in Channel:
             values = channels.get((tenant_id, channel), tenants[tenant_id])
             assert parsed.windows_for(tenant_id, channel) == days(*values)
+
+
+# --- Reveal -----------------------------------------------------------------------------------
+
+
+def test_no_tenant_may_reveal_unless_the_policy_says_so() -> None:
+    assert not DEFAULT_POLICY.reveal_allowed("tnt_bank")
+    assert not parse_policy(FULL_POLICY, source=SOURCE).reveal_allowed("tnt_bank")
+
+
+def test_a_tenant_may_reveal_when_its_table_or_the_default_allows_it() -> None:
+    policy = parse_policy(
+        "[default]\nreveal = true\n[tenants.tnt_a]\nreveal = false\n[tenants.tnt_b]\n"
+        "content_days = 10\n[tenants.tnt_c]\nreveal = true\n",
+        source=SOURCE,
+    )
+    assert policy.reveal_allowed("tnt_unlisted")
+    assert not policy.reveal_allowed("tnt_a")
+    assert policy.reveal_allowed("tnt_b")  # inherits [default]
+    assert policy.reveal_allowed("tnt_c")
+    only_one = parse_policy("[tenants.tnt_c]\nreveal = true\n", source=SOURCE)
+    assert only_one.reveal_allowed("tnt_c")
+    assert not only_one.reveal_allowed("tnt_other")
+
+
+def test_reveal_is_stated_in_the_description_and_changes_the_digest() -> None:
+    allowed = parse_policy("[tenants.tnt_c]\nreveal = true\n", source=SOURCE)
+    assert allowed.describe()["reveal"] == {"default": False, "tenants": {"tnt_c": True}}
+    denied = parse_policy("[tenants.tnt_c]\nreveal = false\n", source=SOURCE)
+    assert allowed.digest() != denied.digest()
+    # false is the default: nothing differs from it, so nothing is listed
+    assert denied.describe()["reveal"] == {"default": False, "tenants": {}}
+
+
+@pytest.mark.parametrize("value", ['"yes"', "1", "0", "[true]"])
+@pytest.mark.parametrize("table", ["default", "tenants.tnt_a"])
+def test_a_reveal_that_is_not_a_boolean_is_rejected_naming_its_table(
+    table: str, value: str
+) -> None:
+    with pytest.raises(PolicyError) as raised:
+        parse_policy(f"[{table}]\nreveal = {value}\n", source=SOURCE)
+    message = str(raised.value)
+    assert "reveal must be true or false" in message
+    assert ("default" if table == "default" else "tenant 'tnt_a'") in message
+
+
+def test_reveal_is_not_a_channel_setting() -> None:
+    with pytest.raises(PolicyError, match="unknown key 'reveal'"):
+        parse_policy("[tenants.tnt_a.channels.sms]\nreveal = true\n", source=SOURCE)
+
+
+def test_an_unknown_key_next_to_reveal_is_still_rejected() -> None:
+    with pytest.raises(PolicyError, match=r"unknown key 'reveals'.*reveal"):
+        parse_policy("[default]\nreveals = true\n", source=SOURCE)

@@ -12,7 +12,7 @@ from litestar import Litestar
 from policies.identifiers import IDENTIFIER_PATTERN, NO_NUL_PATTERN
 from service.bodies import StrictJSONBody
 from service.schemas import RequestBody
-from tests.factories import SMS_RECIPIENT, Caller, send_body
+from tests.factories import SMS_RECIPIENT, Caller, hold_body, send_body
 
 JSON = {"Content-Type": "application/json"}
 NOT_JSON = "body is not valid JSON/UTF-8"
@@ -26,7 +26,9 @@ async def _post_raw(caller: Caller, path: str, body: bytes, *roles: str) -> Resp
 
 async def _hold(caller: Caller, **body: Any) -> Response:
     return await caller.client.post(
-        "/compliance/legal-holds", json=body, headers=caller.auth("officer", "compliance_officer")
+        "/compliance/legal-holds",
+        json=hold_body(**body),
+        headers=caller.auth("officer", "compliance_officer"),
     )
 
 
@@ -228,7 +230,10 @@ async def test_a_key_given_twice_in_an_outcome_or_hold_is_400(caller: Caller) ->
     )
     _assert_400_naming(response, "status")
     response = await _post_raw(
-        caller, "/compliance/legal-holds", b'{"reason":"a","reason":"b"}', "compliance_officer"
+        caller,
+        "/compliance/legal-holds",
+        b'{"scope":"tenant","review_by":"2030-01-01T00:00:00Z","reason":"a","reason":"b"}',
+        "compliance_officer",
     )
     _assert_400_naming(response, "reason")
 
@@ -323,9 +328,7 @@ async def test_numbers_are_not_coerced_anywhere_in_a_body(caller: Caller) -> Non
 
 async def test_the_earliest_and_a_far_future_time_are_accepted(caller: Caller) -> None:
     assert (await caller.record(created_at="1970-01-01T00:00:00Z")).status_code == 201
-    response = await _hold(
-        caller, reason="r", user_id="usr_held", expires_at="9998-12-31T22:59:59-01:00"
-    )
+    response = await _hold(caller, reason="r", created_before="9998-12-31T22:59:59-01:00")
     assert response.status_code == 201, response.text
 
 
@@ -405,7 +408,9 @@ def test_every_request_body_is_decoded_by_the_strict_decoder(app: Litestar) -> N
         for handler in getattr(route, "route_handlers", [])
         if getattr(handler, "parsed_data_field", None) is not None
     ]
-    assert len(handlers) == 4  # record_send, record_outcome, place_hold, put_template
+    # record_send, record_outcome, place_hold, change_hold, put_template, create (subject
+    # request)
+    assert len(handlers) == 6
     for handler in handlers:
         assert handler.parsed_data_field.is_subclass_of(RequestBody)
         dto = handler.resolve_data_dto()

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from compliance.encryption.master import new_master_key_entry
 from tests.conftest import BACKENDS, TEST_JWT_SECRET, _admin_postgres, migrate
-from tests.factories import run_commlog, served_commlog
+from tests.factories import in_days, run_commlog, served_commlog
 
 
 def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -270,17 +270,67 @@ def test_token_ttl_respects_the_maximum_token_lifetime(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("scope", "message"),
     [
-        ([], "say what the hold keeps: --user, --recipient (or both), or --whole-tenant"),
         (
-            ["--whole-tenant", "--user", "usr_a"],
-            "--whole-tenant cannot be combined with --user or --recipient",
+            ["--scope", "tenant", "--user", "usr_a"],
+            "scope 'tenant' holds every record: it names no user, recipient or channel",
         ),
+        (["--scope", "user"], "scope 'user' needs --user"),
+        (["--scope", "recipient"], "scope 'recipient' needs --recipient and --channel"),
     ],
 )
 def test_a_hold_names_its_scope_or_is_a_usage_error(
     tmp_path: Path, scope: list[str], message: str
 ) -> None:
-    result = _run(tmp_path, "holds", "add", "--tenant", "tnt_a", "--reason", "r", *scope)
+    result = _run(
+        tmp_path,
+        "holds",
+        "add",
+        "--tenant",
+        "tnt_a",
+        "--reason",
+        "r",
+        "--review-by",
+        in_days(30),
+        *scope,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"commlog: {message}"]
+
+
+def test_a_hold_without_a_scope_is_a_usage_error(tmp_path: Path) -> None:
+    result = _run(
+        tmp_path, "holds", "add", "--tenant", "tnt_a", "--reason", "r", "--review-by", in_days(30)
+    )
+    assert result.returncode == 2
+    assert "--scope" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        ([], "a hold needs --expires or --review-by (or both)"),
+        (["--expires", "2020-01-01T00:00Z"], "--expires must be in the future"),
+        (
+            ["--review-by", "2099-01-01T00:00Z"],
+            "--review-by must be within 730 days (the configured maximum)",
+        ),
+    ],
+)
+def test_a_holds_bounds_from_the_cli_follow_the_apis_rules(
+    tmp_path: Path, bounds: list[str], message: str
+) -> None:
+    result = _run(
+        tmp_path,
+        "holds",
+        "add",
+        "--tenant",
+        "tnt_a",
+        "--scope",
+        "tenant",
+        "--reason",
+        "r",
+        *bounds,
+    )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"commlog: {message}"]
 
@@ -298,7 +348,20 @@ def test_a_hold_names_its_scope_or_is_a_usage_error(
 def test_a_hold_from_the_cli_follows_the_apis_rules_in_one_line(
     tmp_path: Path, options: list[str], message: str
 ) -> None:
-    result = _run(tmp_path, "holds", "add", "--tenant", "tnt_a", "--reason", "r", *options)
+    result = _run(
+        tmp_path,
+        "holds",
+        "add",
+        "--tenant",
+        "tnt_a",
+        "--scope",
+        "user",
+        "--reason",
+        "r",
+        "--review-by",
+        in_days(30),
+        *options,
+    )
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"commlog: {message}"), line

@@ -13,7 +13,7 @@ import pytest
 from compliance.encryption.master import new_master_key_entry
 from compliance.transactions import NOT_CONFIRMED
 from tests.conftest import migrate
-from tests.factories import run_commlog
+from tests.factories import in_days, run_commlog
 from tests.faults import fill, small_filesystem
 
 KEYS = new_master_key_entry("m1")
@@ -70,7 +70,20 @@ def test_cli_writes_on_a_full_disk_fail_with_one_line_and_change_nothing(
     var_dir = tmp_path / "var"
     var_dir.mkdir()
     placed = _commlog(
-        url, var_dir, "holds", "add", "--tenant", TENANT, "--user", "usr_a", "--reason", "case 1"
+        url,
+        var_dir,
+        "holds",
+        "add",
+        "--tenant",
+        TENANT,
+        "--scope",
+        "user",
+        "--user",
+        "usr_a",
+        "--reason",
+        "case 1",
+        "--review-by",
+        in_days(30),
     )
     assert placed.returncode == 0, placed.stderr
     hold_id = placed.stdout.strip()
@@ -85,10 +98,14 @@ def test_cli_writes_on_a_full_disk_fail_with_one_line_and_change_nothing(
                 "add",
                 "--tenant",
                 TENANT,
+                "--scope",
+                "user",
                 "--user",
                 "usr_b",
                 "--reason",
                 "case 2",
+                "--review-by",
+                in_days(30),
             ),
             "holds_add",
         )

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from compliance.encryption.master import new_master_key_entry
 from compliance.retention.job import run_lock
 from service.persistence.database import create_engine
 from tests.conftest import TEST_JWT_SECRET
-from tests.factories import run_commlog
+from tests.factories import in_days, run_commlog
 
 KEYS = new_master_key_entry("m1")
 
@@ -43,16 +45,22 @@ def test_holds_and_a_dry_run_then_a_real_run(database_url: str, tmp_path: Path) 
         "add",
         "--tenant",
         "tnt_demo",
+        "--scope",
+        "user",
         "--user",
         "usr_demo",
         "--reason",
         "litigation 17",
+        "--review-by",
+        in_days(30),
     )
     assert added.returncode == 0, added.stderr
     hold_id = added.stdout.strip()
     assert hold_id.startswith("hold_")
     listed = _commlog(database_url, tmp_path, "holds", "list", "--tenant", "tnt_demo")
-    assert listed.stdout.splitlines()[0].startswith(hold_id + "  active  user=usr_demo")
+    assert listed.stdout.splitlines()[0].startswith(
+        hold_id + "  active  scope=user user=usr_demo  review-by "
+    )
 
     preview = _commlog(
         database_url, tmp_path, "retention", "run", "--dry-run", "--as-of", "2029-01-01T00:00Z"
@@ -88,13 +96,118 @@ def test_holds_and_a_dry_run_then_a_real_run(database_url: str, tmp_path: Path) 
         "add",
         "--tenant",
         "tnt_demo",
-        "--whole-tenant",
+        "--scope",
+        "tenant",
         "--reason",
         "regulator's inquiry",
+        "--expires",
+        in_days(90),
     )
     assert whole.returncode == 0, whole.stderr
     listed = _commlog(database_url, tmp_path, "holds", "list", "--tenant", "tnt_demo")
-    assert f"{whole.stdout.strip()}  active  whole tenant  " in listed.stdout
+    assert f"{whole.stdout.strip()}  active  scope=tenant  review-by -  expires " in listed.stdout
+
+
+def test_holds_are_placed_changed_reviewed_and_bounded_from_the_cli(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The CLI applies the API's rules: the same bounds (with COMMLOG_HOLD_MAX_DAYS), the
+    same scopes, the same change rules, and the review list."""
+    base = ("holds", "add", "--tenant", "tnt_cli", "--reason", "case 9")
+    too_far = _commlog(
+        database_url,
+        tmp_path,
+        *base,
+        "--scope",
+        "tenant",
+        "--review-by",
+        in_days(11),
+        COMMLOG_HOLD_MAX_DAYS="10",
+    )
+    assert too_far.returncode == 2
+    assert too_far.stderr.splitlines() == [
+        "commlog: --review-by must be within 10 days (the configured maximum)"
+    ]
+    added = _commlog(
+        database_url,
+        tmp_path,
+        *base,
+        "--scope",
+        "recipient",
+        "--user",
+        "usr_a",
+        "--recipient",
+        "+8613812348000",
+        "--review-by",
+        in_days(5),
+        "--created-before",
+        "2026-06-01T00:00Z",
+    )
+    assert added.returncode == 0, added.stderr
+    hold_id = added.stdout.strip()
+
+    review = _commlog(database_url, tmp_path, "holds", "review", "--tenant", "tnt_cli")
+    assert review.returncode == 0, review.stderr
+    (line,) = review.stdout.splitlines()
+    assert line.startswith(
+        f"{hold_id}  active  scope=recipient user=usr_a recipient=+8613******000 (sms)  review-by "
+    )
+    assert "created-before 2026-06-01T00:00Z" in line
+    assert "12348000" not in review.stdout
+
+    changed = _commlog(
+        database_url,
+        tmp_path,
+        "holds",
+        "change",
+        hold_id,
+        "--review-by",
+        in_days(60),
+        "--reason",
+        "case 9, amended",
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert "reason: case 9, amended" in changed.stdout
+    assert "changed by " in changed.stdout
+    later = _commlog(
+        database_url, tmp_path, "holds", "review", "--tenant", "tnt_cli", "--within-days", "7"
+    )
+    assert later.stdout == ""
+
+    cleared = _commlog(database_url, tmp_path, "holds", "change", hold_id, "--clear-review-by")
+    assert cleared.returncode == 1
+    assert cleared.stderr.splitlines() == [
+        "commlog: a hold needs --expires or --review-by (or both)"
+    ]
+    assert _commlog(database_url, tmp_path, "holds", "release", hold_id).returncode == 0
+    after = _commlog(database_url, tmp_path, "holds", "change", hold_id, "--reason", "x")
+    assert after.returncode == 1
+    assert after.stderr.splitlines() == ["commlog: this legal hold was released"]
+    listed = _commlog(database_url, tmp_path, "holds", "list", "--tenant", "tnt_cli")
+    assert listed.stdout.startswith(f"{hold_id}  released  scope=recipient")
+
+    async def events() -> list[tuple[str, str, str, str]]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    text(
+                        "SELECT action, actor, actor_kind, actor_origin FROM audit_events "
+                        "WHERE tenant_id = 'tnt_cli' ORDER BY sequence"
+                    )
+                )
+                return [(r[0], r[1], r[2], r[3]) for r in rows]
+        finally:
+            await engine.dispose()
+
+    recorded = asyncio.run(events())
+    assert [row[0] for row in recorded] == [
+        "legal_hold.placed",
+        "legal_hold.changed",
+        "legal_hold.released",
+    ]
+    assert {row[2] for row in recorded} == {"cli"}
+    assert all(set(json.loads(row[3])) == {"os_user", "host"} for row in recorded)
 
 
 def test_a_second_run_exits_with_its_own_code_while_the_lock_is_held(

@@ -29,7 +29,7 @@ from service.app import create_app
 from service.auth import TokenCodec
 from service.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, admin_fetchval
-from tests.factories import Caller, idempotency_digests
+from tests.factories import Caller, hold_body, idempotency_digests
 
 RECIPIENT = "+8613812348000"
 CONTENT = "您的验证码是654321"
@@ -159,7 +159,7 @@ async def test_a_legal_hold_whose_commit_fails_is_503_and_is_not_placed(
     failing_commits.on = True
     placed = await caller.client.post(
         "/compliance/legal-holds",
-        json={"reason": "subpoena 2026-45", "user_id": "usr_alice"},
+        json=hold_body(reason="subpoena 2026-45", scope="user", user_id="usr_alice"),
         headers=_officer(caller),
     )
     _assert_not_stored_answer(placed)
@@ -171,7 +171,7 @@ async def test_a_hold_release_whose_commit_fails_is_503_and_the_hold_stays_activ
 ) -> None:
     placed = await caller.client.post(
         "/compliance/legal-holds",
-        json={"reason": "subpoena 2026-46", "user_id": "usr_alice"},
+        json=hold_body(reason="subpoena 2026-46", scope="user", user_id="usr_alice"),
         headers=_officer(caller),
     )
     assert placed.status_code == 201

@@ -31,7 +31,7 @@ from service.app import create_app
 from service.auth import TokenCodec
 from service.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, migrate, private_database
-from tests.factories import Caller, idempotency_digests
+from tests.factories import Caller, hold_body, idempotency_digests
 from tests.faults import fill, resize, small_filesystem
 
 FULL_DISK_CONTENT_BYTES = 60_000
@@ -143,7 +143,7 @@ async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
             some_log = (await caller.list_logs(as_user="usr_alice")).json()["items"][0]["id"]
             hold = await client.post(
                 "/compliance/legal-holds",
-                json={"reason": "subpoena 2026-47", "user_id": "usr_alice"},
+                json=hold_body(reason="subpoena 2026-47", scope="user", user_id="usr_alice"),
                 headers=_officer(caller),
             )
             assert hold.status_code == 503, hold.text
@@ -161,7 +161,7 @@ async def test_sqlite_on_a_full_disk_acknowledges_only_what_it_stored(
             assert (await caller.set_status(some_log, status="delivered")).status_code == 200
             placed = await client.post(
                 "/compliance/legal-holds",
-                json={"reason": "subpoena 2026-47", "user_id": "usr_alice"},
+                json=hold_body(reason="subpoena 2026-47", scope="user", user_id="usr_alice"),
                 headers=_officer(caller),
             )
             assert placed.status_code == 201

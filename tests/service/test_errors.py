@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, migrate
-from tests.factories import SMS_RECIPIENT, Caller
+from tests.factories import SMS_RECIPIENT, Caller, in_days
 
 
 def _is_simple(body: object, code: int) -> bool:
@@ -48,7 +48,11 @@ async def test_the_body_limit_is_256_kib_on_every_body(caller: Caller) -> None:
     padding = "x" * (limit - len(b'{"reason":""}'))
     fits = await caller.client.post(
         "/compliance/legal-holds",
-        content=b'{"whole_tenant":true,"reason":"' + padding.encode()[:1000] + b'"}',
+        content=b'{"scope":"tenant","review_by":"'
+        + in_days(30).encode()
+        + b'","reason":"'
+        + padding.encode()[:1000]
+        + b'"}',
         headers={
             **caller.auth("officer", "compliance_officer"),
             "Content-Type": "application/json",

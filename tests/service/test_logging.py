@@ -24,7 +24,7 @@ from service.app import create_app
 from service.logging import JsonFormatter
 from service.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, TEST_MASTER_KEY_ENTRY
-from tests.factories import Caller, served_commlog
+from tests.factories import Caller, hold_body, served_commlog
 
 PHONE = "+8613812345678"
 EMAIL = "zelda.quux@example.org"
@@ -145,7 +145,7 @@ async def _drive_the_whole_api(caller: Caller) -> tuple[list[str], int]:
     hold = await call(
         "POST",
         "/compliance/legal-holds",
-        json={"reason": HOLD_REASON, "recipient": PHONE, "channel": "sms"},
+        json=hold_body(reason=HOLD_REASON, scope="recipient", recipient=PHONE, channel="sms"),
         headers=officer,
     )
     assert hold.status_code == 201, hold.text

@@ -18,7 +18,7 @@ from compliance.retention.job import RetentionFailed, RunOptions, run_retention
 from compliance.retention.models import RetentionRun
 from compliance.retention.runs import TENANT_FAILURE_TEXT, TenantFailure
 from policies.retention import DEFAULT_POLICY
-from tests.factories import Caller
+from tests.factories import Caller, hold_body
 
 SECRET_TENANT = "tnt_secretbank"
 JANUARY = "2026-01-15T10:00:00Z"
@@ -63,7 +63,7 @@ async def test_an_officer_sees_no_word_of_another_tenants_retention_failure(
     await secret.create(user_id="usr_held", created_at=JANUARY, content="keep 424242")
     hold = await caller.client.post(
         "/compliance/legal-holds",
-        json={"reason": "litigation", "user_id": "usr_held"},
+        json=hold_body(reason="litigation", scope="user", user_id="usr_held"),
         headers=secret.auth("usr_officer", "compliance_officer"),
     )
     assert hold.status_code == 201

@@ -263,3 +263,22 @@ def test_the_audit_window_must_outlive_the_longest_record_window_of_the_policy(
         COMMLOG_AUDIT_RETENTION_DAYS="3000",
     )
     assert settings.audit_retention_days == 3_000
+
+
+def test_hold_bounds_default_to_two_years_and_a_year_and_can_be_set(tmp_path: Path) -> None:
+    defaults = _load(tmp_path)
+    assert (defaults.hold_max_days, defaults.released_hold_days) == (730, 365)
+    configured = _load(tmp_path, COMMLOG_HOLD_MAX_DAYS="90", COMMLOG_RELEASED_HOLD_DAYS="30")
+    assert (configured.hold_max_days, configured.released_hold_days) == (90, 30)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "36501", "1.5"])
+def test_hold_bounds_outside_1_to_36500_days_stop_start_up_naming_both(
+    tmp_path: Path, value: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        _load(tmp_path, COMMLOG_HOLD_MAX_DAYS=value, COMMLOG_RELEASED_HOLD_DAYS=value)
+    assert caught.value.problems == (
+        "COMMLOG_HOLD_MAX_DAYS must be a whole number of days from 1 to 36500",
+        "COMMLOG_RELEASED_HOLD_DAYS must be a whole number of days from 1 to 36500",
+    )

@@ -12,6 +12,7 @@ import compliance.audit.models
 import compliance.encryption.keystore
 import compliance.records.models
 import compliance.retention.models
+import compliance.subjects.models
 import compliance.templates.models  # noqa: F401
 
 if TYPE_CHECKING:

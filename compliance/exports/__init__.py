@@ -1,0 +1,1 @@
+"""Audit exports: one tenant's send records streamed as CSV or JSONL, with their digest."""

