@@ -16,7 +16,7 @@ from compliance.retention.job import RetentionFailed, RunOptions, RunReport, run
 from policies.audit_chain import Actor, ActorKind
 from policies.retention import DEFAULT_POLICY
 from tests.audit_chains import assert_chain_verifies, details
-from tests.factories import Caller
+from tests.factories import Caller, hold_body
 
 DAY = timedelta(days=1)
 RUNNER = Actor(id="ops", kind=ActorKind.CLI, origin={"os_user": "ops", "host": "box"})
@@ -56,7 +56,12 @@ async def test_a_tenants_outcome_records_counts_and_the_digest_of_the_ids_each_s
     assert (outcome.actor, outcome.actor_kind, outcome.target) == ("ops", "cli", report.run_id)
     recorded = details(outcome)
     assert recorded["status"] == "succeeded"
-    assert recorded["counts"] == {"content": 6, "recipient": 3, "record": 3}
+    assert recorded["counts"] == {
+        "content": 6,
+        "recipient": 3,
+        "record": 3,
+        "released_holds": 0,
+    }
     expected = {
         "record": ids["record"],
         "recipient": ids["recipient"],
@@ -82,7 +87,7 @@ async def test_records_erased_while_held_records_move_out_are_counted_with_their
     officer = caller.auth("usr_officer", "compliance_officer")
     hold = await caller.client.post(
         "/compliance/legal-holds",
-        json={"reason": "litigation", "user_id": "usr_alice"},
+        json=hold_body(reason="litigation", scope="user", user_id="usr_alice"),
         headers=officer,
     )
     batches = 0
@@ -102,7 +107,12 @@ async def test_records_erased_while_held_records_move_out_are_counted_with_their
     )
 
     both = [alice["id"], bob["id"]]
-    assert report.counts[caller.tenant_id] == {"content": 2, "recipient": 2, "record": 0}
+    assert report.counts[caller.tenant_id] == {
+        "content": 2,
+        "recipient": 2,
+        "record": 0,
+        "released_holds": 0,
+    }
     events = await assert_chain_verifies(database, master_keys, caller.tenant_id)
     (outcome,) = [e for e in events if e.action == "retention.tenant_outcome"]
     erased = details(outcome)["erased"]
@@ -154,6 +164,11 @@ async def test_a_dry_run_records_what_it_would_do_without_ids(
     events = await assert_chain_verifies(database, master_keys, caller.tenant_id)
     assert [e.action for e in events] == ["retention.dry_run"]
     recorded = details(events[0])
-    assert recorded["counts"] == {"content": 0, "recipient": 0, "record": 1}
+    assert recorded["counts"] == {
+        "content": 0,
+        "recipient": 0,
+        "record": 1,
+        "released_holds": 0,
+    }
     assert "erased" not in recorded
     assert events[0].target == report.run_id
