@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 BENCH_POSTGRES_URL ?= postgresql+asyncpg://commlog:commlog@127.0.0.1:5432/commlog_test
 
-.PHONY: help install run lint types test test-fast schemathesis postgres bench-crypto bench-retention bench-loop bench-masking bench-read clean
+.PHONY: help install run lint types test test-fast schemathesis postgres bench-crypto bench-retention bench-loop bench-masking bench-read bench-export clean
 
 help:
 	@echo "make run      serve commlog on http://$(HOST):$(PORT) with demo data (SQLite)"
@@ -70,6 +70,14 @@ bench-masking: install
 # The seed endpoint's read path: the code before issue 8 against this checkout, same run.
 bench-read: install
 	$(BIN)/python -m benchmarks.read_path
+
+# One tenant's export from PostgreSQL: rows/s and peak memory (docs/performance.md).
+# BENCH_EXPORT_RECORDS=100000 for a quick run; the data set is built once and reused.
+BENCH_EXPORT_RECORDS ?= 1000000
+BENCH_EXPORT_RUNS ?= 3
+bench-export: install postgres
+	$(BIN)/python -m benchmarks.export --postgres-url $(BENCH_POSTGRES_URL) \
+		--records $(BENCH_EXPORT_RECORDS) --runs $(BENCH_EXPORT_RUNS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

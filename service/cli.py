@@ -527,6 +527,7 @@ def version_command(short: bool) -> None:
 
 def register_commands(cli: click.Group) -> None:
     from service.compliance.audit_cli import audit_group
+    from service.compliance.exports_cli import export_command
     from service.compliance.processing_record_cli import processing_record_command
     from service.compliance.retention_cli import holds_group, retention_group
     from service.compliance.subjects_cli import subject_group
@@ -535,6 +536,7 @@ def register_commands(cli: click.Group) -> None:
     cli.add_command(version_command)  # instead of Litestar's, which prints only its own
     cli.add_command(holds_group)
     cli.add_command(retention_group)
+    cli.add_command(export_command)
     cli.add_command(subject_group)
     cli.add_command(processing_record_command)
     cli.add_command(audit_group)

@@ -41,6 +41,9 @@ class CommunicationLog(DefaultBase):
             "created_at",
             "id",
         ),
+        # Exports stream a whole tenant oldest first: an index range scan, no sort (a sort
+        # of a large tenant would run into the statement timeout before the first row).
+        Index("ix_communication_logs_tenant_oldest", "tenant_id", "created_at", "id"),
         # Retention scans one tenant's channel by age.
         Index("ix_communication_logs_retention", "tenant_id", "channel", "created_at"),
         # Exact-match lookups of one recipient's records (data-subject requests, holds).

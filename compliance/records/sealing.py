@@ -61,6 +61,38 @@ def _seal(
     return seal(key.aead, key.key_id, value, field_context(tenant_id, record_id, column))
 
 
+def sealed_columns(record: SendRecord, keys: WriteKeys) -> dict[str, Any]:
+    """The sealed columns of a new row for ``record`` under ``keys`` (its epoch's write
+    keys): envelopes, blind index and key ids; fields of destroyed epochs stay empty."""
+    tenant, rid = record.tenant_id, record.id
+    recipient = _seal(keys.recipient, record.recipient, tenant, rid, "recipient")
+    columns: dict[str, Any] = {
+        "recipient": recipient,
+        "recipient_key_id": (
+            keys.recipient.key_id if recipient is not None and keys.recipient else None
+        ),
+        "recipient_index": (
+            blind_index(
+                keys.index_secret,
+                record.channel.value,
+                blind_index_input(record.channel, record.recipient),
+            )
+            if keys.index_secret is not None
+            and record.recipient is not None
+            and recipient is not None
+            else None
+        ),
+    }
+    key = keys.content
+    sealed_any = False
+    for column in CONTENT_COLUMNS:
+        sealed = _seal(key, getattr(record, column), tenant, rid, column)
+        columns[column] = sealed
+        sealed_any = sealed_any or sealed is not None
+    columns["content_key_id"] = key.key_id if key is not None and sealed_any else None
+    return columns
+
+
 class RecordSealer:
     """Turns send records into sealed rows and back, with the tenant's data keys."""
 
@@ -127,23 +159,8 @@ class RecordSealer:
     async def seal_new(self, record: SendRecord, row: CommunicationLog) -> None:
         """Fill ``row``'s sealed columns from ``record`` (fields of destroyed epochs stay empty)."""
         keys = await self.write_keys(record.tenant_id, epoch_of(record.created_at), with_index=True)
-        tenant, rid = record.tenant_id, record.id
-        row.recipient = _seal(keys.recipient, record.recipient, tenant, rid, "recipient")
-        row.recipient_key_id = (
-            keys.recipient.key_id if row.recipient is not None and keys.recipient else None
-        )
-        row.recipient_index = (
-            blind_index(
-                keys.index_secret,
-                record.channel.value,
-                blind_index_input(record.channel, record.recipient),
-            )
-            if keys.index_secret is not None
-            and record.recipient is not None
-            and row.recipient is not None
-            else None
-        )
-        self._seal_content(row, keys.content, {c: getattr(record, c) for c in CONTENT_COLUMNS})
+        for column, value in sealed_columns(record, keys).items():
+            setattr(row, column, value)
 
     def _seal_content(
         self, row: CommunicationLog, key: DataKey | None, values: Mapping[str, str | None]

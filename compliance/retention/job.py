@@ -177,8 +177,12 @@ async def _postgres_lock(engine: AsyncEngine) -> AsyncIterator[LockCheck]:
                     text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
                 )
                 await connection.commit()
-            except Exception as exc:  # the lock died with its connection: nothing to free
+            except Exception as exc:
+                # A failed statement leaves the connection in a failed transaction: the
+                # unlock never ran, and returned to the pool the connection would keep the
+                # session-level lock for whoever borrows it next. Closing it frees the lock.
                 logger.warning("retention lock release failed: %s", type(exc).__name__)
+                await connection.invalidate()
 
 
 async def touch_sqlite_lock(session: AsyncSession, run_id: str) -> None:

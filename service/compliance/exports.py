@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from litestar import Controller, Request, get
-from litestar.datastructures import ResponseHeader, State
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIResponse, Operation
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import Parameter
 from litestar.response import Stream
 from litestar.response.base import ASGIResponse
@@ -277,14 +277,30 @@ JSONL_CONTENT_TYPE = "application/x-ndjson"
 @dataclass
 class ExportOperation(Operation):
     """The export's OpenAPI operation: its 200 is documented for both formats (a
-    ``ResponseSpec`` names one media type)."""
+    ``ResponseSpec`` names one media type) with the headers it carries."""
 
     def __post_init__(self) -> None:
         ok = (self.responses or {}).get(str(HTTP_200_OK))
-        if isinstance(ok, OpenAPIResponse) and ok.content:
-            media = ok.content.get(CSV_CONTENT_TYPE)
-            if media is not None:
-                ok.content = {CSV_CONTENT_TYPE: media, JSONL_CONTENT_TYPE: media}
+        if not isinstance(ok, OpenAPIResponse):
+            return
+        media = (ok.content or {}).get(CSV_CONTENT_TYPE)
+        if media is not None:
+            ok.content = {CSV_CONTENT_TYPE: media, JSONL_CONTENT_TYPE: media}
+        ok.headers = {
+            AUDIT_EVENT_HEADER: OpenAPIHeader(
+                schema=Schema(type=OpenAPIType.STRING, examples=["aud_5c1f0e2a9b7d3c4e8f6a1b2c"]),
+                description=(
+                    "the id of the audit event that records this export when it ends "
+                    "(export.completed with the file's SHA-256, or export.interrupted)"
+                ),
+                required=True,
+            ),
+            "Content-Disposition": OpenAPIHeader(
+                schema=Schema(type=OpenAPIType.STRING),
+                description='attachment; filename="communication-logs_<tenant>_<time>.<format>"',
+                required=True,
+            ),
+        }
 
 
 _EXPORT_DESCRIPTION = (
@@ -316,18 +332,6 @@ class ComplianceExportController(Controller):
         description=_EXPORT_DESCRIPTION,
         operation_id="exportCommunicationLogs",
         operation_class=ExportOperation,
-        response_headers=[
-            ResponseHeader(
-                name=AUDIT_EVENT_HEADER,
-                description="the id of the audit event that records this export",
-                documentation_only=True,
-            ),
-            ResponseHeader(
-                name="Content-Disposition",
-                description="attachment; filename=communication-logs_<tenant>_<time>.<format>",
-                documentation_only=True,
-            ),
-        ],
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=str,

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import select
 
 from compliance.audit.models import AuditEventRow
-from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+from compliance.encryption.keystore import KeyPurpose, KeyStore, TenantKey, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.records.repository import SendLogRepository
 from compliance.transactions import begin_write, commit
@@ -293,8 +294,14 @@ async def test_filters_are_applied_and_recorded(
 
 
 async def _store_many(
-    database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str, n: int
+    database: SQLAlchemyAsyncConfig,
+    master_keys: MasterKeyring,
+    tenant_id: str,
+    n: int,
+    *,
+    month: int = 11,
 ) -> None:
+    created = T0.replace(month=month)
     async with database.get_session() as session:
         await begin_write(session)
         await SendLogRepository(
@@ -302,7 +309,7 @@ async def _store_many(
         ).insert_many(
             [
                 SendRecord(
-                    id=f"log_{tenant_id.removeprefix('tnt_')}_{index:05d}",
+                    id=f"log_{tenant_id.removeprefix('tnt_')}_{month:02d}_{index:05d}",
                     tenant_id=tenant_id,
                     user_id="usr_alice",
                     channel=Channel.SMS,
@@ -313,9 +320,9 @@ async def _store_many(
                     status=DeliveryStatus.DELIVERED,
                     error=None,
                     response=None,
-                    created_at=T0,
-                    sent_at=T0,
-                    updated_at=T0,
+                    created_at=created,
+                    sent_at=created,
+                    updated_at=created,
                 )
                 for index in range(n)
             ]
@@ -323,11 +330,18 @@ async def _store_many(
         await commit(session, operation="test_store")
 
 
-async def test_a_download_the_client_abandons_is_recorded_as_interrupted_with_what_it_received(
-    settings: Settings, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str
-) -> None:
-    # More than one chunk (500 rows), so the client leaves after the first.
-    await _store_many(database, master_keys, tenant_id, 600)
+@dataclass
+class Download:
+    """What a client driving the app over ASGI saw: headers and each body chunk."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    chunks: list[bytes] = field(default_factory=list)
+    ended: bool = False
+
+
+async def _download(settings: Settings, tenant_id: str, *, leave_at_chunk: int | None) -> Download:
+    """Ask for a JSONL export over ASGI; the client goes away when chunk number
+    ``leave_at_chunk`` (from 0) is being sent, or stays to the end."""
     app = create_app(settings)
     token = TokenCodec(settings).issue(
         tenant_id=tenant_id, user_id="usr_officer", roles=["compliance_officer"]
@@ -349,8 +363,7 @@ async def test_a_download_the_client_abandons_is_recorded_as_interrupted_with_wh
     }
     left = anyio.Event()
     requested = False
-    received: list[bytes] = []
-    headers: dict[str, str] = {}
+    seen = Download()
 
     async def receive() -> dict[str, Any]:
         nonlocal requested
@@ -362,22 +375,95 @@ async def test_a_download_the_client_abandons_is_recorded_as_interrupted_with_wh
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            headers.update({k.decode(): v.decode() for k, v in message["headers"]})
+            seen.headers.update({k.decode(): v.decode() for k, v in message["headers"]})
             return
-        if received:  # the second chunk: the client is gone before it arrives
+        if not message.get("more_body", False):
+            seen.ended = True
+            left.set()  # as servers do: once the response is complete, receive says so
+            return
+        if len(seen.chunks) == leave_at_chunk:  # the client is gone before it arrives
             left.set()
             await anyio.sleep_forever()
-        received.append(message["body"])
+        seen.chunks.append(message["body"])
 
     async with app.lifespan():
-        with anyio.fail_after(30):
+        with anyio.fail_after(60):
             await app(scope, receive, send)  # type: ignore[arg-type]
+    return seen
 
-    event = await audit_event(database, headers["x-audit-event-id"])
+
+async def test_a_download_the_client_abandons_is_recorded_as_interrupted_with_what_it_received(
+    settings: Settings, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str
+) -> None:
+    # More than one chunk (500 rows), so the client leaves after the first.
+    await _store_many(database, master_keys, tenant_id, 600)
+    seen = await _download(settings, tenant_id, leave_at_chunk=1)
+    assert not seen.ended
+    event = await audit_event(database, seen.headers["x-audit-event-id"])
     assert event.action == "export.interrupted"
     recorded = details(event)
     assert recorded["interruption"] == "client_disconnected"
     assert recorded["rows"] == 500
-    assert recorded["bytes"] == len(received[0])
-    assert recorded["sha256"] == hashlib.sha256(received[0]).hexdigest()
-    assert len(received[0].splitlines()) == 500
+    assert recorded["bytes"] == len(seen.chunks[0])
+    assert recorded["sha256"] == hashlib.sha256(seen.chunks[0]).hexdigest()
+    assert len(seen.chunks[0].splitlines()) == 500
+
+
+async def test_an_export_that_fails_midway_is_recorded_as_failed_and_never_looks_complete(
+    settings: Settings, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str
+) -> None:
+    # A full first chunk from November; December's content key is damaged, so the second
+    # chunk cannot be opened.
+    await _store_many(database, master_keys, tenant_id, 500, month=11)
+    await _store_many(database, master_keys, tenant_id, 10, month=12)
+    async with database.get_session() as session:
+        key = (
+            await session.execute(
+                select(TenantKey).where(
+                    TenantKey.tenant_id == tenant_id,
+                    TenantKey.purpose == KeyPurpose.CONTENT,
+                    TenantKey.epoch == "2026-12",
+                )
+            )
+        ).scalar_one()
+        assert key.wrapped_key is not None
+        key.wrapped_key = key.wrapped_key[:-1] + bytes([key.wrapped_key[-1] ^ 1])
+        await session.commit()
+
+    seen = await _download(settings, tenant_id, leave_at_chunk=None)
+    assert not seen.ended  # no end of response: the client sees a broken transfer
+    assert len(seen.chunks) == 1
+    event = await audit_event(database, seen.headers["x-audit-event-id"])
+    assert event.action == "export.interrupted"
+    recorded = details(event)
+    assert recorded["interruption"] == "failed"
+    assert recorded["failure"] == "MasterKeyMismatch"
+    assert recorded["rows"] == 500
+    assert recorded["sha256"] == hashlib.sha256(seen.chunks[0]).hexdigest()
+
+
+async def test_a_download_that_runs_to_the_end_is_recorded_before_it_ends(
+    settings: Settings, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str
+) -> None:
+    await _store_many(database, master_keys, tenant_id, 501)
+    seen = await _download(settings, tenant_id, leave_at_chunk=None)
+    assert seen.ended
+    body = b"".join(seen.chunks)
+    event = await audit_event(database, seen.headers["x-audit-event-id"])
+    assert event.action == "export.completed"
+    assert details(event)["rows"] == 501
+    assert details(event)["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+async def test_the_export_is_documented_with_both_formats_and_its_audit_header(
+    caller: Caller,
+) -> None:
+    document = (await caller.client.get("/schema/openapi.json")).json()
+    operation = document["paths"][EXPORT]["get"]
+    assert operation["operationId"] == "exportCommunicationLogs"
+    ok = operation["responses"]["200"]
+    assert set(ok["content"]) == {"text/csv; charset=utf-8", "application/x-ndjson"}
+    assert ok["headers"]["X-Audit-Event-Id"]["required"] is True
+    assert {"400", "401", "403", "500", "503"} <= set(operation["responses"])
+    format_parameter = next(p for p in operation["parameters"] if p["name"] == "format")
+    assert format_parameter["required"] is True
