@@ -35,6 +35,7 @@ from compliance.encryption.gate import MasterKeysNotVerified
 from compliance.encryption.master import MasterKeyError
 from policies.identifiers import IDENTIFIER_RULE
 from policies.recipients import InvalidRecipient
+from service.compliance.denials import denial_task
 from service.logging import UNMATCHED_ROUTE, current_request, exception_fields
 from service.persistence.outages import database_unavailable
 from service.schemas import SimpleResponse, utc_timestamp
@@ -59,9 +60,12 @@ class Unauthenticated(CommlogError):
 
     status_code = HTTP_401_UNAUTHORIZED
 
-    def __init__(self, message: str, *, invalid_token: bool = True) -> None:
+    def __init__(self, message: str, *, invalid_token: bool = True, expired: bool = False) -> None:
         super().__init__(message)
         self.invalid_token = invalid_token
+        self.kind = "missing" if not invalid_token else ("expired" if expired else "invalid")
+        """What the audit trail records of the failure: ``missing``, ``invalid`` or
+        ``expired`` (never the token)."""
 
 
 class AccessDenied(CommlogError):
@@ -202,8 +206,17 @@ def bearer_challenge(exc: Unauthenticated) -> str:
     return f'Bearer realm="{REALM}"'
 
 
-def handle_commlog_error(_: Request[Any, Any, Any], exc: CommlogError) -> Response[SimpleResponse]:
+def handle_commlog_error(
+    request: Request[Any, Any, Any], exc: CommlogError
+) -> Response[SimpleResponse]:
     response = simple_response(exc.status_code, str(exc))
+    if exc.status_code in (HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN):
+        # Refusals on /compliance/* are recorded after the response is sent.
+        response.background = denial_task(
+            request,
+            exc.status_code,
+            reason_kind=exc.kind if isinstance(exc, Unauthenticated) else None,
+        )
     if isinstance(exc, ServiceUnavailable):
         response.headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthenticated):
@@ -224,7 +237,7 @@ def handle_validation(
 
 
 def handle_http_exception(
-    _: Request[Any, Any, Any], exc: HTTPException
+    request: Request[Any, Any, Any], exc: HTTPException
 ) -> Response[SimpleResponse]:
     status = exc.status_code
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
@@ -234,6 +247,7 @@ def handle_http_exception(
     response = simple_response(status, exc.detail or "request failed")
     if exc.headers:
         response.headers.update(exc.headers)
+    response.background = denial_task(request, status)
     return response
 
 
