@@ -17,7 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
 from compliance.audit.models import AuditChainHead
-from compliance.audit.trail import append_event
+from compliance.audit.trail import AuditChainBroken, append_event
 from compliance.audit.verify import sign_unsigned_heads
 from compliance.encryption.keystore import KeyEvent
 from compliance.encryption.master import MasterKeyring
@@ -91,25 +91,33 @@ async def test_key_events_become_the_first_events_of_their_chains_and_verify_onc
         assert head is not None
         assert (head.sequence, head.hash, head.signature) == (3, tenant[-1].hash, None)
 
-        # The first append links to the migrated events and signs the head.
+        async def append() -> None:
+            async with database.get_session() as session:
+                await begin_write(session)
+                await append_event(
+                    session,
+                    master_keys,
+                    tenant_id="tnt_a",
+                    actor=Actor(id="usr_officer", kind=ActorKind.OFFICER),
+                    action="export.completed",
+                )
+                await commit(session, operation="test_append")
+
+        # Nothing is appended on an unsigned head: whoever can write the database could
+        # otherwise have rewritten the migrated chain and let the next action sign it.
+        with pytest.raises(AuditChainBroken, match="not validly signed"):
+            await append()
+
+        # What `commlog database upgrade` does next: sign the heads left unsigned, once
+        # their chains verify; then the chains grow as usual.
         async with database.get_session() as session:
             await begin_write(session)
-            await append_event(
-                session,
-                master_keys,
-                tenant_id="tnt_a",
-                actor=Actor(id="usr_officer", kind=ActorKind.OFFICER),
-                action="export.completed",
-            )
-            await commit(session, operation="test_append")
+            signed = await sign_unsigned_heads(session, master_keys)
+            await commit(session, operation="test_sign")
+        assert sorted(signed) == sorted([SYSTEM_CHAIN, "tnt_a"])
+        await assert_chain_verifies(database, master_keys, SYSTEM_CHAIN)
+        await append()
         events = await assert_chain_verifies(database, master_keys, "tnt_a")
         assert [e.sequence for e in events] == [1, 2, 3, 4]
-
-        # What `commlog database upgrade` does next: sign the heads left unsigned.
-        async with database.get_session() as session:
-            await begin_write(session)
-            assert await sign_unsigned_heads(session, master_keys) == [SYSTEM_CHAIN]
-            await commit(session, operation="test_sign")
-        await assert_chain_verifies(database, master_keys, SYSTEM_CHAIN)
     finally:
         await database.get_engine().dispose()
