@@ -218,6 +218,14 @@ def holds_add_command(
                 max_days=settings.hold_max_days,
             )
             await commit(session, operation="holds_add")
+            if hold.other_forms_found:
+                click.echo(
+                    f"warning: {hold.other_forms_found} record(s) of this tenant are stored "
+                    "under another form of this number (national digits or 00); this hold "
+                    "keeps only the E.164 form from retention (a subject erasure honours "
+                    "every form)",
+                    err=True,
+                )
             return hold.id
 
     try:
