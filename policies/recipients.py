@@ -157,6 +157,12 @@ def international_phone(value: str) -> str:
     return result
 
 
+UNAMBIGUOUS_PHONE_FORMS = frozenset({"e164", "international_00"})
+"""The stored forms of a number that carry its country code. A national form does not: the
+same digits may be another country's number, someone else's (GDPR Art. 15(4): giving a
+subject their data must not adversely affect the rights of others)."""
+
+
 def phone_forms(e164: str) -> dict[str, str]:
     """Every form ingest may have stored the number ``e164`` in, by name, each as
     :func:`normalize_recipient` returns it, one per distinct blind index input:

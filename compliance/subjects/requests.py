@@ -32,6 +32,7 @@ from policies.audit_chain import Actor
 from policies.channels import Channel
 from policies.masking import mask_recipient
 from policies.recipients import (
+    UNAMBIGUOUS_PHONE_FORMS,
     InvalidRecipient,
     RecipientProblem,
     international_phone,
@@ -231,7 +232,13 @@ async def create_request(
     if recipient is not None:
         for candidate, canonical in _candidate_channels(recipient, channel):
             forms: dict[str | None, str] = (
-                {name: form for name, form in phone_forms(canonical).items()}
+                {
+                    name: form
+                    for name, form in phone_forms(canonical).items()
+                    # Access hands records over: never on a form that may be another
+                    # country's number. Erasure also reaches the national forms.
+                    if type is not RequestType.ACCESS or name in UNAMBIGUOUS_PHONE_FORMS
+                }
                 if candidate == Channel.SMS
                 else {None: canonical}
             )
