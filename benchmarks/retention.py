@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -288,6 +289,14 @@ async def main() -> None:
     print(
         f"| keys retired | {len(report.keys_destroyed)} | {report.seconds.get('keys', 0):.1f} | |"
     )
+    erased = report.erased_ids.get("tnt_purge", {})
+    print()
+    print("| stage | ids in the audit digest |")
+    print("|---|---|")
+    for stage in ("record", "recipient", "content"):
+        print(f"| {stage} | {erased.get(stage, {}).get('ids', 0):,} |")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of the benchmark process (loader and job): {peak:.0f} MB")
     print()
     print("| reader (GET /communication/logs, page_size 20) | p50 / p99 |")
     print("|---|---|")

@@ -48,6 +48,11 @@ class RecipientProblem(enum.StrEnum):
     INVALID_CHARACTERS = "contains characters that are not allowed"
     MALFORMED = "malformed"
     NOT_A_POSSIBLE_NUMBER = "not a possible number for its country code"
+    NO_COUNTRY_CODE = (
+        "no country code: give it with '+' (or '00') and the country code, because records "
+        "may be stored in national or international form and a number without a country "
+        "code cannot be matched unambiguously"
+    )
     UNKNOWN_CHANNEL = "unknown channel"
 
 
@@ -123,6 +128,76 @@ def blind_index_input(channel: Channel, canonical: str) -> str:
     if channel == Channel.PUSH:
         return canonical
     raise InvalidRecipient(None, RecipientProblem.UNKNOWN_CHANNEL)
+
+
+def international_phone(value: str) -> str:
+    """The E.164 form of a phone number an officer names in a legal hold or a subject
+    request, which must carry its country code: ``+`` and country code, or ``00`` and
+    country code (converted to ``+``). Separators are dropped as on ingest.
+
+    Ingest stores a number given without ``+`` as national digits, so the same person may
+    have records under several stored forms; only a number with its country code says
+    which national number it is (:func:`phone_forms`). Raises :class:`InvalidRecipient`
+    (:attr:`RecipientProblem.NO_COUNTRY_CODE` for a number without one); the message never
+    contains the value.
+    """
+    result: str | RecipientProblem
+    if len(value) > MAX_RAW_PHONE_LENGTH:
+        result = RecipientProblem.TOO_LONG
+    else:
+        compact = value.strip().translate(_SEPARATOR_TABLE)
+        if compact.startswith("00") and compact[2:3] not in ("", "0", "+"):
+            compact = "+" + compact[2:]
+        if compact and not compact.startswith("+") and _PHONE_CHARACTERS.issuperset(compact):
+            result = RecipientProblem.NO_COUNTRY_CODE
+        else:
+            result = _normalize_phone(compact)
+    if isinstance(result, RecipientProblem):
+        raise InvalidRecipient(Channel.SMS, result)
+    return result
+
+
+UNAMBIGUOUS_PHONE_FORMS = frozenset({"e164", "international_00"})
+"""The stored forms of a number that carry its country code. A national form does not: the
+same digits may be another country's number, someone else's (GDPR Art. 15(4): giving a
+subject their data must not adversely affect the rights of others)."""
+
+
+def phone_forms(e164: str) -> dict[str, str]:
+    """Every form ingest may have stored the number ``e164`` in, by name, each as
+    :func:`normalize_recipient` returns it, one per distinct blind index input:
+
+    - ``e164``: ``+8613812348004`` (also what ``8613812348004``, the E.164 digits
+      without ``+``, is indexed as: the blind index drops the ``+``);
+    - ``international_00``: ``008613812348004``;
+    - ``national``: the national significant number, ``13812348004`` (no trunk prefix);
+    - ``national_trunk``: the digits of the NATIONAL format, with the trunk prefix where
+      the country has one (``02079460958`` for ``+442079460958``).
+
+    Forms that ingest would refuse (outside 6 to 15 digits) are left out.
+    """
+    number = phonenumbers.parse(e164, None)
+    candidates = {
+        "e164": e164,
+        "international_00": "00" + e164.removeprefix("+"),
+        "national": phonenumbers.national_significant_number(number),
+        "national_trunk": "".join(
+            char
+            for char in phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+            if char.isdigit()
+        ),
+    }
+    forms: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, form in candidates.items():
+        digits = form.removeprefix("+")
+        if name != "e164" and not MIN_NATIONAL_DIGITS <= len(digits) <= MAX_NATIONAL_DIGITS:
+            continue
+        if digits in seen:
+            continue
+        seen.add(digits)
+        forms[name] = form
+    return forms
 
 
 def _normalize_phone(value: str) -> str | RecipientProblem:

@@ -99,7 +99,7 @@ class TokenCodec:
                 options={"require": ["exp", "sub"]},
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated("token has expired") from None
+            raise Unauthenticated("token has expired", expired=True) from None
         except jwt.ImmatureSignatureError:
             raise Unauthenticated("token is not valid yet") from None
         except jwt.InvalidSignatureError:

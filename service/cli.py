@@ -78,7 +78,8 @@ def _with_database_errors(callback: Callable[..., T]) -> Callable[..., T]:
 
 def _then_hash_legacy_idempotency_keys(upgrade: Callable[..., T]) -> Callable[..., T]:
     """``database upgrade``, then replace idempotency keys stored in clear (rows from before
-    keys were hashed) by their digests; not with ``--sql``, which only prints SQL."""
+    keys were hashed) by their digests and sign the audit chain heads migration 0006 left
+    unsigned; not with ``--sql``, which only prints SQL."""
 
     @functools.wraps(upgrade)
     def wrapped(*args: Any, **kwargs: Any) -> T:
@@ -107,6 +108,25 @@ def _hash_legacy_idempotency_keys(app: Litestar) -> None:
             f"idempotency keys stored in clear: {report.hashed} replaced by their keyed "
             f"digest, {report.cleared} of shredded tenants cleared"
         )
+    _sign_migrated_chain_heads(app)
+
+
+def _sign_migrated_chain_heads(app: Litestar) -> None:
+    """Sign the audit chain heads a migration left unsigned (0006 folds ``key_events``
+    into the chains but holds no master key), each only if its chain verifies otherwise
+    (``compliance.audit.verify.sign_unsigned_heads``)."""
+    from compliance.audit.verify import sign_unsigned_heads
+
+    async def operation() -> list[str]:
+        async with app.state["database"].get_session() as session:
+            await begin_write(session)
+            signed = await sign_unsigned_heads(session, app.state["settings"].master_keys)
+            await commit(session, operation="audit_sign_heads")
+            return signed
+
+    signed = _run_async(app, operation(), verify_keys=True)
+    if signed:
+        click.echo(f"audit trail: signed {len(signed)} chain heads the migration left unsigned")
 
 
 def _wrap_database_group() -> None:
@@ -118,85 +138,6 @@ def _wrap_database_group() -> None:
             if name == "upgrade":
                 callback = _then_hash_legacy_idempotency_keys(callback)
             command.callback = _with_database_errors(callback)
-
-
-@click.command(name="token")
-@click.option("--tenant", "tenant_id", required=True, help="tenant id (the token's tenant_id)")
-@click.option("--user", "user_id", required=True, help="user id (the token's sub)")
-@click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    type=click.Choice(["user", "ingest", "compliance_officer"]),
-    help="a role; repeat for several (default: user)",
-)
-@click.option(
-    "--ttl",
-    default=None,
-    type=click.IntRange(min=1),
-    help=f"lifetime in seconds (default {DEFAULT_TOKEN_TTL}; at most COMMLOG_JWT_MAX_LIFETIME)",
-)
-def token_command(
-    app: Litestar, tenant_id: str, user_id: str, roles: tuple[str, ...], ttl: int | None
-) -> None:
-    """Print a signed JWT for the configured HS256 secret."""
-    from service.auth import TokenCodec
-    from service.errors import Unauthenticated
-
-    maximum = app.state["settings"].jwt_max_lifetime
-    if ttl is not None and ttl > maximum:
-        _fail(
-            f"--ttl {ttl} exceeds COMMLOG_JWT_MAX_LIFETIME ({maximum} seconds): "
-            "the service would refuse the token",
-            code=EXIT_USAGE,
-        )
-    codec: TokenCodec = app.state["tokens"]
-    try:
-        token = codec.issue(
-            tenant_id=tenant_id,
-            user_id=user_id,
-            roles=list(roles) or ["user"],
-            ttl_seconds=ttl or min(DEFAULT_TOKEN_TTL, maximum),
-        )
-    except Unauthenticated:
-        _fail(
-            "cannot sign tokens: only COMMLOG_JWT_PUBLIC_KEY is configured (no HS256 secret)",
-            code=EXIT_CONFIGURATION,
-        )
-    click.echo(token)
-
-
-@click.group(cls=LitestarGroup, name="demo")
-def demo_group() -> None:
-    """Demo data for development."""
-
-
-@click.command(name="seed")
-@click.option("--host", default="127.0.0.1", show_default=True, help="host for the printed curl")
-@click.option("--port", default=8000, show_default=True, help="port for the printed curl")
-def demo_seed_command(app: Litestar, host: str, port: int) -> None:
-    """Add the demo tenant's records (once) and print a curl command to read them."""
-    from service.demo import DEMO_TENANT, DEMO_USER, seed_demo
-
-    settings = app.state["settings"]
-    if not settings.is_development:
-        _fail("demo data is only seeded when COMMLOG_ENV=development", code=EXIT_CONFIGURATION)
-    added = _run_async(
-        app, seed_demo(app.state["database"], settings.master_keys), verify_keys=True
-    )
-    click.echo(f"demo: {added} send records added" if added else "demo: demo data already present")
-    token = app.state["tokens"].issue(
-        tenant_id=DEMO_TENANT,
-        user_id=DEMO_USER,
-        roles=["user"],
-        ttl_seconds=min(DEVELOPMENT_TOKEN_TTL, settings.jwt_max_lifetime),
-    )
-    url = f"http://{host}:{port}/communication/logs?page=1&page_size=5"
-    click.echo("\nRead the demo user's send log (masked) with:\n")
-    click.echo(f"  curl -s -H {shlex.quote('Authorization: Bearer ' + token)} '{url}'\n")
-
-
-demo_group.add_command(demo_seed_command)  # type: ignore[arg-type]  # rich-click types
 
 
 def _default_actor() -> str:
@@ -219,12 +160,156 @@ def cli_actor(actor: str) -> Actor:
     )
 
 
+def record_cli_action(
+    app: Litestar,
+    *,
+    tenant_id: str,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    details: dict[str, object] | None = None,
+) -> None:
+    """Append one audit event for a command that changes nothing else in the database
+    (issuing a token), in a short transaction of its own; exits 1 (one line) if it cannot
+    be recorded, before the command prints its result."""
+    from compliance.audit.trail import append_event
+
+    async def operation() -> None:
+        async with app.state["database"].get_session() as session:
+            await begin_write(session)
+            await append_event(
+                session,
+                app.state["settings"].master_keys,
+                tenant_id=tenant_id,
+                actor=cli_actor(actor),
+                action=action,
+                target=target,
+                details=details,
+            )
+            await commit(session, operation="cli_audit_event")
+
+    _run_async(app, operation(), verify_keys=True)
+
+
 actor_option = click.option(
     "--actor",
     default=_default_actor,
     show_default="cli:<login name>",
     help="who is doing this (recorded in the audit trail with the OS user and host)",
 )
+
+
+@click.command(name="token")
+@click.option("--tenant", "tenant_id", required=True, help="tenant id (the token's tenant_id)")
+@click.option("--user", "user_id", required=True, help="user id (the token's sub)")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(["user", "ingest", "compliance_officer"]),
+    help="a role; repeat for several (default: user)",
+)
+@click.option(
+    "--ttl",
+    default=None,
+    type=click.IntRange(min=1),
+    help=f"lifetime in seconds (default {DEFAULT_TOKEN_TTL}; at most COMMLOG_JWT_MAX_LIFETIME)",
+)
+@actor_option
+def token_command(
+    app: Litestar,
+    tenant_id: str,
+    user_id: str,
+    roles: tuple[str, ...],
+    ttl: int | None,
+    actor: str,
+) -> None:
+    """Print a signed JWT for the configured HS256 secret.
+
+    Issuing a credential is recorded (``token.issued`` on the tenant's audit chain: the
+    subject, roles and lifetime, never the token); a token that cannot be recorded is not
+    printed."""
+    from service.auth import TokenCodec
+    from service.errors import Unauthenticated
+
+    maximum = app.state["settings"].jwt_max_lifetime
+    if ttl is not None and ttl > maximum:
+        _fail(
+            f"--ttl {ttl} exceeds COMMLOG_JWT_MAX_LIFETIME ({maximum} seconds): "
+            "the service would refuse the token",
+            code=EXIT_USAGE,
+        )
+    codec: TokenCodec = app.state["tokens"]
+    granted = list(roles) or ["user"]
+    lifetime = ttl or min(DEFAULT_TOKEN_TTL, maximum)
+    try:
+        token = codec.issue(
+            tenant_id=tenant_id, user_id=user_id, roles=granted, ttl_seconds=lifetime
+        )
+    except Unauthenticated:
+        _fail(
+            "cannot sign tokens: only COMMLOG_JWT_PUBLIC_KEY is configured (no HS256 secret)",
+            code=EXIT_CONFIGURATION,
+        )
+    record_cli_action(
+        app,
+        tenant_id=tenant_id,
+        actor=actor,
+        action="token.issued",
+        target=user_id,
+        details={"sub": user_id, "roles": granted, "ttl_seconds": lifetime},
+    )
+    click.echo(token)
+
+
+@click.group(cls=LitestarGroup, name="demo")
+def demo_group() -> None:
+    """Demo data for development."""
+
+
+@click.command(name="seed")
+@click.option("--host", default="127.0.0.1", show_default=True, help="host for the printed curl")
+@click.option("--port", default=8000, show_default=True, help="port for the printed curl")
+@actor_option
+def demo_seed_command(app: Litestar, host: str, port: int, actor: str) -> None:
+    """Add the demo tenant's records (once) and print a curl command to read them.
+
+    Recorded like any command (``demo.seeded`` with the records added, and
+    ``token.issued`` for the printed token) on the demo tenant's chain."""
+    from service.demo import DEMO_TENANT, DEMO_USER, seed_demo
+
+    settings = app.state["settings"]
+    if not settings.is_development:
+        _fail("demo data is only seeded when COMMLOG_ENV=development", code=EXIT_CONFIGURATION)
+    added = _run_async(
+        app, seed_demo(app.state["database"], settings.master_keys), verify_keys=True
+    )
+    lifetime = min(DEVELOPMENT_TOKEN_TTL, settings.jwt_max_lifetime)
+    token = app.state["tokens"].issue(
+        tenant_id=DEMO_TENANT, user_id=DEMO_USER, roles=["user"], ttl_seconds=lifetime
+    )
+    record_cli_action(
+        app,
+        tenant_id=DEMO_TENANT,
+        actor=actor,
+        action="demo.seeded",
+        details={"records_added": added},
+    )
+    record_cli_action(
+        app,
+        tenant_id=DEMO_TENANT,
+        actor=actor,
+        action="token.issued",
+        target=DEMO_USER,
+        details={"sub": DEMO_USER, "roles": ["user"], "ttl_seconds": lifetime},
+    )
+    click.echo(f"demo: {added} send records added" if added else "demo: demo data already present")
+    url = f"http://{host}:{port}/communication/logs?page=1&page_size=5"
+    click.echo("\nRead the demo user's send log (masked) with:\n")
+    click.echo(f"  curl -s -H {shlex.quote('Authorization: Bearer ' + token)} '{url}'\n")
+
+
+demo_group.add_command(demo_seed_command)  # type: ignore[arg-type]  # rich-click types
 
 
 def _run_async(app: Litestar, operation: Coroutine[Any, Any, T], *, verify_keys: bool) -> T:
@@ -269,21 +354,31 @@ def keys_group() -> None:
 @click.command(name="rotate-master")
 @actor_option
 def rotate_master_command(app: Litestar, actor: str) -> None:
-    """Re-wrap every data key under the primary master key (rows are not rewritten)."""
+    """Re-wrap every data key under the primary master key (rows are not rewritten), and
+    re-sign the audit trail's chain heads and checkpoints with it."""
+    from compliance.audit.retention import AuditSignatureInvalid, resign_audit_trail
     from compliance.encryption.keystore import KeyStore
 
-    async def operation() -> int:
+    master = app.state["settings"].master_keys
+
+    async def operation() -> tuple[int, int]:
         async with app.state["database"].get_session() as session:
             await begin_write(session)
-            count = await KeyStore(
-                session, app.state["settings"].master_keys, app.state["key_cache"]
-            ).rotate_master(actor)
+            count = await KeyStore(session, master, app.state["key_cache"]).rotate_master(
+                cli_actor(actor)
+            )
+            signatures = await resign_audit_trail(session, master)
             await commit(session, operation="keys_rotate_master")
-            return count
+            return count, signatures
 
-    count = _run_async(app, operation(), verify_keys=True)
-    primary = app.state["settings"].master_keys.primary_id
-    click.echo(f"re-wrapped {count} data keys under master key '{primary}'")
+    try:
+        count, signatures = _run_async(app, operation(), verify_keys=True)
+    except AuditSignatureInvalid as exc:
+        _fail(f"{exc}; nothing was re-wrapped")
+    click.echo(
+        f"re-wrapped {count} data keys and re-signed {signatures} audit signatures "
+        f"under master key '{master.primary_id}'"
+    )
 
 
 @click.command(name="rotate")
@@ -298,7 +393,7 @@ def rotate_command(app: Litestar, tenant_id: str, actor: str) -> None:
             await begin_write(session)
             version = await KeyStore(
                 session, app.state["settings"].master_keys, app.state["key_cache"]
-            ).rotate_tenant(tenant_id, actor)
+            ).rotate_tenant(tenant_id, cli_actor(actor))
             await commit(session, operation="keys_rotate")
             return version
 
@@ -328,7 +423,7 @@ def reencrypt_command(
             app.state["database"].get_session,
             app.state["settings"].master_keys,
             app.state["key_cache"],
-            actor=actor,
+            actor=cli_actor(actor),
             tenant_id=tenant_id,
             batch_size=batch_size,
             max_batches=max_batches,
@@ -402,7 +497,7 @@ def shred_command(app: Litestar, tenant_id: str, confirm: str, actor: str) -> No
                 app.state["settings"].master_keys,
                 app.state["key_cache"],
                 tenant_id=tenant_id,
-                actor=actor,
+                actor=cli_actor(actor),
             )
             await commit(session, operation="tenant_shred")
             return count

@@ -30,10 +30,12 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from compliance.audit.trail import AuditChainBroken
 from compliance.encryption.gate import MasterKeysNotVerified
 from compliance.encryption.master import MasterKeyError
 from policies.identifiers import IDENTIFIER_RULE
 from policies.recipients import InvalidRecipient
+from service.compliance.denials import denial_task
 from service.logging import UNMATCHED_ROUTE, current_request, exception_fields
 from service.persistence.outages import database_unavailable
 from service.schemas import SimpleResponse, utc_timestamp
@@ -58,9 +60,12 @@ class Unauthenticated(CommlogError):
 
     status_code = HTTP_401_UNAUTHORIZED
 
-    def __init__(self, message: str, *, invalid_token: bool = True) -> None:
+    def __init__(self, message: str, *, invalid_token: bool = True, expired: bool = False) -> None:
         super().__init__(message)
         self.invalid_token = invalid_token
+        self.kind = "missing" if not invalid_token else ("expired" if expired else "invalid")
+        """What the audit trail records of the failure: ``missing``, ``invalid`` or
+        ``expired`` (never the token)."""
 
 
 class AccessDenied(CommlogError):
@@ -201,8 +206,17 @@ def bearer_challenge(exc: Unauthenticated) -> str:
     return f'Bearer realm="{REALM}"'
 
 
-def handle_commlog_error(_: Request[Any, Any, Any], exc: CommlogError) -> Response[SimpleResponse]:
+def handle_commlog_error(
+    request: Request[Any, Any, Any], exc: CommlogError
+) -> Response[SimpleResponse]:
     response = simple_response(exc.status_code, str(exc))
+    if exc.status_code in (HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN):
+        # Refusals on /compliance/* are recorded after the response is sent.
+        response.background = denial_task(
+            request,
+            exc.status_code,
+            reason_kind=exc.kind if isinstance(exc, Unauthenticated) else None,
+        )
     if isinstance(exc, ServiceUnavailable):
         response.headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthenticated):
@@ -223,7 +237,7 @@ def handle_validation(
 
 
 def handle_http_exception(
-    _: Request[Any, Any, Any], exc: HTTPException
+    request: Request[Any, Any, Any], exc: HTTPException
 ) -> Response[SimpleResponse]:
     status = exc.status_code
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
@@ -233,6 +247,7 @@ def handle_http_exception(
     response = simple_response(status, exc.detail or "request failed")
     if exc.headers:
         response.headers.update(exc.headers)
+    response.background = denial_task(request, status)
     return response
 
 
@@ -326,7 +341,23 @@ def handle_tenant_keys_unavailable(
     )
 
 
+def handle_audit_chain_broken(
+    request: Request[Any, Any, Any], exc: AuditChainBroken
+) -> Response[SimpleResponse]:
+    """The tenant's audit chain does not hold up: the action it was to record is not
+    performed (503), and the CRITICAL line alerts an operator to run ``commlog audit
+    verify``."""
+    return _unavailable(
+        request,
+        exc,
+        level=logging.CRITICAL,
+        what="audit chain failed its integrity check",
+        message="the audit trail failed its integrity check: nothing was done; retry later",
+    )
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    AuditChainBroken: handle_audit_chain_broken,
     DBAPIError: handle_database_failure,
     PoolTimeout: handle_database_failure,
     OSError: handle_database_failure,  # also TimeoutError, ConnectionError

@@ -44,6 +44,12 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/commlog.db"
 # one that leaks, and identity providers issue access tokens for minutes to hours.
 DEFAULT_JWT_MAX_LIFETIME = 24 * 3600
 JWT_MAX_LIFETIME_CEILING = 30 * 24 * 3600
+# The audit trail's own window (docs/compliance/audit-retention.md): six years by default;
+# never shorter than six months (the issue cites China's Cybersecurity Law Art. 21(3) for
+# network logs) nor than the longest record window (the trail must outlive what it proves).
+DEFAULT_AUDIT_RETENTION_DAYS = 2_190
+MIN_AUDIT_RETENTION_DAYS = 183
+MAX_AUDIT_RETENTION_DAYS = 36_500
 
 
 class ConfigurationError(Exception):
@@ -97,6 +103,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     var_dir: Path = PROJECT_ROOT / "var"
     retention_policy: RetentionPolicy = DEFAULT_POLICY
     retention_at: time = time(3, 0)
+    audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
     hold_max_days: int = DEFAULT_HOLD_MAX_DAYS
     """The latest a legal hold's ``expires_at``/``review_by`` may be, in days from now."""
     released_hold_days: int = DEFAULT_RELEASED_HOLD_DAYS
@@ -342,6 +349,28 @@ def _parse_jwt_max_lifetime(env: Mapping[str, str]) -> int:
     return seconds
 
 
+def longest_record_days(policy: RetentionPolicy) -> int:
+    """The longest ``record`` window anywhere in ``policy`` (default, tenants, channels)."""
+    windows = [policy.default, *policy.tenants.values(), *policy.channels.values()]
+    return max(windows.record.days for windows in windows)
+
+
+def _parse_audit_retention_days(env: Mapping[str, str], policy: RetentionPolicy) -> int:
+    raw = env.get("COMMLOG_AUDIT_RETENTION_DAYS")
+    try:
+        days = DEFAULT_AUDIT_RETENTION_DAYS if raw is None else int(raw.strip())
+    except ValueError:
+        days = 0
+    floor = max(MIN_AUDIT_RETENTION_DAYS, longest_record_days(policy))
+    if not floor <= days <= MAX_AUDIT_RETENTION_DAYS:
+        raise ConfigurationError(
+            f"COMMLOG_AUDIT_RETENTION_DAYS must be a whole number of days from {floor} (at "
+            f"least {MIN_AUDIT_RETENTION_DAYS} days and the longest record window of the "
+            f"retention policy) to {MAX_AUDIT_RETENTION_DAYS}"
+        )
+    return days
+
+
 def _whole_days(env: Mapping[str, str], variable: str, default: int) -> int:
     text = env.get(variable, "").strip()
     if not text:
@@ -408,6 +437,9 @@ def load_settings(
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
 
+    audit_retention_days = DEFAULT_AUDIT_RETENTION_DAYS
+    with problems.collect():
+        audit_retention_days = _parse_audit_retention_days(env, retention_policy)
     hold_days = {
         "hold_max_days": DEFAULT_HOLD_MAX_DAYS,
         "released_hold_days": DEFAULT_RELEASED_HOLD_DAYS,
@@ -446,6 +478,7 @@ def load_settings(
         text_limits=text_limits,
         retention_policy=retention_policy,
         retention_at=retention_at,
+        audit_retention_days=audit_retention_days,
         master_keys=master_keys,
         environment=environment,
         database_url=database_url,

@@ -23,10 +23,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from compliance.encryption.master import MasterKeyring
+from policies.audit_chain import Actor, ActorKind
 from service.auth import TokenCodec
 
 _counter = itertools.count(1)
 
+TEST_ACTOR = Actor(id="test", kind=ActorKind.CLI, origin={"os_user": "tester", "host": "testhost"})
+"""Who the audit trail names for what a test does directly (key operations)."""
 SMS_RECIPIENT = "+8613812348000"
 EMAIL_RECIPIENT = "alice@example.com"
 PUSH_RECIPIENT = "abcd1234efgh5678ijkl9012mnop3456"

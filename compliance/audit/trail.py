@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from compliance.audit.models import AuditChainHead, AuditEventRow
+from compliance.audit.models import AuditChainHead, AuditCheckpoint, AuditEventRow
 from compliance.encryption.master import MasterKeyring
 from policies.audit_chain import (
     EVENT_ID_PREFIX,
@@ -32,6 +32,16 @@ from policies.audit_chain import (
     head_statement,
     next_event,
 )
+
+
+class AuditChainBroken(Exception):
+    """A chain's head does not hold up (its signature is missing or wrong, or it names an
+    event that is not stored as it says): nothing is appended on top of it.
+
+    Appending would sign whatever the head says, so a rewritten or truncated chain would
+    come out of the next ordinary action signed and verifying. The action it was to record
+    fails instead, and ``commlog audit verify`` names the broken link. The message names
+    the tenant and the sequence, never an event's content."""
 
 
 def new_event_id() -> str:
@@ -62,6 +72,44 @@ async def _locked_head(session: AsyncSession, tenant_id: str) -> AuditChainHead:
         )
     ).scalar_one()
     return head
+
+
+async def _check_head(session: AsyncSession, master: MasterKeyring, head: AuditChainHead) -> None:
+    """Refuse to extend a head that is unsigned, signed wrongly, or that names an event
+    whose stored hash differs (a chain cut back or rewritten behind the triggers' back).
+
+    A head left unsigned by migration 0006 is signed by ``commlog database upgrade`` once
+    its chain verifies; until then nothing is appended to it."""
+    if head.sequence == 0:
+        return
+    where = f"tenant {head.tenant_id!r} at sequence {head.sequence}"
+    statement = head_statement(head.tenant_id, head.sequence, head.hash)
+    if head.signature is None or not master.verify(head.signature, statement):
+        raise AuditChainBroken(f"the audit chain head of {where} is not validly signed")
+    stored = await session.scalar(
+        select(AuditEventRow.hash).where(
+            AuditEventRow.tenant_id == head.tenant_id, AuditEventRow.sequence == head.sequence
+        )
+    )
+    if stored is not None and stored != head.hash:
+        raise AuditChainBroken(f"the audit chain of {where} does not end where its head says")
+    if stored is None and not await _behind_checkpoint(session, head):
+        raise AuditChainBroken(f"the audit chain of {where} lost its last event")
+
+
+async def _behind_checkpoint(session: AsyncSession, head: AuditChainHead) -> bool:
+    """Whether audit retention removed the head's event under a checkpoint (a chain
+    whose every event is past the window)."""
+    covering = await session.scalar(
+        select(AuditCheckpoint.id)
+        .where(
+            AuditCheckpoint.tenant_id == head.tenant_id,
+            AuditCheckpoint.sequence == head.sequence,
+            AuditCheckpoint.hash == head.hash,
+        )
+        .limit(1)
+    )
+    return covering is not None
 
 
 def stored_event(row: AuditEventRow) -> ChainedEvent:
@@ -100,6 +148,7 @@ async def append_event(
     :class:`policies.audit_chain.ChainFormatError` for details the chain cannot encode.
     """
     head = await _locked_head(session, tenant_id)
+    await _check_head(session, master, head)
     event = next_event(
         event_id=event_id or new_event_id(),
         tenant_id=tenant_id,
@@ -135,4 +184,4 @@ async def append_event(
     return event
 
 
-__all__ = ["append_event", "new_event_id", "stored_event"]
+__all__ = ["AuditChainBroken", "append_event", "new_event_id", "stored_event"]

@@ -46,6 +46,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
+from compliance.audit.trail import append_event
 from compliance.encryption.gate import MasterKeyGate
 from compliance.encryption.master import (
     MasterKeyError,
@@ -53,6 +54,7 @@ from compliance.encryption.master import (
     MasterKeyMissing,
     MasterKeyring,
 )
+from policies.audit_chain import SYSTEM_CHAIN, Actor
 
 DATA_KEY_BYTES = 32
 BLIND_INDEX_EPOCH = "*"
@@ -106,7 +108,9 @@ class TenantKey(DefaultBase):
 
 
 class KeyEvent(DefaultBase):
-    """What happened to keys, by whom and when (folded into the audit chain later)."""
+    """What happened to keys before the audit trail existed. No longer written: migration
+    0006 copied its rows into the audit chains, and key events are audit events now
+    (:meth:`KeyStore.record_event`). The table stays until a later migration drops it."""
 
     __tablename__ = "key_events"
     __table_args__ = (Index("ix_key_events_tenant_time", "tenant_id", "occurred_at"),)
@@ -437,20 +441,29 @@ class KeyStore:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def record_event(
-        self, actor: str, action: str, tenant_id: str | None, **detail: object
+        self,
+        actor: Actor,
+        action: str,
+        tenant_id: str,
+        *,
+        target: str | None = None,
+        **detail: object,
     ) -> None:
-        self.session.add(
-            KeyEvent(
-                occurred_at=utc_now(),
-                actor=actor,
-                action=action,
-                tenant_id=tenant_id,
-                detail=msgspec.json.encode(detail).decode(),
-            )
+        """Append a key event (``keys.*``, ``tenant.shredded``) to ``tenant_id``'s audit
+        chain (:data:`~policies.audit_chain.SYSTEM_CHAIN` for master-key events) in this
+        session's transaction, so the change and its evidence commit together. Details
+        name keys by purpose, epoch and version, never their material."""
+        await append_event(
+            self.session,
+            self.master,
+            tenant_id=tenant_id,
+            actor=actor,
+            action=action,
+            target=target,
+            details=detail,
         )
-        await self.session.flush()
 
-    async def rotate_tenant(self, tenant_id: str, actor: str) -> int:
+    async def rotate_tenant(self, tenant_id: str, actor: Actor) -> int:
         """Start a new key version for the tenant's new writes; returns the new version."""
         self.forget()
         version = await self.tenant_version(tenant_id) + 1
@@ -458,10 +471,10 @@ class KeyStore:
         for purpose in (KeyPurpose.RECIPIENT, KeyPurpose.CONTENT):
             await self.writing_key(tenant_id, purpose, epoch, version=version)
         self.forget()  # the new version is the tenant's from now on, in this transaction too
-        await self.record_event(actor, "data_key_rotated", tenant_id, version=version)
+        await self.record_event(actor, "keys.data_key_rotated", tenant_id, version=version)
         return version
 
-    async def rotate_master(self, actor: str) -> int:
+    async def rotate_master(self, actor: Actor) -> int:
         """Re-wrap every live data key under the primary master key; returns how many."""
         self.forget()
         rows = (
@@ -482,20 +495,29 @@ class KeyStore:
             count += 1
         await self.session.flush()
         await self.record_event(
-            actor, "master_key_rotated", None, primary=self.master.primary_id, rewrapped=count
+            actor,
+            "keys.master_key_rotated",
+            SYSTEM_CHAIN,
+            primary=self.master.primary_id,
+            rewrapped=count,
         )
         return count
 
     async def destroy(
         self,
         tenant_id: str,
-        actor: str,
+        actor: Actor,
         *,
         purpose: KeyPurpose | None = None,
         epoch: str | None = None,
         reason: str,
+        action: str = "keys.data_keys_destroyed",
+        target: str | None = None,
     ) -> int:
-        """Destroy data keys (all of the tenant's, or one purpose and epoch); returns count."""
+        """Destroy data keys (all of the tenant's, or one purpose and epoch); returns count.
+
+        The audit event (``action``, default ``keys.data_keys_destroyed``; shredding says
+        ``tenant.shredded``) is appended in the same transaction."""
         self.forget()
         conditions = [TenantKey.tenant_id == tenant_id, TenantKey.state == KeyState.ACTIVE]
         if purpose is not None:
@@ -517,8 +539,9 @@ class KeyStore:
         self.forget()
         await self.record_event(
             actor,
-            "data_keys_destroyed",
+            action,
             tenant_id,
+            target=target,
             purpose=purpose.value if purpose else "all",
             epoch=epoch or "all",
             keys=count,

@@ -26,6 +26,7 @@ from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import RecordSealer
 from compliance.transactions import begin_write, commit
+from policies.audit_chain import SYSTEM_CHAIN, Actor
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 DEFAULT_BATCH_SIZE = 500
@@ -80,7 +81,7 @@ async def reencrypt(
     master: MasterKeyring,
     cache: UnwrappedKeyCache,
     *,
-    actor: str,
+    actor: Actor,
     tenant_id: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_batches: int | None = None,
@@ -90,10 +91,17 @@ async def reencrypt(
     Rows are visited in primary-key order, ``batch_size`` at a time, each batch locked and
     committed on its own. ``max_batches`` stops early (an operator's time box; tests use it
     to cut a run short); running again picks up what is left.
+
+    When the run ends, one ``keys.reencrypted`` audit event per tenant whose rows it
+    rewrote (or for ``tenant_id`` even when there were none; on the system chain for an
+    all-tenant run that found nothing) says how many rows and batches. A run killed
+    mid-way records nothing for its committed batches: re-encryption changes how rows
+    are sealed, not what they hold, and the rerun that finishes the work records it.
     """
     async with sessions() as session:
         stale = await stale_key_ids(session, tenant_id)
     rewritten = batches = left_unreadable = 0
+    per_tenant: dict[str, int] = {} if tenant_id is None else {tenant_id: 0}
     last_id = ""
     finished = True
     while stale:
@@ -127,19 +135,23 @@ async def reencrypt(
                     left_unreadable += 1
                 else:
                     rewritten += 1
+                    per_tenant[row.tenant_id] = per_tenant.get(row.tenant_id, 0) + 1
             await commit(session, operation="reencrypt_batch")
             last_id = rows[-1].id
             batches += 1
     async with sessions() as session:
         await begin_write(session)
-        await KeyStore(session, master, cache).record_event(
-            actor,
-            "rows_reencrypted",
-            tenant_id,
-            rows=rewritten,
-            batches=batches,
-            finished=finished,
-        )
+        keys = KeyStore(session, master, cache)
+        for chain, count in sorted((per_tenant or {SYSTEM_CHAIN: 0}).items()):
+            await keys.record_event(
+                actor,
+                "keys.reencrypted",
+                chain,
+                rows=count,
+                batches=batches,
+                finished=finished,
+                all_tenants=tenant_id is None,
+            )
         await commit(session, operation="reencrypt_event")
     return ReencryptReport(rewritten, batches, left_unreadable, finished)
 
@@ -182,18 +194,19 @@ async def shred_tenant(
     cache: UnwrappedKeyCache,
     *,
     tenant_id: str,
-    actor: str,
+    actor: Actor,
 ) -> int:
     """Destroy every data key of a tenant (offboarding); returns how many were destroyed.
 
     The tenant's rows stay; their sealed fields can no longer be opened and read back as
     ``None``. Blind indexes are cleared too: without their key they identify nobody, but
     they would still show which records shared a recipient. Idempotency keys stored as
-    digests stay, matching nothing; any still stored in clear are cleared.
+    digests stay, matching nothing; any still stored in clear are cleared. One
+    ``tenant.shredded`` audit event on the tenant's chain, in the same transaction.
     """
     await begin_write(session)
     destroyed = await KeyStore(session, master, cache).destroy(
-        tenant_id, actor, reason="tenant shredded"
+        tenant_id, actor, reason="tenant shredded", action="tenant.shredded"
     )
     await session.execute(
         update(CommunicationLog)

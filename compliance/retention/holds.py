@@ -9,18 +9,24 @@ that every stage applies. The API and the CLI both call the functions here, so t
 the same rules.
 
 A recipient is matched through the blind index: it is never stored in clear, only its
-keyed hash (cleared on release) and its masked form.
+keyed hash (cleared on release) and its masked form. An SMS recipient must be named with
+its country code (:func:`policies.recipients.international_phone`); the hold keeps the
+E.164 form's index only (one column), so records ingest stored under another form of the
+number (national digits, ``00``…) are not held by the retention job. Placing the hold
+counts them (``other_forms_found``) so the officer knows; a subject erasure does honour a
+hold on any form (:func:`held_in_any_form`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.audit.trail import append_event
@@ -41,7 +47,7 @@ from policies.holds import (
     scope_problem,
 )
 from policies.masking import mask_recipient
-from policies.recipients import normalize_recipient
+from policies.recipients import international_phone, normalize_recipient, phone_forms
 from policies.retention import Stage
 
 HOLD_ID_PREFIX = "hold_"
@@ -92,6 +98,10 @@ class Hold:
     changed_by: str | None
     released_at: datetime | None
     released_by: str | None
+    other_forms_found: int | None = None
+    """On placing an SMS recipient hold: how many of the tenant's records carry the blind
+    index of another form of the number (national digits, ``00``…), which this hold does
+    not keep from the retention job; ``None`` otherwise."""
 
     def active_at(self, moment: datetime) -> bool:
         return active_at(released_at=self.released_at, expires_at=self.expires_at, moment=moment)
@@ -169,12 +179,23 @@ async def add_hold(
     if problem is not None:
         raise HoldBoundsInvalid(problem)
     index = masked = None
+    other_forms: int | None = None
     if recipient is not None and channel is not None:
-        canonical = normalize_recipient(channel, recipient)
+        if channel == Channel.SMS:
+            canonical = international_phone(recipient)
+        else:
+            canonical = normalize_recipient(channel, recipient)
         index = await sealer.recipient_index(tenant_id, channel, canonical)
         if index is None:
             raise HoldError("this tenant's keys were shredded: recipients can no longer be matched")
         masked = mask_recipient(channel, canonical)
+        if channel == Channel.SMS:
+            others = [
+                other
+                for other in (await phone_form_indexes(sealer, tenant_id, canonical)).values()
+                if other != index
+            ]
+            other_forms = await _count_indexed(session, tenant_id, channel, others, user_id)
     row = LegalHold(
         id=HOLD_ID_PREFIX + secrets.token_hex(12),
         tenant_id=tenant_id,
@@ -193,7 +214,45 @@ async def add_hold(
     )
     session.add(row)
     await session.flush()
-    return _view(row), facts(row)
+    return dataclasses.replace(_view(row), other_forms_found=other_forms), facts(row)
+
+
+async def phone_form_indexes(sealer: RecordSealer, tenant_id: str, e164: str) -> dict[str, bytes]:
+    """The blind index of every form ingest may have stored ``e164`` in
+    (:func:`policies.recipients.phone_forms`), by form name; empty once shredded."""
+    indexes: dict[str, bytes] = {}
+    for name, form in phone_forms(e164).items():
+        index = await sealer.recipient_index(tenant_id, Channel.SMS, form)
+        if index is None:
+            return {}
+        indexes[name] = index
+    return indexes
+
+
+async def _count_indexed(
+    session: AsyncSession,
+    tenant_id: str,
+    channel: Channel,
+    indexes: Sequence[bytes],
+    user_id: str | None,
+) -> int:
+    """How many of the tenant's records on ``channel`` carry one of ``indexes`` (by blind
+    index only, not confirmed by decryption: an upper bound)."""
+    if not indexes:
+        return 0
+    log = CommunicationLog
+    statement = (
+        select(func.count())
+        .select_from(log)
+        .where(
+            log.tenant_id == tenant_id,
+            log.channel == channel.value,
+            log.recipient_index.in_(list(indexes)),
+        )
+    )
+    if user_id is not None:
+        statement = statement.where(log.user_id == user_id)
+    return int(await session.scalar(statement) or 0)
 
 
 UNCHANGED: object = object()
@@ -384,6 +443,84 @@ def hold_covers(now: datetime, stage: Stage | None = None) -> list[ColumnElement
     return conditions
 
 
+def held_in_any_form(
+    now: datetime, indexes: Mapping[Channel, Sequence[bytes]]
+) -> ColumnElement[bool]:
+    """SQL: an active recipient hold of the surrounding ``CommunicationLog`` row's tenant
+    names, on the row's channel, one of ``indexes`` (every stored form of the subject's
+    number), within its ``created_before`` and user. A subject erasure adds this to
+    :func:`held` for records it has confirmed are the subject's, so a record stored in a
+    national form is kept by a hold placed on the E.164 form (and the other way round)."""
+    hold = LegalHold
+    log = CommunicationLog
+    per_channel = [
+        and_(
+            hold.channel == channel.value,
+            log.channel == channel.value,
+            hold.recipient_index.in_(list(values)),
+        )
+        for channel, values in indexes.items()
+        if values
+    ]
+    if not per_channel:
+        return false()
+    return exists().where(
+        hold.tenant_id == log.tenant_id,
+        hold.released_at.is_(None),
+        or_(hold.expires_at.is_(None), hold.expires_at > now),
+        or_(hold.created_before.is_(None), log.created_at < hold.created_before),
+        hold.scope == HoldScope.RECIPIENT.value,
+        hold.recipient_index.is_not(None),
+        or_(hold.user_id.is_(None), hold.user_id == log.user_id),
+        or_(*per_channel),
+    )
+
+
+async def holds_covering_forms(
+    session: AsyncSession,
+    tenant_id: str,
+    record_ids: list[str],
+    now: datetime,
+    indexes: Mapping[Channel, Sequence[bytes]],
+) -> dict[str, int]:
+    """Like :func:`holds_covering`, for the holds :func:`held_in_any_form` finds and
+    :func:`hold_covers` does not (a hold on another form of the number)."""
+    per_channel = [
+        and_(
+            LegalHold.channel == channel.value,
+            CommunicationLog.channel == channel.value,
+            LegalHold.recipient_index.in_(list(values)),
+            LegalHold.recipient_index != CommunicationLog.recipient_index,
+        )
+        for channel, values in indexes.items()
+        if values
+    ]
+    if not record_ids or not per_channel:
+        return {}
+    rows = await session.execute(
+        select(LegalHold.id, func.count(CommunicationLog.id))
+        .select_from(CommunicationLog)
+        .join(
+            LegalHold,
+            and_(
+                LegalHold.tenant_id == CommunicationLog.tenant_id,
+                LegalHold.released_at.is_(None),
+                or_(LegalHold.expires_at.is_(None), LegalHold.expires_at > now),
+                or_(
+                    LegalHold.created_before.is_(None),
+                    CommunicationLog.created_at < LegalHold.created_before,
+                ),
+                LegalHold.scope == HoldScope.RECIPIENT.value,
+                or_(LegalHold.user_id.is_(None), LegalHold.user_id == CommunicationLog.user_id),
+                or_(*per_channel),
+            ),
+        )
+        .where(CommunicationLog.tenant_id == tenant_id, CommunicationLog.id.in_(record_ids))
+        .group_by(LegalHold.id)
+    )
+    return {hold_id: int(count) for hold_id, count in rows.all()}
+
+
 def _covering(now: datetime, stage: Stage | None) -> ColumnElement[bool]:
     return exists().where(*hold_covers(now, stage))
 
@@ -464,7 +601,7 @@ async def place_legal_hold(
         actor=actor,
         action="legal_hold.placed",
         hold_id=hold.id,
-        details=hold_facts.details(),
+        details={**hold_facts.details(), "other_forms_found": hold.other_forms_found},
     )
     return hold
 
@@ -574,11 +711,14 @@ __all__ = [
     "change_hold",
     "change_legal_hold",
     "held",
+    "held_in_any_form",
     "hold_covers",
     "holds_covering",
+    "holds_covering_forms",
     "holds_due_for_review",
     "list_holds",
     "not_held",
+    "phone_form_indexes",
     "place_legal_hold",
     "purge_holds",
     "purgeable",

@@ -9,6 +9,14 @@ Order per tenant: records past their ``record`` window are deleted first, then t
 recipient and content stages erase fields of the records that remain, then month keys
 that are wholly past their window are destroyed, after moving held records under a hold
 key, so that erasure reaches every backup too (crypto-shredding).
+
+Evidence (GDPR Art. 5(2)): every batch that erases or deletes appends a ``retention.batch``
+audit event in its own transaction (stage, count, SHA-256 of the ids it touched), so a
+crash can never leave an erased batch unaccounted; when a tenant is done (or failed) one
+``retention.tenant_outcome`` event sums it up with, per stage, the count and the SHA-256
+over all the ids it erased (``compliance.retention.digest``). A dry run records one
+``retention.dry_run`` event per tenant with its counts. After the tenants, audit events
+older than the trail's own window go, under signed checkpoints (``compliance.audit.retention``).
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, upd
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from compliance.audit.retention import audit_chains, expire_chain
+from compliance.audit.trail import append_event
 from compliance.encryption.envelope import EnvelopeError
 from compliance.encryption.keystore import (
     BLIND_INDEX_EPOCH,
@@ -41,6 +51,7 @@ from compliance.encryption.keystore import (
 from compliance.encryption.master import MasterKeyError, MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import RecordSealer
+from compliance.retention.digest import ErasedIds
 from compliance.retention.holds import held, not_held, purge_holds, purgeable
 from compliance.retention.models import LegalHold, RetentionLock, RetentionRun
 from compliance.retention.runs import TenantFailure
@@ -90,6 +101,12 @@ class RunOptions:
     """Called after each committed batch (progress reporting; tests use it to crash)."""
     clock: Callable[[], datetime] | None = None
     """Where a real run's "now" comes from (tests pin it to test window edges)."""
+    audit_actor: Actor | None = None
+    """Who the audit trail names (the CLI: ``cli_actor(--actor)``); default ``actor`` as
+    the system (the scheduled job)."""
+    audit_retention: timedelta | None = None
+    """The audit trail's own window (``COMMLOG_AUDIT_RETENTION_DAYS``): events older than
+    this go, under signed checkpoints. ``None`` keeps the trail as it is."""
     released_holds_kept: timedelta = timedelta(days=DEFAULT_RELEASED_HOLD_DAYS)
     """How long a released (or lapsed) legal hold is kept before the run purges it
     (``COMMLOG_RELEASED_HOLD_DAYS``)."""
@@ -109,6 +126,11 @@ class RunReport:
     """Per tenant: ``{"status": "succeeded"|"failed", "error": <TenantFailure kind>}``."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall-clock time spent per stage (and on keys), for operators and benchmarks."""
+    erased_ids: dict[str, dict[str, dict[str, object]]] = field(default_factory=dict)
+    """Per tenant and stage: ``{"ids": n, "ids_sha256": hex}`` as recorded in the audit
+    trail's ``retention.tenant_outcome`` event."""
+    audit_events_removed: dict[str, int] = field(default_factory=dict)
+    """Per audit chain (``""`` is the system chain): events removed by the trail's window."""
 
     def tenant_done(self, tenant_id: str, failure: TenantFailure | None = None) -> None:
         if failure is None:
@@ -287,6 +309,9 @@ class RetentionJob:
         self.policy = policy
         self.options = options
         self._lock_check: LockCheck | None = None
+        self.actor = options.audit_actor or Actor(id=options.actor, kind=ActorKind.SYSTEM)
+        # The ids each stage erased for the tenant in hand (see compliance.retention.digest).
+        self._erased: dict[str, ErasedIds] = {}
         clock = options.clock or (lambda: datetime.now(UTC))
         self.now = (options.as_of or clock()).astimezone(UTC)
         self.report = RunReport(
@@ -311,6 +336,7 @@ class RetentionJob:
                 tenants, failures = [], [_describe(exc)]
             for index, tenant_id in enumerate(tenants):
                 # One tenant's failure must not keep the others from their erasure.
+                self._erased = {stage.value: ErasedIds() for stage in Stage}
                 try:
                     await self._beat()
                     await self._apply_to_tenant(tenant_id)
@@ -320,6 +346,7 @@ class RetentionJob:
                     self.report.tenant_done(tenant_id, TenantFailure.INTERRUPTED)
                     for later in tenants[index + 1 :]:
                         self.report.tenant_done(later, TenantFailure.NOT_REACHED)
+                    await self._record_outcome(tenant_id, failures)
                     break
                 except Exception as exc:
                     logger.error("retention failed for tenant %s: %s", tenant_id, _describe(exc))
@@ -327,6 +354,9 @@ class RetentionJob:
                     self.report.tenant_done(tenant_id, _failure_kind(exc))
                 else:
                     self.report.tenant_done(tenant_id)
+                await self._record_outcome(tenant_id, failures)
+            if not lock_lost and not self.options.dry_run:
+                await self._expire_audit_trail(failures)
             self.report.status = "failed" if failures else "succeeded"
             self.report.error = "; ".join(failures) or None
             await self._close_run_record()
@@ -378,6 +408,119 @@ class RetentionJob:
             )
             await commit(session, operation="retention_run_record")
 
+    async def _record_outcome(self, tenant_id: str, failures: list[str]) -> None:
+        """The tenant's ``retention.tenant_outcome`` (or ``retention.dry_run``) audit event,
+        in a short transaction of its own right after the tenant's last write: status,
+        counts per stage, keys destroyed and, per stage, the count and SHA-256 of the ids
+        erased or deleted (also for a failed or interrupted tenant: what was done). The
+        batches were each recorded with their own transaction already, so an outcome that
+        cannot be written (the database went away) loses no erasure's evidence."""
+        erased = {stage: ids.summary() for stage, ids in self._erased.items()}
+        for ids in self._erased.values():
+            ids.close()
+        self._erased = {}
+        outcome = self.report.outcomes.get(tenant_id, {"status": "failed"})
+        counts = self.report.counts.get(tenant_id, {stage.value: 0 for stage in Stage})
+        keys = [
+            {k: v for k, v in key.items() if k != "tenant_id"}
+            for key in self.report.keys_destroyed
+            if key["tenant_id"] == tenant_id
+        ]
+        details: dict[str, object] = {
+            "status": outcome["status"],
+            "counts": dict(counts),
+            "keys_destroyed": keys,
+            "policy_digest": self.report.policy_digest,
+            "as_of": self.now.isoformat(),
+        }
+        if "error" in outcome:
+            details["error"] = outcome["error"]
+        if self.options.dry_run:
+            action = "retention.dry_run"
+        else:
+            action = "retention.tenant_outcome"
+            details["erased"] = erased
+            self.report.erased_ids[tenant_id] = erased
+        try:
+            async with self.sessions() as session:
+                await begin_write(session)
+                await append_event(
+                    session,
+                    self.master,
+                    tenant_id=tenant_id,
+                    actor=self.actor,
+                    action=action,
+                    target=self.report.run_id,
+                    details=details,
+                )
+                await commit(session, operation="retention_audit_outcome")
+        except Exception as exc:
+            logger.error(
+                "retention outcome of tenant %s not recorded in the audit trail: %s",
+                tenant_id,
+                _describe(exc),
+            )
+            failures.append(f"tenant {tenant_id}: audit outcome not recorded: {_describe(exc)}")
+
+    async def _record_batch(
+        self, session: AsyncSession, tenant_id: str, stage: Stage, ids: list[str], why: str
+    ) -> None:
+        """In a batch's own transaction: what it erased or deleted, so a crash after the
+        commit still leaves the batch accounted for. (The caller adds the ids to the
+        tenant's per-stage digest once the batch committed.)"""
+        if not ids:
+            return
+        batch = ErasedIds()
+        batch.add(ids)
+        await append_event(
+            session,
+            self.master,
+            tenant_id=tenant_id,
+            actor=self.actor,
+            action="retention.batch",
+            target=self.report.run_id,
+            details={"stage": stage.value, "why": why, **batch.summary()},
+        )
+        batch.close()
+
+    async def _expire_audit_trail(self, failures: list[str]) -> None:
+        """Remove audit events past the trail's own window, chain by chain (only the
+        tenant's chain when the run is limited to one tenant)."""
+        window = self.options.audit_retention
+        if window is None:
+            return
+        try:
+            if self.options.tenant_id is not None:
+                chains = [self.options.tenant_id]
+            else:
+                async with self.sessions() as session:
+                    chains = await audit_chains(session)
+        except Exception as exc:
+            failures.append(f"audit trail retention: {_describe(exc)}")
+            return
+        for chain in chains:
+            try:
+                await self._beat()
+                expiry = await expire_chain(
+                    self.sessions,
+                    self.master,
+                    tenant_id=chain,
+                    before=self.now - window,
+                    actor=self.actor,
+                    batch_size=self.options.batch_size,
+                    target=self.report.run_id,
+                )
+            except RetentionLockLost as exc:
+                failures.append(str(exc))
+                return
+            except Exception as exc:
+                name = chain or "(system)"
+                logger.error("audit trail retention failed for %s: %s", name, _describe(exc))
+                failures.append(f"audit trail of {name}: {_describe(exc)}")
+                continue
+            if expiry.removed:
+                self.report.audit_events_removed[chain] = expiry.removed
+
     async def _tenants(self) -> list[str]:
         if self.options.tenant_id is not None:
             return [self.options.tenant_id]
@@ -398,7 +541,7 @@ class RetentionJob:
                 if self.options.dry_run:
                     count = await self._count(conditions)
                 else:
-                    count = await self._apply(stage, conditions)
+                    count = await self._apply(tenant_id, stage, conditions)
                 self._took(stage.value, started)
                 self.report.add(tenant_id, stage.value, count)
         started = time.perf_counter()
@@ -454,7 +597,9 @@ class RetentionJob:
             statement = select(func.count()).select_from(CommunicationLog).where(*conditions)
             return int(await session.scalar(statement) or 0)
 
-    async def _apply(self, stage: Stage, conditions: list[ColumnElement[bool]]) -> int:
+    async def _apply(
+        self, tenant_id: str, stage: Stage, conditions: list[ColumnElement[bool]]
+    ) -> int:
         done = 0
         while True:
             async with self.sessions() as session:
@@ -472,18 +617,27 @@ class RetentionJob:
                 if not ids:
                     return done
                 # Held again in the statement itself: a hold committed since the SELECT wins.
+                # RETURNING names exactly the rows that went, for the audit trail.
                 target = (CommunicationLog.id.in_(ids), not_held(self.now, stage))
                 statement = (
                     delete(CommunicationLog).where(*target)
                     if stage is Stage.RECORD
                     else update(CommunicationLog).where(*target).values(_ERASE[stage])
                 )
-                result = await session.execute(
-                    statement.execution_options(synchronize_session=False)
+                touched = list(
+                    (
+                        await session.execute(
+                            statement.returning(CommunicationLog.id).execution_options(
+                                synchronize_session=False
+                            )
+                        )
+                    ).scalars()
                 )
+                await self._record_batch(session, tenant_id, stage, touched, "window passed")
                 await self._heartbeat(session)
                 await commit(session, operation="retention_batch")
-            done += int(getattr(result, "rowcount", 0) or 0)
+            self._erased[stage.value].add(touched)
+            done += len(touched)
             if self.options.after_batch is not None:
                 await self.options.after_batch()
             if self.engine.dialect.name == "postgresql":
@@ -549,10 +703,11 @@ class RetentionJob:
                         continue
                     await KeyStore(session, self.master, self.cache).destroy(
                         tenant_id,
-                        self.options.actor,
+                        self.actor,
                         purpose=purpose,
                         epoch=epoch,
-                        reason=f"retention run {self.report.run_id}: {stage.value} window passed",
+                        reason=f"{stage.value} window passed",
+                        target=self.report.run_id,
                     )
                     await commit(session, operation="retention_destroy_keys")
             self.report.keys_destroyed.append(
@@ -619,15 +774,22 @@ class RetentionJob:
                     ).scalars()
                 )
                 sealer = RecordSealer(KeyStore(session, self.master, self.cache))
+                erased: list[str] = []
                 for row, opened in zip(rows, await sealer.open_rows(rows), strict=True):
                     if row.id in held_ids:
                         await sealer.reseal_all(row, opened, epoch=HOLD_EPOCH)
                         moved += 1
                     else:
+                        # Past its window by the month's (all channels') longest window:
+                        # erased here, and counted under its stage like any erasure.
                         for name, value in _ERASE[stage].items():
                             setattr(row, name, value)
+                        erased.append(row.id)
+                await self._record_batch(session, tenant_id, stage, erased, "month key retired")
                 await commit(session, operation="retention_batch")
-                last_id = rows[-1].id
+            self._erased[stage.value].add(erased)
+            self.report.add(tenant_id, stage.value, len(erased))
+            last_id = rows[-1].id
 
 
 def _failure_kind(exc: Exception) -> TenantFailure:

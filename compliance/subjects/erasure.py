@@ -30,7 +30,12 @@ from compliance.audit.trail import append_event
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import RecordSealer
-from compliance.retention.holds import holds_covering, not_held
+from compliance.retention.holds import (
+    held_in_any_form,
+    holds_covering,
+    holds_covering_forms,
+    not_held,
+)
 from compliance.subjects.matching import SubjectMatcher, candidates_after, has_personal_fields
 from compliance.subjects.models import SubjectRequestErasure, SubjectRequestRow
 from compliance.subjects.requests import (
@@ -77,6 +82,7 @@ def _counts(outcome: Mapping[str, Any]) -> dict[str, Any]:
         "held": int(outcome.get("held", 0)),
         "held_by": dict(outcome.get("held_by", {})),
         "unconfirmed": int(outcome.get("unconfirmed", 0)),
+        "matched_by_form": dict(outcome.get("matched_by_form", {})),
         "batches": int(outcome.get("batches", 0)),
     }
 
@@ -140,7 +146,9 @@ async def _one_batch(
         await _complete(session, master, row, request, counts, actor, now)
         return True
     records = await sealer.open_rows(rows)
-    mine, unconfirmed = await SubjectMatcher(request, sealer).confirmed(records)
+    matcher = SubjectMatcher(request, sealer)
+    mine, unconfirmed = await matcher.confirmed(records)
+    indexes = request.indexes_by_channel()
     by_id = {r["id"]: r for r in rows}
     empty = [record.id for record in mine if not has_personal_fields(by_id[record.id])]
     wanted = [record.id for record in mine if has_personal_fields(by_id[record.id])]
@@ -150,7 +158,13 @@ async def _one_batch(
         # read wins.
         result = await session.execute(
             update(CommunicationLog)
-            .where(CommunicationLog.id.in_(wanted), not_held(now))
+            .where(
+                CommunicationLog.id.in_(wanted),
+                not_held(now),
+                # A hold on any stored form of the subject's number keeps the record too
+                # (the hold's own index only matches records stored in its form).
+                ~held_in_any_form(now, indexes),
+            )
             .values(dict(ERASED_FIELDS))
             .returning(CommunicationLog.id)
             .execution_options(synchronize_session=False)
@@ -164,6 +178,11 @@ async def _one_batch(
         )
     for hold_id, count in (await holds_covering(session, request.tenant_id, held, now)).items():
         counts["held_by"][hold_id] = counts["held_by"].get(hold_id, 0) + count
+    other_forms = await holds_covering_forms(session, request.tenant_id, held, now, indexes)
+    for hold_id, count in other_forms.items():
+        counts["held_by"][hold_id] = counts["held_by"].get(hold_id, 0) + count
+    for form, count in matcher.by_form.items():
+        counts["matched_by_form"][form] = counts["matched_by_form"].get(form, 0) + count
     counts["matched"] += len(mine)
     counts["erased"] += len(erased)
     counts["already_erased"] += len(empty)
@@ -212,6 +231,7 @@ async def _complete(
             "held": counts["held"],
             "held_by": counts["held_by"],
             "unconfirmed": counts["unconfirmed"],
+            "matched_by_form": counts["matched_by_form"],
             "erased_ids_sha256": counts["erased_ids_sha256"],
         },
     )

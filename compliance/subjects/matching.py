@@ -6,12 +6,14 @@ its recipient's full keyed digest compared with the request's, so a record whose
 truncated index merely collides with the subject's is never returned nor erased (the
 same rule as :meth:`compliance.records.repository.SendLogRepository.find_by_recipient`).
 A candidate whose recipient fails its integrity check cannot be confirmed either; it is
-counted as ``unconfirmed``.
+counted as ``unconfirmed``. A phone number is matched in each form it may be stored in
+(one digest per form); :attr:`SubjectMatcher.by_form` counts the confirmed records per form.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +23,7 @@ from compliance.encryption.envelope import recipient_digest
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import SEALED_COLUMNS, RecordSealer
 from compliance.subjects.requests import SubjectRequest
+from policies.channels import Channel
 from policies.recipients import blind_index_input
 from policies.records import SendRecord
 
@@ -62,8 +65,12 @@ class SubjectMatcher:
     def __init__(self, request: SubjectRequest, sealer: RecordSealer) -> None:
         self.request = request
         self.sealer = sealer
-        self._digests = {m.channel: m.digest for m in request.recipients}
+        self._digests: dict[Channel, dict[bytes, str | None]] = {}
+        for m in request.recipients:
+            self._digests.setdefault(m.channel, {})[m.digest] = m.form
         self._secret: bytes | None = None
+        self.by_form: Counter[str] = Counter()
+        """Confirmed records per stored form of a phone number (``e164``, ``national``…)."""
 
     async def confirmed(self, records: Sequence[SendRecord]) -> tuple[list[SendRecord], int]:
         """The records of ``records`` that are the subject's, and how many candidates
@@ -75,17 +82,26 @@ class SubjectMatcher:
             if index is None:  # shredded since: nothing can be confirmed any more
                 return [], len(records)
             self._secret = index.secret
-        kept = [record for record in records if self._is_subjects(record, self._secret)]
+        kept = []
+        for record in records:
+            found, form = self._is_subjects(record, self._secret)
+            if found:
+                kept.append(record)
+                if form is not None:
+                    self.by_form[form] += 1
         return kept, len(records) - len(kept)
 
-    def _is_subjects(self, record: SendRecord, secret: bytes) -> bool:
+    def _is_subjects(self, record: SendRecord, secret: bytes) -> tuple[bool, str | None]:
         expected = self._digests.get(record.channel)
         if expected is None or record.recipient is None or "recipient" in record.unreadable:
-            return False
+            return False, None
         actual = recipient_digest(
             secret, record.channel.value, blind_index_input(record.channel, record.recipient)
         )
-        return hmac.compare_digest(actual, expected)
+        for digest, form in expected.items():
+            if hmac.compare_digest(actual, digest):
+                return True, form
+        return False, None
 
 
 def has_personal_fields(row: Mapping[str, Any]) -> bool:

@@ -2,7 +2,11 @@
 
 A request names its subject by recipient or by user id (account closure), never both.
 A recipient is normalised as on ingest, on the channel given or on every channel it is a
-valid recipient for, and kept only as its keyed digest and masked form per channel; the
+valid recipient for, and kept only as its keyed digest and masked form per channel. A
+phone number must carry its country code (``+`` or ``00``): ingest stores numbers in the
+form given, so the request matches every form the number may be stored in (E.164, ``00``
+and country code, national digits with and without the trunk prefix), one digest per form
+(:func:`policies.recipients.phone_forms`); the
 officer's case reference is kept as given, and only its SHA-256 goes into the audit trail.
 Recording a request appends ``subject_request.created`` in the same transaction.
 """
@@ -27,7 +31,14 @@ from compliance.subjects.models import SubjectRequestRow
 from policies.audit_chain import Actor
 from policies.channels import Channel
 from policies.masking import mask_recipient
-from policies.recipients import InvalidRecipient, normalize_recipient
+from policies.recipients import (
+    UNAMBIGUOUS_PHONE_FORMS,
+    InvalidRecipient,
+    RecipientProblem,
+    international_phone,
+    normalize_recipient,
+    phone_forms,
+)
 from policies.subject_requests import (
     REQUEST_ID_PREFIX,
     RequestStatus,
@@ -64,13 +75,19 @@ class RecipientMatch:
     channel: Channel
     digest: bytes
     masked: str
+    form: str | None = None
+    """For a phone number, which stored form this digest matches (``e164``,
+    ``international_00``, ``national``, ``national_trunk``); ``None`` otherwise."""
 
     @property
     def index(self) -> bytes:
         return self.digest[:BLIND_INDEX_BYTES]
 
     def stored(self) -> dict[str, str]:
-        return {"channel": self.channel.value, "digest": self.digest.hex(), "masked": self.masked}
+        stored = {"channel": self.channel.value, "digest": self.digest.hex(), "masked": self.masked}
+        if self.form is not None:
+            stored["form"] = self.form
+        return stored
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,10 +118,23 @@ class SubjectRequest:
         channel the recipient's keyed hash (its blind index, hex)."""
         if self.user_id is not None:
             return {"by": "user_id", "user_id": self.user_id}
-        return {
-            "by": "recipient",
-            "recipient_index": {m.channel.value: m.index.hex() for m in self.recipients},
-        }
+        primary: dict[str, str] = {}
+        forms: dict[str, dict[str, str]] = {}
+        for m in self.recipients:
+            primary.setdefault(m.channel.value, m.index.hex())
+            if m.form is not None:
+                forms.setdefault(m.channel.value, {})[m.form] = m.index.hex()
+        details: dict[str, object] = {"by": "recipient", "recipient_index": primary}
+        if forms:
+            details["form_indexes"] = forms
+        return details
+
+    def indexes_by_channel(self) -> dict[Channel, list[bytes]]:
+        """Every blind index the request matches on, per channel (all forms of a number)."""
+        indexes: dict[Channel, list[bytes]] = {}
+        for m in self.recipients:
+            indexes.setdefault(m.channel, []).append(m.index)
+        return indexes
 
 
 def view(row: SubjectRequestRow) -> SubjectRequest:
@@ -113,6 +143,7 @@ def view(row: SubjectRequestRow) -> SubjectRequest:
             channel=Channel(item["channel"]),
             digest=bytes.fromhex(item["digest"]),
             masked=item["masked"],
+            form=item.get("form"),
         )
         for item in (msgspec.json.decode(row.recipient_match) if row.recipient_match else [])
     )
@@ -140,12 +171,25 @@ def _candidate_channels(recipient: str, channel: Channel | None) -> list[tuple[C
     or every channel it normalises for (a phone number may also be a valid device token:
     both are searched, and decryption keeps only the subject's records)."""
     if channel is not None:
+        if channel == Channel.SMS:
+            return [(channel, international_phone(recipient))]
         return [(channel, normalize_recipient(channel, recipient))]
-    found = []
+    found: list[tuple[Channel, str]] = []
     for candidate in Channel:
         try:
-            found.append((candidate, normalize_recipient(candidate, recipient)))
-        except InvalidRecipient:
+            if candidate == Channel.SMS:
+                found.append((candidate, international_phone(recipient)))
+            else:
+                found.append((candidate, normalize_recipient(candidate, recipient)))
+        except InvalidRecipient as exc:
+            if exc.problem is RecipientProblem.NO_COUNTRY_CODE:
+                raise SubjectRequestInvalid(
+                    "'recipient' looks like a phone number without a country code: give it "
+                    "with '+' (or '00') and the country code, because records may be stored "
+                    "in national or international form and a number without a country code "
+                    "cannot be matched unambiguously (for a device token, set 'channel' to "
+                    "'push')"
+                ) from None
             continue
     if not found:
         raise SubjectRequestInvalid(
@@ -187,18 +231,31 @@ async def create_request(
     matches: list[RecipientMatch] = []
     if recipient is not None:
         for candidate, canonical in _candidate_channels(recipient, channel):
-            digest = await sealer.recipient_digest(tenant_id, candidate, canonical)
-            if digest is None:
-                raise SubjectRequestInvalid(
-                    "this tenant's keys were shredded: recipients can no longer be matched"
-                )
-            matches.append(
-                RecipientMatch(
-                    channel=candidate,
-                    digest=digest,
-                    masked=mask_recipient(candidate, canonical) or "",
-                )
+            forms: dict[str | None, str] = (
+                {
+                    name: form
+                    for name, form in phone_forms(canonical).items()
+                    # Access hands records over: never on a form that may be another
+                    # country's number. Erasure also reaches the national forms.
+                    if type is not RequestType.ACCESS or name in UNAMBIGUOUS_PHONE_FORMS
+                }
+                if candidate == Channel.SMS
+                else {None: canonical}
             )
+            for form_name, form in forms.items():
+                digest = await sealer.recipient_digest(tenant_id, candidate, form)
+                if digest is None:
+                    raise SubjectRequestInvalid(
+                        "this tenant's keys were shredded: recipients can no longer be matched"
+                    )
+                matches.append(
+                    RecipientMatch(
+                        channel=candidate,
+                        digest=digest,
+                        masked=mask_recipient(candidate, form) or "",
+                        form=form_name,
+                    )
+                )
     row = SubjectRequestRow(
         id=REQUEST_ID_PREFIX + secrets.token_hex(12),
         tenant_id=tenant_id,

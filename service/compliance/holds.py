@@ -94,6 +94,7 @@ def _hold_view(hold: Hold, now: datetime) -> LegalHoldResponse:
             now=now,
             within=timedelta(days=DEFAULT_REVIEW_WITHIN_DAYS),
         ),
+        other_forms_found=hold.other_forms_found,
     )
 
 
@@ -133,7 +134,12 @@ class ComplianceController(Controller):
             "(GDPR Art. 17(3)(b) and (e)). `scope` says what: `tenant` (every record), "
             "`user` (`user_id`'s records) or `recipient` (`recipient` with `channel`, "
             "matched through the blind index; with `user_id` only that user's sends to "
-            "them). A hold needs `expires_at` or `review_by` (or both), each in the future "
+            "them). An `sms` recipient must carry its country code (`+` or `00`): a "
+            "number without one is a 400. The hold keeps the E.164 form; when records of "
+            "the tenant are stored under another form of the number (national digits, "
+            "`00`…), the response's `other_forms_found` counts them: the retention job "
+            "does not hold those (a subject erasure does). A hold needs `expires_at` or "
+            "`review_by` (or both), each in the future "
             "and within COMMLOG_HOLD_MAX_DAYS (default 730); `created_before` limits it to "
             "older records. Unless `keep_short_lived_content` is true, the content of "
             "records whose template set `content_retention_days` is still erased on that "

@@ -36,6 +36,7 @@ from compliance.retention.job import (
 )
 from compliance.retention.runs import list_runs
 from compliance.transactions import begin_write, commit
+from policies.audit_chain import Actor, ActorKind
 from policies.channels import Channel
 from policies.holds import (
     DEFAULT_REVIEW_WITHIN_DAYS,
@@ -217,6 +218,14 @@ def holds_add_command(
                 max_days=settings.hold_max_days,
             )
             await commit(session, operation="holds_add")
+            if hold.other_forms_found:
+                click.echo(
+                    f"warning: {hold.other_forms_found} record(s) of this tenant are stored "
+                    "under another form of this number (national digits or 00); this hold "
+                    "keeps only the E.164 form from retention (a subject erasure honours "
+                    "every form)",
+                    err=True,
+                )
             return hold.id
 
     try:
@@ -399,6 +408,11 @@ def _print_report(report: RunReport) -> None:
             f"  {key['tenant_id']}: {prefix} {key['purpose']} keys of {key['epoch']}"
             f" ({key['held_records_moved']} held records moved to the hold key)"
         )
+    for chain, removed in sorted(report.audit_events_removed.items()):
+        click.echo(
+            f"  audit trail of {chain or '(system)'}: {removed} events past "
+            "COMMLOG_AUDIT_RETENTION_DAYS removed under a signed checkpoint"
+        )
 
 
 async def _run_once(app: Litestar, options: RunOptions) -> RunReport:
@@ -408,7 +422,11 @@ async def _run_once(app: Litestar, options: RunOptions) -> RunReport:
         settings.master_keys,
         app.state["key_cache"],
         settings.retention_policy,
-        replace(options, released_holds_kept=timedelta(days=settings.released_hold_days)),
+        replace(
+            options,
+            released_holds_kept=timedelta(days=settings.released_hold_days),
+            audit_retention=timedelta(days=settings.audit_retention_days),
+        ),
     )
 
 
@@ -441,6 +459,7 @@ def retention_run_command(
         _fail("--as-of previews a date and is only allowed with --dry-run", code=EXIT_USAGE)
     options = RunOptions(
         actor=actor,
+        audit_actor=cli_actor(actor),
         dry_run=dry_run,
         as_of=_when(as_of, "--as-of"),
         tenant_id=tenant_id,
@@ -508,13 +527,18 @@ async def schedule_forever(
 ) -> None:
     """Sleep until the next daily time, run, repeat (``runs`` and ``sleep`` for tests)."""
     settings: Settings = app.state["settings"]
+    # The scheduled job acts as the system; where it runs is recorded with it.
+    system = Actor(id=actor, kind=ActorKind.SYSTEM, origin=cli_actor(actor).origin)
     done = 0
     while runs is None or done < runs:
         now = datetime.now(UTC)
         wake = next_daily_run(now, settings.retention_at)
         await sleep(max(0.0, (wake - now).total_seconds()))
         try:
-            report = await _run_once(app, RunOptions(actor=actor))
+            report = await _run_once(
+                app,
+                RunOptions(actor=actor, audit_actor=system),
+            )
             _print_report(report)
         except RetentionLocked as exc:
             logger.warning("scheduled retention run skipped: %s", exc)

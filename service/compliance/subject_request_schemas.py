@@ -52,6 +52,9 @@ class SubjectRecipient(msgspec.Struct, frozen=True, kw_only=True):
 
     channel: Channel
     recipient: Annotated[str, msgspec.Meta(examples=["+8613******000"])]
+    form: str | None = None
+    """For a phone number, the stored form this entry matches: ``e164``,
+    ``international_00``, ``national`` or ``national_trunk``."""
 
 
 class SubjectRequestOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +69,7 @@ class SubjectRequestOutcome(msgspec.Struct, frozen=True, kw_only=True):
     held: int | None = None
     held_by: dict[str, int] | None = None
     unconfirmed: int | None = None
+    matched_by_form: dict[str, int] | None = None
     erased_ids_sha256: str | None = None
     fetches: int | None = None
     rows: int | None = None
@@ -106,7 +110,8 @@ class SubjectRequestResponse(msgspec.Struct, frozen=True, kw_only=True):
             user_id=request.user_id,
             channel=request.channel,
             recipients=[
-                SubjectRecipient(channel=m.channel, recipient=m.masked) for m in request.recipients
+                SubjectRecipient(channel=m.channel, recipient=m.masked, form=m.form)
+                for m in request.recipients
             ],
             due_at=rfc3339(request.due_at),
             created_at=rfc3339(request.created_at),

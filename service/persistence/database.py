@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,15 @@ def create_database_config(
     (:func:`service.persistence.unit_of_work.commit`); whatever is still open when the
     response starts is rolled back, never committed.
     """
+    # advanced-alchemy makes these keys unique per process by appending _1, _2, … to the
+    # default, recursively: a process that builds a thousand configurations (the test
+    # suite, a CLI that runs many commands) exceeds Python's recursion limit. A key that is
+    # unique from the start is taken as it is.
+    unique = secrets.token_hex(6)
     config = SQLAlchemyAsyncConfig(
+        session_scope_key=f"_sqlalchemy_db_session_{unique}",
+        engine_app_state_key=f"db_engine_{unique}",
+        session_maker_app_state_key=f"session_maker_class_{unique}",
         engine_instance=create_engine(database_url, timeouts=timeouts),
         session_config=AsyncSessionConfig(expire_on_commit=False),
         enable_touch_updated_timestamp_listener=False,

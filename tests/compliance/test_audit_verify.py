@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.audit.models import AuditChainHead, AuditCheckpoint, AuditEventRow
-from compliance.audit.trail import append_event, stored_event
+from compliance.audit.trail import AuditChainBroken, append_event, stored_event
 from compliance.audit.verify import sign_unsigned_heads, verify_stored_chain, verify_trail
 from compliance.encryption.master import MasterKeyring, new_master_key_entry, parse_master_keys
 from compliance.transactions import begin_write, commit
@@ -364,3 +364,77 @@ async def test_an_unsigned_head_is_reported_and_signed_only_if_its_chain_verifie
     still = (await verify(database, master_keys, broken)).broken
     assert still is not None
     assert still.sequence == 2
+
+
+async def _append_once(
+    database: SQLAlchemyAsyncConfig, master: MasterKeyring, tenant_id: str
+) -> None:
+    async with database.get_session() as session:
+        await begin_write(session)
+        await append_event(
+            session, master, tenant_id=tenant_id, actor=OFFICER, action="export.completed"
+        )
+        await commit(session, operation="test_audit")
+
+
+async def test_nothing_is_appended_to_a_chain_cut_back_behind_the_triggers(
+    database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    # The attack: delete the newest events, point the head at what is left, unsigned,
+    # and let the next ordinary action sign the shortened chain.
+    tenant = fresh_tenant()
+    await append_chain(database, master_keys, tenant, 6)
+    async with owner_bypassing_the_guard(database) as session:
+        kept = (
+            await session.execute(
+                select(AuditEventRow).where(
+                    AuditEventRow.tenant_id == tenant, AuditEventRow.sequence == 4
+                )
+            )
+        ).scalar_one()
+        await session.execute(
+            delete(AuditEventRow).where(
+                AuditEventRow.tenant_id == tenant, AuditEventRow.sequence > 4
+            )
+        )
+        await session.execute(
+            update(AuditChainHead)
+            .where(AuditChainHead.tenant_id == tenant)
+            .values(sequence=4, hash=kept.hash, signature=None)
+        )
+    with pytest.raises(AuditChainBroken, match="not validly signed"):
+        await _append_once(database, master_keys, tenant)
+    assert not (await verify(database, master_keys, tenant)).intact
+
+
+async def test_nothing_is_appended_when_the_heads_event_was_rewritten(
+    database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    tenant = fresh_tenant()
+    await append_chain(database, master_keys, tenant, 3)
+    async with owner_bypassing_the_guard(database) as session:
+        await session.execute(
+            update(AuditEventRow)
+            .where(AuditEventRow.tenant_id == tenant, AuditEventRow.sequence == 3)
+            .values(hash="0" * 63 + "1")
+        )
+    with pytest.raises(AuditChainBroken, match="does not end where its head says"):
+        await _append_once(database, master_keys, tenant)
+    async with owner_bypassing_the_guard(database) as session:
+        await session.execute(
+            delete(AuditEventRow).where(
+                AuditEventRow.tenant_id == tenant, AuditEventRow.sequence == 3
+            )
+        )
+    with pytest.raises(AuditChainBroken, match="lost its last event"):
+        await _append_once(database, master_keys, tenant)
+
+
+async def test_an_intact_chain_keeps_growing(
+    database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    tenant = fresh_tenant()
+    await append_chain(database, master_keys, tenant, 2)
+    await _append_once(database, master_keys, tenant)
+    report = await verify(database, master_keys, tenant)
+    assert report.intact

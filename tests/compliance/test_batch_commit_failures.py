@@ -24,7 +24,7 @@ from compliance.retention.job import RetentionFailed, RunOptions, run_retention
 from compliance.retention.models import RetentionRun
 from compliance.transactions import CommitFailed, begin_write, commit
 from policies.retention import DEFAULT_POLICY
-from tests.factories import Caller
+from tests.factories import TEST_ACTOR, Caller
 
 WRITES_TO_RECORDS = ("DELETE FROM communication_logs", "UPDATE communication_logs")
 
@@ -119,7 +119,7 @@ async def test_reencryption_whose_batch_commit_fails_raises_and_rewrites_nothing
     async with database.get_session() as session:
         await begin_write(session)
         await KeyStore(session, master_keys, UnwrappedKeyCache()).rotate_tenant(
-            caller.tenant_id, "test"
+            caller.tenant_id, TEST_ACTOR
         )
         await commit(session, operation="test_rotate")
     before = await _key_ids(database, caller.tenant_id)
@@ -129,7 +129,7 @@ async def test_reencryption_whose_batch_commit_fails_raises_and_rewrites_nothing
             database.get_session,
             master_keys,
             UnwrappedKeyCache(),
-            actor="test",
+            actor=TEST_ACTOR,
             tenant_id=caller.tenant_id,
             batch_size=2,
         )

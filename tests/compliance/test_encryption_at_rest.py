@@ -14,8 +14,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
+from compliance.audit.models import AuditEventRow
 from compliance.encryption.keystore import (
-    KeyEvent,
     KeyState,
     KeyStore,
     TenantKey,
@@ -35,7 +35,7 @@ from policies.channels import Channel
 from policies.disclosure import UNREADABLE
 from service.app import create_app
 from service.settings import Settings
-from tests.factories import Caller
+from tests.factories import TEST_ACTOR, Caller
 
 RECIPIENT = "+8613912345678"
 CONTENT = "绝密内容 secret-content-9f2c 您的验证码是482913"
@@ -183,7 +183,7 @@ async def test_rows_written_after_rotation_use_the_new_version(
     async with database.get_session() as session:
         await begin_write(session)
         await KeyStore(session, master_keys, UnwrappedKeyCache()).rotate_tenant(
-            caller.tenant_id, "t"
+            caller.tenant_id, TEST_ACTOR
         )
         await session.commit()
     await caller.create()
@@ -208,7 +208,7 @@ async def test_shredding_a_tenant_erases_its_fields_and_leaves_others_untouched(
     )
     async with database.get_session() as session:
         destroyed = await shred_tenant(
-            session, master_keys, UnwrappedKeyCache(), tenant_id=caller.tenant_id, actor="t"
+            session, master_keys, UnwrappedKeyCache(), tenant_id=caller.tenant_id, actor=TEST_ACTOR
         )
         await session.commit()
     assert destroyed == 3  # recipient, content and blind-index keys
@@ -235,12 +235,16 @@ async def test_shredding_a_tenant_erases_its_fields_and_leaves_others_untouched(
         events = list(
             (
                 await session.execute(
-                    select(KeyEvent).where(KeyEvent.tenant_id == caller.tenant_id)
+                    select(AuditEventRow)
+                    .where(AuditEventRow.tenant_id == caller.tenant_id)
+                    .order_by(AuditEventRow.sequence)
                 )
             ).scalars()
         )
     assert all(k.wrapped_key is None and k.state == KeyState.DESTROYED for k in keys)
-    assert [e.action for e in events] == ["data_keys_destroyed"]
+    assert [e.action for e in events] == ["tenant.shredded"]
+    assert msgspec.json.decode(events[0].details)["keys"] == 3
+    assert events[0].actor == TEST_ACTOR.id
     assert all(r.recipient_index is None for r in await _raw_rows(database, caller.tenant_id))
 
     # A destroyed key is never re-created: a late write into the epoch is erased on arrival.

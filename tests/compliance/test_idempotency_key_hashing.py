@@ -20,7 +20,7 @@ from compliance.encryption.lifecycle import shred_tenant
 from compliance.encryption.master import MasterKeyring
 from compliance.records.idempotency_keys import hash_legacy_keys
 from compliance.records.models import CommunicationLog
-from tests.factories import Caller, run_commlog
+from tests.factories import TEST_ACTOR, Caller, run_commlog
 
 DIGEST = re.compile(r"h1:[0-9a-f]{64}")
 KEY = "order-1842-otp-110101199003074518"  # a key a client built from an id number
@@ -157,7 +157,7 @@ async def test_shredding_leaves_digests_useless_clears_keys_in_clear_and_breaks_
     await _store_in_clear(database, legacy["id"], "legacy-key")
     async with database.get_session() as session:
         await shred_tenant(
-            session, master_keys, UnwrappedKeyCache(), tenant_id=caller.tenant_id, actor="t"
+            session, master_keys, UnwrappedKeyCache(), tenant_id=caller.tenant_id, actor=TEST_ACTOR
         )
         await session.commit()
 

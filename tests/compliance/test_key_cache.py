@@ -32,6 +32,7 @@ from compliance.records.repository import SendLogRepository
 from compliance.transactions import begin_write
 from policies.channels import Channel, DeliveryStatus
 from policies.records import SendRecord
+from tests.factories import TEST_ACTOR
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 EPOCH = epoch_of(NOW)
@@ -89,7 +90,11 @@ async def _destroy_elsewhere(
     async with database.get_session() as session:
         await begin_write(session)
         await KeyStore(session, master, UnwrappedKeyCache()).destroy(
-            tenant_id, "test", purpose=purpose, epoch=None if purpose is None else EPOCH, reason="t"
+            tenant_id,
+            TEST_ACTOR,
+            purpose=purpose,
+            epoch=None if purpose is None else EPOCH,
+            reason="t",
         )
         await session.commit()
 
@@ -100,7 +105,7 @@ async def _rotate_elsewhere(
     async with database.get_session() as session:
         await begin_write(session)
         version = await KeyStore(session, master, UnwrappedKeyCache()).rotate_tenant(
-            tenant_id, "test"
+            tenant_id, TEST_ACTOR
         )
         await session.commit()
         return version
@@ -189,7 +194,7 @@ async def test_a_key_destroyed_through_another_store_of_the_same_transaction_is_
         first, later = _record(tenant_id), _record(tenant_id)
         await repository.insert_many([first])
         await KeyStore(session, master_keys, UnwrappedKeyCache()).destroy(
-            tenant_id, "test", purpose=KeyPurpose.CONTENT, epoch=EPOCH, reason="t"
+            tenant_id, TEST_ACTOR, purpose=KeyPurpose.CONTENT, epoch=EPOCH, reason="t"
         )
         await repository.insert_many([later])
         await session.commit()
@@ -206,7 +211,9 @@ async def test_a_rotation_in_the_same_transaction_applies_to_its_next_write(
         await repository.begin_write()
         first, later = _record(tenant_id), _record(tenant_id)
         await repository.insert_many([first])
-        await KeyStore(session, master_keys, UnwrappedKeyCache()).rotate_tenant(tenant_id, "t")
+        await KeyStore(session, master_keys, UnwrappedKeyCache()).rotate_tenant(
+            tenant_id, TEST_ACTOR
+        )
         await repository.insert_many([later])
         await session.commit()
     key, _ = await _sealed_with(database, later.id)

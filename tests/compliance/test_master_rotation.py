@@ -17,7 +17,7 @@ from compliance.encryption.master import (
 from compliance.transactions import begin_write
 from service.app import create_app
 from service.settings import Settings
-from tests.factories import Caller
+from tests.factories import TEST_ACTOR, Caller
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ async def test_rotation_end_to_end_keeps_every_record_identical(
     rotated = parse_master_keys(new_entry + "," + _spec_of(master_keys), source="test")
     async with database.get_session() as session:
         await begin_write(session)
-        rewrapped = await KeyStore(session, rotated, UnwrappedKeyCache()).rotate_master("t")
+        rewrapped = await KeyStore(session, rotated, UnwrappedKeyCache()).rotate_master(TEST_ACTOR)
         await session.commit()
     assert rewrapped >= 1
 
@@ -45,7 +45,7 @@ async def test_rotation_end_to_end_keeps_every_record_identical(
     async with database.get_session() as session:
         await begin_write(session)
         version = await KeyStore(session, rotated, UnwrappedKeyCache()).rotate_tenant(
-            caller.tenant_id, "t"
+            caller.tenant_id, TEST_ACTOR
         )
         await session.commit()
     assert version == 2
@@ -55,7 +55,7 @@ async def test_rotation_end_to_end_keeps_every_record_identical(
         database.get_session,
         rotated,
         UnwrappedKeyCache(),
-        actor="t",
+        actor=TEST_ACTOR,
         tenant_id=caller.tenant_id,
         batch_size=2,
         max_batches=1,
@@ -66,7 +66,7 @@ async def test_rotation_end_to_end_keeps_every_record_identical(
         database.get_session,
         rotated,
         UnwrappedKeyCache(),
-        actor="t",
+        actor=TEST_ACTOR,
         tenant_id=caller.tenant_id,
         batch_size=2,
     )

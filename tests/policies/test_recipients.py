@@ -13,7 +13,9 @@ from policies.recipients import (
     InvalidRecipient,
     RecipientProblem,
     blind_index_input,
+    international_phone,
     normalize_recipient,
+    phone_forms,
 )
 
 EVERY_MESSAGE = {
@@ -316,3 +318,40 @@ def test_one_recipient_written_differently_gives_one_blind_index_input(
 def test_blind_index_input_of_an_unknown_channel_is_refused() -> None:
     with pytest.raises(InvalidRecipient):
         blind_index_input("fax", "+8613812348000")  # type: ignore[arg-type]
+
+
+_FORM_REGIONS = ["CN", "GB", "DE", "US", "IT", "FR", "IN", "BR", "JP", "AU"]
+
+
+def _example_e164(region: str) -> str:
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    assert number is not None
+    e164: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
+
+
+@given(region=st.sampled_from(_FORM_REGIONS))
+def test_every_form_of_a_number_is_a_form_ingest_stores_as_itself_with_its_own_index(
+    region: str,
+) -> None:
+    e164 = _example_e164(region)
+    forms = phone_forms(e164)
+    assert forms["e164"] == e164
+    assert forms["international_00"] == "00" + e164[1:]
+    for form in forms.values():
+        assert normalize_recipient(Channel.SMS, form) == form
+    inputs = [blind_index_input(Channel.SMS, form) for form in forms.values()]
+    assert len(set(inputs)) == len(inputs)
+
+
+@given(region=st.sampled_from(_FORM_REGIONS))
+def test_holds_and_requests_take_a_number_only_with_its_country_code(region: str) -> None:
+    e164 = _example_e164(region)
+    assert international_phone(e164) == e164
+    assert international_phone("00" + e164[1:]) == e164
+    for name, form in phone_forms(e164).items():
+        if name.startswith("national"):
+            with pytest.raises(InvalidRecipient) as refused:
+                international_phone(form)
+            assert refused.value.problem is RecipientProblem.NO_COUNTRY_CODE
+            assert form not in str(refused.value)

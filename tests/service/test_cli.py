@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from compliance.encryption.master import new_master_key_entry
-from tests.conftest import BACKENDS, TEST_JWT_SECRET, _admin_postgres
+from tests.conftest import BACKENDS, TEST_JWT_SECRET, _admin_postgres, migrate
 from tests.factories import in_days, run_commlog, served_commlog
 
 
@@ -28,7 +28,14 @@ def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     )
 
 
+def _migrated(tmp_path: Path) -> Path:
+    """The CLI's database, migrated (issuing a token is recorded in the audit trail)."""
+    migrate(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    return tmp_path
+
+
 def test_token_prints_a_jwt_with_the_requested_claims(tmp_path: Path) -> None:
+    _migrated(tmp_path)
     result = _run(
         tmp_path,
         "token",
@@ -235,6 +242,7 @@ def test_version_names_commlog_and_its_schema_head_even_when_misconfigured(
 
 
 def test_token_ttl_respects_the_maximum_token_lifetime(tmp_path: Path) -> None:
+    _migrated(tmp_path)
     refused = _run(
         tmp_path,
         "token",

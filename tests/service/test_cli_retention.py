@@ -285,3 +285,18 @@ def test_the_scheduler_sleeps_until_the_daily_time_then_runs(
     assert 0 < seconds <= 24 * 3600
     wake = datetime.now(UTC).timestamp() + seconds
     assert datetime.fromtimestamp(wake, UTC).strftime("%H:%M") in ("03:00", "02:59")
+
+
+def test_a_recipient_hold_on_a_number_without_country_code_is_refused_never_echoed(
+    database_url: str, tmp_path: Path
+) -> None:
+    refused = _commlog(
+        database_url,
+        tmp_path,
+        *("holds", "add", "--tenant", "tnt_cli", "--reason", "case 9", "--scope", "recipient"),
+        *("--recipient", "138 1234 8004", "--channel", "sms", "--review-by", in_days(30)),
+    )
+    assert refused.returncode == 1
+    assert len(refused.stderr.splitlines()) == 1
+    assert "country code" in refused.stderr
+    assert "1234" not in refused.stderr + refused.stdout

@@ -138,3 +138,18 @@ def test_usage_errors_are_one_line_and_exit_2(database_url: str, tmp_path: Path)
     missing = _commlog(database_url, tmp_path, "subject", "show", "dsr_nothing")
     assert missing.returncode == 1
     assert "no subject request" in missing.stderr
+
+
+def test_a_number_without_country_code_is_refused_in_one_line_never_echoed(
+    database_url: str, tmp_path: Path
+) -> None:
+    refused = _commlog(
+        database_url,
+        tmp_path,
+        *("subject", "create", "--tenant", "tnt_demo", "--type", "erasure"),
+        *("--recipient", "13812348004", "--reference", "DSR-9"),
+    )
+    assert refused.returncode == 1
+    assert len(refused.stderr.splitlines()) == 1
+    assert "country code" in refused.stderr
+    assert "13812348004" not in refused.stderr + refused.stdout

@@ -14,6 +14,7 @@ from policies.retention import DEFAULT_POLICY
 from tests.factories import Caller, hold_body
 
 HOLD_FIELDS = {
+    "other_forms_found",
     "id",
     "tenant_id",
     "scope",

@@ -16,7 +16,7 @@ import anyio
 import msgspec
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from compliance.audit.models import AuditEventRow
 from compliance.encryption.keystore import KeyPurpose, KeyStore, TenantKey, UnwrappedKeyCache
@@ -557,10 +557,20 @@ async def test_an_export_that_fails_midway_is_recorded_as_failed_and_never_looks
             )
         ).scalar_one()
         assert key.wrapped_key is not None
-        key.wrapped_key = key.wrapped_key[:-1] + bytes([key.wrapped_key[-1] ^ 1])
+        intact = key.wrapped_key
+        key.wrapped_key = intact[:-1] + bytes([intact[-1] ^ 1])
         await session.commit()
 
-    seen = await _download(settings, tenant_id, leave_at_chunk=None)
+    try:
+        seen = await _download(settings, tenant_id, leave_at_chunk=None)
+    finally:
+        # The database is shared by the suite: a damaged key would make every later
+        # readiness check of it report an integrity failure.
+        async with database.get_session() as session:
+            await session.execute(
+                update(TenantKey).where(TenantKey.id == key.id).values(wrapped_key=intact)
+            )
+            await session.commit()
     assert not seen.ended  # no end of response: the client sees a broken transfer
     assert len(seen.chunks) == 1
     event = await audit_event(database, seen.headers["x-audit-event-id"])

@@ -332,7 +332,10 @@ async def _events(database: SQLAlchemyAsyncConfig, tenant_id: str) -> list[Audit
     async with database.get_session() as session:
         statement = (
             select(AuditEventRow)
-            .where(AuditEventRow.tenant_id == tenant_id)
+            .where(
+                AuditEventRow.tenant_id == tenant_id,
+                AuditEventRow.action.startswith("legal_hold."),  # not the runs' own events
+            )
             .order_by(AuditEventRow.sequence)
         )
         return list((await session.execute(statement)).scalars())

@@ -10,7 +10,7 @@ import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
 from compliance.encryption.master import MasterKeyring
-from tests.factories import EMAIL_RECIPIENT, PUSH_RECIPIENT, SMS_RECIPIENT, Caller
+from tests.factories import EMAIL_RECIPIENT, PUSH_RECIPIENT, SMS_RECIPIENT, TEST_ACTOR, Caller
 
 
 def _iso(delta: timedelta) -> str:
@@ -405,7 +405,7 @@ async def test_a_retry_is_recognised_even_when_the_stored_fields_were_erased(
         # blind-index key (and the idempotency-key digests derived from it) stays.
         for purpose in (KeyPurpose.RECIPIENT, KeyPurpose.CONTENT):
             await keys.destroy(
-                caller.tenant_id, "test", purpose=purpose, epoch="2026-01", reason="test"
+                caller.tenant_id, TEST_ACTOR, purpose=purpose, epoch="2026-01", reason="test"
             )
         await session.commit()
     retry = await caller.record(idempotency_key="k-erased", created_at="2026-01-20T00:00:00Z")

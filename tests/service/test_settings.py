@@ -236,6 +236,35 @@ def test_a_var_dir_that_cannot_hold_the_development_secrets_is_one_problem(
     assert problem.startswith(f"COMMLOG_VAR_DIR ({var_dir}) cannot hold the development secrets")
 
 
+def test_the_audit_trail_is_kept_six_years_by_default(tmp_path: Path) -> None:
+    assert _load(tmp_path).audit_retention_days == 2_190
+    assert _load(tmp_path, COMMLOG_AUDIT_RETENTION_DAYS="400").audit_retention_days == 400
+
+
+@pytest.mark.parametrize("days", ["182", "0", "-5", "six", "36501"])
+def test_an_audit_window_under_six_months_or_out_of_range_is_a_configuration_error(
+    tmp_path: Path, days: str
+) -> None:
+    with pytest.raises(ConfigurationError, match="COMMLOG_AUDIT_RETENTION_DAYS") as raised:
+        _load(tmp_path, COMMLOG_AUDIT_RETENTION_DAYS=days)
+    assert "from 400" in str(raised.value)  # the built-in record window is the floor here
+
+
+def test_the_audit_window_must_outlive_the_longest_record_window_of_the_policy(
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "retention.toml"
+    policy.write_text("[tenants.tnt_bank.channels.sms]\nrecord_days = 3000\n")
+    with pytest.raises(ConfigurationError, match="from 3000"):
+        _load(tmp_path, COMMLOG_RETENTION_POLICY_FILE=str(policy))
+    settings = _load(
+        tmp_path,
+        COMMLOG_RETENTION_POLICY_FILE=str(policy),
+        COMMLOG_AUDIT_RETENTION_DAYS="3000",
+    )
+    assert settings.audit_retention_days == 3_000
+
+
 def test_hold_bounds_default_to_two_years_and_a_year_and_can_be_set(tmp_path: Path) -> None:
     defaults = _load(tmp_path)
     assert (defaults.hold_max_days, defaults.released_hold_days) == (730, 365)

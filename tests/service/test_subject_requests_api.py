@@ -98,7 +98,14 @@ async def test_access_returns_exactly_the_subjects_records_unmasked_and_is_recor
 
     request = await _created(caller, type="access", recipient="+86 138 1234 8000")
     assert request["status"] == "open"
-    assert request["recipients"] == [{"channel": "sms", "recipient": "+8613******000"}]
+    # One entry per stored form of the number it is searched in, E.164 first.
+    assert request["recipients"][0] == {
+        "channel": "sms",
+        "recipient": "+8613******000",
+        "form": "e164",
+    }
+    # an access request never matches on the national digits (another country's number)
+    assert [r["form"] for r in request["recipients"]] == ["e164", "international_00"]
     assert request["reference"] == REFERENCE
     assert "12348000" not in str(request)
 

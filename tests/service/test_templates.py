@@ -12,7 +12,7 @@ from compliance.encryption.lifecycle import reencrypt
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.transactions import begin_write
-from tests.factories import LOGIN_TEMPLATE, Caller, put_template, templated_send
+from tests.factories import LOGIN_TEMPLATE, TEST_ACTOR, Caller, put_template, templated_send
 
 SHOWN_LOGIN = "【招商银行】王**您好，您的验证码为******，5分钟内有效，请勿泄露。"
 
@@ -175,14 +175,14 @@ async def test_an_outcome_and_a_key_rotation_keep_the_rendered_content(
     async with database.get_session() as session:
         await begin_write(session)
         await KeyStore(session, master_keys, UnwrappedKeyCache()).rotate_tenant(
-            caller.tenant_id, "test"
+            caller.tenant_id, TEST_ACTOR
         )
         await session.commit()
     report = await reencrypt(
         database.get_session,
         master_keys,
         UnwrappedKeyCache(),
-        actor="test",
+        actor=TEST_ACTOR,
         tenant_id=caller.tenant_id,
     )
     assert report.rows_rewritten == 1
