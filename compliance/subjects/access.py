@@ -24,9 +24,8 @@ starts) and reads one snapshot (REPEATABLE READ on PostgreSQL), a chunk at a tim
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -39,6 +38,7 @@ from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.records.repository import open_records
 from compliance.records.sealing import RecordSealer
+from compliance.streaming import DEFAULT_CHUNK_ROWS, OwnedSessionStream, SessionFactory
 from compliance.subjects.matching import SubjectMatcher, candidates_after
 from compliance.subjects.requests import SubjectRequest, SubjectRequestWrongType, get_request
 from compliance.templates.repository import TemplateCache, TemplateStore
@@ -47,16 +47,15 @@ from policies.audit_chain import Actor
 from policies.exports import ExportFormat, encode_records
 from policies.subject_requests import RequestStatus, RequestType
 
-SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-DEFAULT_CHUNK_ROWS = 500
 MEDIA_TYPE = ExportFormat.JSONL.media_type
 ACCESS = "subject_request.access"
 ACCESS_STARTED = "subject_request.access_started"
 
 
-class SubjectAccessFile:
+class SubjectAccessFile(OwnedSessionStream):
     """The access file of one request as an async iterator of byte chunks, with the rows
-    and SHA-256 of what the consumer took so far. Iterate it once."""
+    and SHA-256 of what the consumer took so far (:class:`compliance.streaming.StreamTally`).
+    Iterate it once."""
 
     def __init__(
         self,
@@ -72,59 +71,36 @@ class SubjectAccessFile:
         if request.type is not RequestType.ACCESS:
             raise SubjectRequestWrongType("this is an erasure request: it has no access file")
         self.request = request
-        self.rows = 0
-        self.finished = False
-        self._digest = hashlib.sha256()
-        self._sessions = sessions
-        self._master_keys = master_keys
-        self._key_cache = key_cache
-        self._templates = templates
-        self._gate = gate
-        self._chunk_rows = chunk_rows
-        self._chunks = self._generate()
+        super().__init__(
+            sessions=sessions,
+            master_keys=master_keys,
+            key_cache=key_cache,
+            templates=templates,
+            gate=gate,
+            chunk_rows=chunk_rows,
+        )
 
-    @property
-    def sha256(self) -> str:
-        """Hex SHA-256 of the bytes taken so far (of the whole file once finished)."""
-        return self._digest.hexdigest()
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
-        return await self._chunks.__anext__()
-
-    async def aclose(self) -> None:
-        await self._chunks.aclose()
-
-    async def _generate(self) -> AsyncGenerator[bytes, None]:
+    async def _chunks_of(
+        self, session: AsyncSession, keys: KeyStore, cleanup: AsyncExitStack
+    ) -> AsyncIterator[tuple[bytes, int]]:
         request = self.request
-        async with self._sessions() as session:
-            await begin_consistent_read(session)
-            keys = KeyStore(session, self._master_keys, self._key_cache, self._gate)
-            sealer = RecordSealer(keys)
-            templates = TemplateStore(session, self._templates)
-            matcher = SubjectMatcher(request, sealer)
-            after: str | None = None
-            while True:
-                rows = [
-                    cast("Mapping[str, Any]", r._mapping)
-                    for r in await session.execute(
-                        candidates_after(request, after, self._chunk_rows)
-                    )
-                ]
-                if not rows:
-                    break
-                after = rows[-1]["id"]
-                records = await open_records(rows, sealer=sealer, templates=templates)
-                mine, _ = await matcher.confirmed(records)
-                if not mine:
-                    continue
-                data = encode_records(mine, ExportFormat.JSONL, revealed=True)
-                yield data
-                self.rows += len(mine)
-                self._digest.update(data)
-        self.finished = True
+        await begin_consistent_read(session)
+        sealer = RecordSealer(keys)
+        templates = TemplateStore(session, self._templates)
+        matcher = SubjectMatcher(request, sealer)
+        after: str | None = None
+        while True:
+            rows = [
+                cast("Mapping[str, Any]", r._mapping)
+                for r in await session.execute(candidates_after(request, after, self._chunk_rows))
+            ]
+            if not rows:
+                break
+            after = rows[-1]["id"]
+            records = await open_records(rows, sealer=sealer, templates=templates)
+            mine, _ = await matcher.confirmed(records)
+            if mine:
+                yield encode_records(mine, ExportFormat.JSONL, revealed=True), len(mine)
 
 
 async def record_access(
