@@ -24,7 +24,7 @@ from dataclasses import replace
 from policies.identifiers import provider_problem, template_id_problem
 from policies.masking import FULLY_MASKED, mask_content, mask_recipient
 from policies.providers import reduced_or_none
-from policies.records import SendRecord
+from policies.records import SendRecord, StoredView
 from policies.templates import StoredParameters, render_disclosed, render_revealed
 
 UNREADABLE = "[unreadable: integrity check failed]"
@@ -33,12 +33,25 @@ TEMPLATE_UNAVAILABLE = "[unreadable: template version not found]"
 """Shown as the content of a templated send whose template version cannot be found."""
 
 
+RULES_VERSION = 1
+"""The version of the rules :func:`disclose` applies: masking of recipients and free text,
+rendering of templates, reduction of provider answers. Views stored under another
+version are not used: their records are masked again when read. Change it with the
+rules (``tests/policies/test_disclosure_rules.py`` fails until it changes)."""
+
+
 def disclose(record: SendRecord) -> SendRecord:
     """Return ``record`` with every personal field masked, ready to leave the service.
 
-    A field that failed its integrity check is shown as :data:`UNREADABLE`, never as
-    whatever its damaged bytes might decode to.
+    A record written under the current rules carries its stored view (``record.view``,
+    computed by :func:`stored_form` when it was written): that view is shown, and the
+    stored provider answers, already reduced under the same rules, are not reduced again.
+    Any other record is masked here. A field that failed its integrity check is shown as
+    :data:`UNREADABLE`, never as whatever its damaged bytes might decode to.
     """
+    view = record.view
+    if view is not None and record.view_version == RULES_VERSION:
+        return _leaving(record, recipient=view.recipient, content=view.content)
     return _leaving(
         record,
         recipient=mask_recipient(record.channel, record.recipient),
@@ -60,22 +73,76 @@ def reveal(record: SendRecord) -> SendRecord:
     return _leaving(record, recipient=record.recipient, content=_content(record, revealed=True))
 
 
-def _leaving(record: SendRecord, *, recipient: str | None, content: str | None) -> SendRecord:
-    """``record`` as it leaves, with ``recipient`` and ``content`` as chosen by the caller."""
+def stored_form(record: SendRecord) -> SendRecord:
+    """``record`` as it is written: provider error and response reduced to the allow-list
+    (:func:`policies.providers.reduce_provider_text`), and the masked view of recipient
+    and content (what :func:`disclose` shows) attached under :data:`RULES_VERSION`.
 
-    def shown(name: str, value: str | None) -> str | None:
-        return UNREADABLE if name in record.unreadable else value
-
+    The storage layer seals the view next to the fields it was computed from, with the
+    same keys, and erases it with them. A record with a field that failed its integrity
+    check, or a templated send whose template version is not attached, gets no view:
+    it is masked when it is read, as records written before views were kept are.
+    """
+    current = record.view_version == RULES_VERSION
+    if not current:
+        record = replace(
+            record,
+            error=reduced_or_none(record.error, record.provider),
+            response=reduced_or_none(record.response, record.provider),
+        )
+    if record.unreadable or (
+        record.template_version is not None
+        and record.template is None
+        and record.template_params is not None
+    ):
+        return replace(record, view=None, view_version=None)
+    if current and record.view is not None:
+        return record
+    shown = disclose(replace(record, view=None, view_version=RULES_VERSION))
     return replace(
         record,
+        view=StoredView(recipient=shown.recipient, content=shown.content),
+        view_version=RULES_VERSION,
+    )
+
+
+def _leaving(record: SendRecord, *, recipient: str | None, content: str | None) -> SendRecord:
+    """``record`` as it leaves, with ``recipient`` and ``content`` as chosen by the caller.
+
+    Provider answers stored under the current rules were reduced when they were written;
+    others are reduced here. Built field by field (not :func:`dataclasses.replace`): this
+    runs once per row of every page and export."""
+    unreadable = record.unreadable
+    error, response = record.error, record.response
+    if record.view_version != RULES_VERSION:
+        error = reduced_or_none(error, record.provider)
+        response = reduced_or_none(response, record.provider)
+    if unreadable:
+        recipient = UNREADABLE if "recipient" in unreadable else recipient
+        content = UNREADABLE if "content" in unreadable else content
+        error = UNREADABLE if "error" in unreadable else error
+        response = UNREADABLE if "response" in unreadable else response
+    return SendRecord(
+        id=record.id,
+        tenant_id=record.tenant_id,
+        user_id=record.user_id,
+        channel=record.channel,
         provider=_shown_identifier(record.provider, provider_problem),
         template_id=_shown_identifier(record.template_id, template_id_problem),
-        recipient=shown("recipient", recipient),
-        content=shown("content", content),
-        error=shown("error", reduced_or_none(record.error, record.provider)),
-        response=shown("response", reduced_or_none(record.response, record.provider)),
+        recipient=recipient,
+        content=content,
+        status=record.status,
+        error=error,
+        response=response,
+        created_at=record.created_at,
+        sent_at=record.sent_at,
+        updated_at=record.updated_at,
+        unreadable=unreadable,
+        template_version=record.template_version,
         # The stored parameters leave only rendered into ``content``.
         template_params=None,
+        content_erase_after=record.content_erase_after,
+        template=record.template,
     )
 
 

@@ -42,6 +42,23 @@ class SendRecord:
     template: TemplateVersion | None = None
     """The template version itself, attached when the record is read, so that
     :func:`policies.disclosure.disclose` can render the content."""
+    view: StoredView | None = None
+    """The masked recipient and content computed when the record was last written, read
+    instead of the fields themselves when only the masked view is shown (pages, masked
+    exports) and the rules it was computed under are the current ones."""
+    view_version: int | None = None
+    """The version of the disclosure rules (``policies.disclosure.RULES_VERSION``) the
+    stored view, error and response were computed under; ``None`` for a record stored
+    before views were kept (everything is masked when it is read)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredView:
+    """What :func:`policies.disclosure.disclose` shows of a record's recipient and content,
+    computed once when the record is written and stored sealed next to them."""
+
+    recipient: str | None
+    content: str | None
 
 
 LOG_FIELDS: tuple[str, ...] = (

@@ -29,6 +29,7 @@ from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.masking_lane import MaskingLane
 from compliance.records.repository import SendLogRepository
+from compliance.records.sealing import Opening
 from compliance.streaming import (
     DEFAULT_CHUNK_ROWS,
     OwnedSessionStream,
@@ -103,7 +104,11 @@ class LogExport(OwnedSessionStream):
         head = preamble(request.format)
         repository = SendLogRepository(session=session, keys=keys, templates=self._templates)
         chunks = repository.stream_for_tenant(
-            request.tenant_id, request.filters, chunk_rows=self._chunk_rows
+            request.tenant_id,
+            request.filters,
+            chunk_rows=self._chunk_rows,
+            # A masked export reads the stored views; a reveal, the fields themselves.
+            opening=Opening.FIELDS if request.reveal else Opening.SHOWN,
         )
         cleanup.push_async_callback(chunks.aclose)
         async for records in chunks:

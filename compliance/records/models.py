@@ -10,7 +10,15 @@ from datetime import datetime
 
 from advanced_alchemy.base import DefaultBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 ID_LENGTH = 40
@@ -81,3 +89,10 @@ class CommunicationLog(DefaultBase):
     template_params: Mapped[bytes | None] = mapped_column(LargeBinary)
     recipient_key_id: Mapped[int | None] = mapped_column(BigInteger)
     content_key_id: Mapped[int | None] = mapped_column(BigInteger)
+    # What policies.disclosure.disclose shows of recipient and content, computed when the
+    # record is written (policies.disclosure.stored_form), sealed under the key of the
+    # field it shows and erased with it; and the version of the rules it was computed
+    # under (None: masked when read). Migration 0010.
+    shown_recipient: Mapped[bytes | None] = mapped_column(LargeBinary)
+    shown_content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    shown_version: Mapped[int | None] = mapped_column(SmallInteger)

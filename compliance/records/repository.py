@@ -19,14 +19,20 @@ from sqlalchemy.exc import IntegrityError
 from compliance.encryption.envelope import is_idempotency_digest
 from compliance.encryption.keystore import KeyStore, epoch_of
 from compliance.records.models import CommunicationLog
-from compliance.records.sealing import RecordSealer, StoredRow, WriteKeys, sealed_columns
+from compliance.records.sealing import (
+    Opening,
+    RecordSealer,
+    StoredRow,
+    WriteKeys,
+    sealed_columns,
+)
 from compliance.templates.repository import TemplateCache, TemplateStore
 from compliance.transactions import begin_consistent_read, begin_write
 from policies.access import OwnerScope
 from policies.channels import Channel, DeliveryStatus
 from policies.exports import ExportFilters
 from policies.paging import PageRequest
-from policies.records import SendRecord
+from policies.records import SendRecord, StoredView
 
 NEWEST_FIRST = (CommunicationLog.created_at.desc(), CommunicationLog.id.desc())
 OLDEST_FIRST = (CommunicationLog.created_at, CommunicationLog.id)
@@ -70,15 +76,24 @@ def _plain_row(record: SendRecord, stored_key: str | None) -> CommunicationLog:
 
 
 async def open_records(
-    rows: Sequence[StoredRow], *, sealer: RecordSealer, templates: TemplateStore
+    rows: Sequence[StoredRow],
+    *,
+    sealer: RecordSealer,
+    templates: TemplateStore,
+    opening: Opening = Opening.ALL,
 ) -> list[SendRecord]:
-    """Decrypt ``rows`` and attach the template version each templated send was rendered
-    from (versions are immutable and cached: usually no query). The one way stored rows
-    become records, for pages, single records and export chunks alike."""
-    records = await sealer.open_rows(rows)
+    """Decrypt ``rows`` (the columns ``opening`` names) and attach the template version
+    each templated send without a stored view was rendered from (versions are immutable
+    and cached: usually no query). The one way stored rows become records, for pages,
+    single records and export chunks alike."""
+    records = await sealer.open_rows(rows, opening)
     wanted: dict[str, set[tuple[str, int]]] = {}
     for record in records:
-        if record.template_id is not None and record.template_version is not None:
+        if (
+            record.template_id is not None
+            and record.template_version is not None
+            and record.view is None
+        ):
             wanted.setdefault(record.tenant_id, set()).add(
                 (record.template_id, record.template_version)
             )
@@ -110,8 +125,12 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         self.sealer = RecordSealer(keys)
         self.templates = TemplateStore(self.session, templates or TemplateCache())
 
-    async def _open(self, rows: Sequence[StoredRow]) -> list[SendRecord]:
-        return await open_records(rows, sealer=self.sealer, templates=self.templates)
+    async def _open(
+        self, rows: Sequence[StoredRow], opening: Opening = Opening.ALL
+    ) -> list[SendRecord]:
+        return await open_records(
+            rows, sealer=self.sealer, templates=self.templates, opening=opening
+        )
 
     async def begin_write(self) -> None:
         """Declare, before the first statement, that this transaction will write."""
@@ -148,14 +167,20 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
             select(func.count()).select_from(CommunicationLog).where(*owner)
         )
         mappings = cast("list[Mapping[str, Any]]", [row._mapping for row in page_rows])
-        records = await self._open(mappings)
+        records = await self._open(mappings, Opening.SHOWN)
         return records, int(total or 0)
 
     async def stream_for_tenant(
-        self, tenant_id: str, filters: ExportFilters, *, chunk_rows: int
+        self,
+        tenant_id: str,
+        filters: ExportFilters,
+        *,
+        chunk_rows: int,
+        opening: Opening = Opening.ALL,
     ) -> AsyncGenerator[list[SendRecord], None]:
         """Every record of ``tenant_id`` that ``filters`` select, oldest first (``created_at``,
-        then ``id``), decrypted, in chunks of at most ``chunk_rows``.
+        then ``id``), decrypted (the columns ``opening`` names), in chunks of at most
+        ``chunk_rows``.
 
         One statement read through a server-side cursor (``yield_per``): the database
         sorts once, and only one chunk of rows is in memory at a time. On PostgreSQL the
@@ -186,7 +211,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         try:
             async for partition in result.partitions(chunk_rows):
                 mappings = cast("list[Mapping[str, Any]]", [row._mapping for row in partition])
-                yield await self._open(mappings)
+                yield await self._open(mappings, opening)
         finally:
             await result.close()
 
@@ -282,7 +307,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         )
         row = _plain_row(record, stored_key)
         row.request_fingerprint = request_fingerprint
-        await self.sealer.seal_new(record, row)
+        record = await self.sealer.seal_new(record, row)
         try:
             async with self.session.begin_nested():
                 self.session.add(row)
@@ -299,6 +324,12 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
             error=record.error if row.error is not None else None,
             response=record.response if row.response is not None else None,
             template_params=record.template_params if row.template_params is not None else None,
+            view=None
+            if record.view is None
+            else StoredView(
+                recipient=record.view.recipient if row.shown_recipient is not None else None,
+                content=record.view.content if row.shown_content is not None else None,
+            ),
         )
 
     async def save_outcome(

@@ -16,10 +16,11 @@ opened has one of two documented outcomes:
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from compliance.encryption.envelope import (
@@ -36,14 +37,49 @@ from compliance.encryption.envelope import (
 from compliance.encryption.keystore import DataKey, KeyPurpose, KeyStore, epoch_of
 from compliance.records.models import CommunicationLog
 from policies.channels import Channel, DeliveryStatus
+from policies.disclosure import RULES_VERSION, stored_form
+from policies.providers import reduced_or_none
 from policies.recipients import blind_index_input
-from policies.records import SendRecord
+from policies.records import SendRecord, StoredView
 
 logger = logging.getLogger("commlog.integrity")
 
-RECIPIENT_COLUMNS = ("recipient",)
-CONTENT_COLUMNS = ("content", "error", "response", "template_params")
+RECIPIENT_COLUMNS = ("recipient", "shown_recipient")
+CONTENT_COLUMNS = ("content", "error", "response", "template_params", "shown_content")
 SEALED_COLUMNS = RECIPIENT_COLUMNS + CONTENT_COLUMNS
+VIEW_COLUMNS = {"shown_recipient": "recipient", "shown_content": "content"}
+"""The sealed masked views (``policies.disclosure.stored_form``) and the field each shows."""
+FIELD_COLUMNS = tuple(column for column in SEALED_COLUMNS if column not in VIEW_COLUMNS)
+"""The sealed fields themselves."""
+SHOWN_COLUMNS = ("shown_recipient", "shown_content", "error", "response")
+"""What a masked read of a record stored under the current rules opens."""
+
+
+class Opening(enum.Enum):
+    """Which sealed columns a read opens."""
+
+    SHOWN = "shown"
+    """What :func:`policies.disclosure.disclose` shows: the stored views and provider
+    answers of a record written under the current rules (four columns instead of seven);
+    the fields themselves for any other record, which are masked as they leave."""
+    FIELDS = "fields"
+    """The fields themselves (reveal exports, subject access, comparisons)."""
+    ALL = "all"
+    """Fields and views (re-sealing a row keeps its views)."""
+
+
+def stored_values(record: SendRecord) -> dict[str, str | None]:
+    """The plaintext of each sealed column for ``record`` as :func:`stored_form` left it."""
+    view = record.view
+    return {
+        "recipient": record.recipient,
+        "shown_recipient": None if view is None else view.recipient,
+        "content": record.content,
+        "error": record.error,
+        "response": record.response,
+        "template_params": record.template_params,
+        "shown_content": None if view is None else view.content,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +100,18 @@ def _seal(
 def sealed_columns(record: SendRecord, keys: WriteKeys) -> dict[str, Any]:
     """The sealed columns of a new row for ``record`` under ``keys`` (its epoch's write
     keys): envelopes, blind index and key ids; fields of destroyed epochs stay empty."""
+    record = stored_form(record)
+    values = stored_values(record)
     tenant, rid = record.tenant_id, record.id
     recipient = _seal(keys.recipient, record.recipient, tenant, rid, "recipient")
     columns: dict[str, Any] = {
         "recipient": recipient,
+        "shown_recipient": (
+            None
+            if recipient is None
+            else _seal(keys.recipient, values["shown_recipient"], tenant, rid, "shown_recipient")
+        ),
+        "shown_version": record.view_version,
         "recipient_key_id": (
             keys.recipient.key_id if recipient is not None and keys.recipient else None
         ),
@@ -86,7 +130,7 @@ def sealed_columns(record: SendRecord, keys: WriteKeys) -> dict[str, Any]:
     key = keys.content
     sealed_any = False
     for column in CONTENT_COLUMNS:
-        sealed = _seal(key, getattr(record, column), tenant, rid, column)
+        sealed = _seal(key, values[column], tenant, rid, column)
         columns[column] = sealed
         sealed_any = sealed_any or sealed is not None
     columns["content_key_id"] = key.key_id if key is not None and sealed_any else None
@@ -156,34 +200,62 @@ class RecordSealer:
             return None
         return idempotency_digest(idempotency_key_secret(index.secret), key)
 
-    async def seal_new(self, record: SendRecord, row: CommunicationLog) -> None:
-        """Fill ``row``'s sealed columns from ``record`` (fields of destroyed epochs stay empty)."""
+    async def seal_new(self, record: SendRecord, row: CommunicationLog) -> SendRecord:
+        """Fill ``row``'s sealed columns from ``record`` (fields of destroyed epochs stay
+        empty); return ``record`` as stored (``policies.disclosure.stored_form``)."""
         keys = await self.write_keys(record.tenant_id, epoch_of(record.created_at), with_index=True)
-        for column, value in sealed_columns(record, keys).items():
+        stored = stored_form(record)
+        for column, value in sealed_columns(stored, keys).items():
             setattr(row, column, value)
+        return stored
 
-    def _seal_content(
-        self, row: CommunicationLog, key: DataKey | None, values: Mapping[str, str | None]
-    ) -> None:
-        tenant, rid = row.tenant_id, row.id
-        for column in CONTENT_COLUMNS:
-            setattr(row, column, _seal(key, values[column], tenant, rid, column))
-        sealed_any = any(getattr(row, column) is not None for column in CONTENT_COLUMNS)
-        row.content_key_id = key.key_id if key is not None and sealed_any else None
-
-    def _reseal_content_fields(
+    def _seal_columns(
         self,
         row: CommunicationLog,
+        columns: Sequence[str],
         key: DataKey | None,
-        values: dict[str, str | None],
+        values: Mapping[str, str | None],
         keep: set[str],
     ) -> None:
-        """Seal the content fields under ``key``, except the columns in ``keep``, whose
-        stored bytes stay as they are (unreadable evidence of tampering)."""
-        kept = {column: getattr(row, column) for column in keep}
-        self._seal_content(row, key, values)
-        for column, stored in kept.items():
-            setattr(row, column, stored)
+        """Seal ``columns`` of ``row`` from ``values`` under ``key``, except those in
+        ``keep``, whose stored bytes stay as they are (unreadable evidence of tampering)."""
+        for column in columns:
+            if column not in keep:
+                setattr(row, column, _seal(key, values[column], row.tenant_id, row.id, column))
+
+    def _write(
+        self,
+        row: CommunicationLog,
+        record: SendRecord,
+        *,
+        recipient_key: DataKey | None,
+        content_key: DataKey | None,
+        columns: Sequence[str],
+        keep: set[str],
+    ) -> None:
+        """Write ``record`` (through :func:`stored_form`) into ``columns`` of ``row``: the
+        recipient columns under ``recipient_key``, the content columns under
+        ``content_key``, except the fields in ``keep`` (their bytes stay). The views and
+        their rules version follow the fields."""
+        stored = stored_form(record)
+        values = stored_values(stored)
+        if "recipient" in columns:
+            if "recipient" in keep:  # erased, or unreadable evidence: no view of it
+                row.shown_recipient = None
+            else:
+                self._seal_columns(row, RECIPIENT_COLUMNS, recipient_key, values, keep)
+                if row.recipient is None:
+                    row.shown_recipient = None
+                    row.recipient_index = None
+                row.recipient_key_id = (
+                    recipient_key.key_id
+                    if recipient_key is not None and row.recipient is not None
+                    else None
+                )
+        self._seal_columns(row, CONTENT_COLUMNS, content_key, values, keep)
+        sealed_any = any(getattr(row, column) is not None for column in CONTENT_COLUMNS)
+        row.content_key_id = content_key.key_id if content_key is not None and sealed_any else None
+        row.shown_version = stored.view_version
 
     async def reseal_content(
         self,
@@ -193,30 +265,52 @@ class RecordSealer:
         error: str | None,
         response: str | None,
     ) -> None:
-        """Write a new error and/or response (``None``: keep what is stored); all content
-        fields move to the current content key of the row's epoch, so key accounting and
-        retention's key destruction stay per row."""
-        _, content_epoch = await self._epochs_of(row)
-        keys = await self.write_keys(row.tenant_id, content_epoch)
+        """Write a new error and/or response (``None``: keep what is stored), reduced to the
+        provider's allow-list; all content fields move to the current content key of the
+        row's epoch, so key accounting and retention's key destruction stay per row.
+
+        ``opened`` must be opened with :attr:`Opening.ALL`. A row stored before views were
+        kept (or under older rules) is re-sealed whole, with its views computed now."""
         replaced = {"error": error, "response": response}
-        values = {
-            "content": opened.content,
-            "error": error if error is not None else opened.error,
-            "response": response if response is not None else opened.response,
-            "template_params": opened.template_params,
-        }
+        updated = replace(
+            opened,
+            error=opened.error if error is None else reduced_or_none(error, row.provider),
+            response=(
+                opened.response if response is None else reduced_or_none(response, row.provider)
+            ),
+        )
         keep = {
             column
-            for column in CONTENT_COLUMNS
+            for column in FIELD_COLUMNS
             if column in opened.unreadable and replaced.get(column) is None
         }
-        self._reseal_content_fields(row, keys.content, values, keep)
+        if opened.view is None or opened.view_version != RULES_VERSION:
+            await self._reseal(row, updated, keep=keep, epoch=None)
+            return
+        _, content_epoch = await self._epochs_of(row)
+        keys = await self.write_keys(row.tenant_id, content_epoch)
+        self._write(
+            row,
+            updated,
+            recipient_key=None,
+            content_key=keys.content,
+            columns=CONTENT_COLUMNS,
+            keep=keep,
+        )
 
     async def reseal_all(
         self, row: CommunicationLog, opened: SendRecord, *, epoch: str | None = None
     ) -> None:
         """Re-encrypt every readable field under the tenant's current keys of ``epoch``
-        (default: the epochs the fields live in now). Unreadable fields keep their bytes."""
+        (default: the epochs the fields live in now). Unreadable fields keep their bytes;
+        the views are re-sealed with them (computed anew if missing or stale).
+        ``opened`` must be opened with :attr:`Opening.ALL`."""
+        keep = {column for column in FIELD_COLUMNS if column in opened.unreadable}
+        await self._reseal(row, opened, keep=keep, epoch=epoch)
+
+    async def _reseal(
+        self, row: CommunicationLog, record: SendRecord, *, keep: set[str], epoch: str | None
+    ) -> None:
         recipient_epoch, content_epoch = await self._epochs_of(row)
         recipient_keys = await self.write_keys(row.tenant_id, epoch or recipient_epoch)
         content_keys = (
@@ -224,40 +318,59 @@ class RecordSealer:
             if (epoch or content_epoch) == (epoch or recipient_epoch)
             else await self.write_keys(row.tenant_id, epoch or content_epoch)
         )
-        if "recipient" not in opened.unreadable and row.recipient is not None:
-            key = recipient_keys.recipient
-            row.recipient = _seal(key, opened.recipient, row.tenant_id, row.id, "recipient")
-            row.recipient_key_id = key.key_id if key is not None else None
-            if row.recipient is None:
-                row.recipient_index = None
-        values = {column: getattr(opened, column) for column in CONTENT_COLUMNS}
-        keep = {column for column in CONTENT_COLUMNS if column in opened.unreadable}
-        self._reseal_content_fields(row, content_keys.content, values, keep)
+        if row.recipient is None:
+            keep = keep | {"recipient"}  # erased: stays erased
+        self._write(
+            row,
+            record,
+            recipient_key=recipient_keys.recipient,
+            content_key=content_keys.content,
+            columns=SEALED_COLUMNS,
+            keep=keep,
+        )
 
-    async def open_rows(self, rows: Sequence[StoredRow]) -> list[SendRecord]:
+    async def open_rows(
+        self, rows: Sequence[StoredRow], opening: Opening = Opening.ALL
+    ) -> list[SendRecord]:
         """Decrypt a page of rows with one key look-up per tenant on it.
 
         ``rows`` are ORM objects or plain mappings of column values (the page query reads
         Core rows: attribute instrumentation would cost more than the decryption).
+        ``opening`` says which sealed columns are opened (:class:`Opening`).
         """
         mappings = [_as_mapping(row) for row in rows]
         wanted: dict[str, set[int]] = defaultdict(set)
         for row in mappings:
+            ids = wanted[row["tenant_id"]]
+            # Every sealed column of a row is sealed under its recipient or content key.
+            for column in ("recipient_key_id", "content_key_id"):
+                if row[column] is not None:
+                    ids.add(row[column])
             for column in SEALED_COLUMNS:
                 envelope = row[column]
                 if envelope is not None:
                     with contextlib.suppress(EnvelopeError):
-                        wanted[row["tenant_id"]].add(key_id_of(envelope))
+                        ids.add(key_id_of(envelope))
         keys = {tenant: await self.keys.keys_by_id(tenant, ids) for tenant, ids in wanted.items()}
-        return [self._open(row, keys.get(row["tenant_id"], {})) for row in mappings]
+        return [self._open(row, keys.get(row["tenant_id"], {}), opening) for row in mappings]
 
-    def _open(self, row: Mapping[str, Any], keys: dict[int, DataKey | None]) -> SendRecord:
-        values: dict[str, str | None] = {}
+    def _open(
+        self, row: Mapping[str, Any], keys: dict[int, DataKey | None], opening: Opening
+    ) -> SendRecord:
+        values: dict[str, str | None] = dict.fromkeys(SEALED_COLUMNS)
         unreadable: set[str] = set()
+        damaged_view = False
         tenant_id, record_id = row["tenant_id"], row["id"]
-        for column in SEALED_COLUMNS:
+        version = row["shown_version"]
+        current = version == RULES_VERSION
+        if opening is Opening.SHOWN and current:
+            columns: Sequence[str] = SHOWN_COLUMNS
+        elif opening is Opening.ALL and current:
+            columns = SEALED_COLUMNS
+        else:
+            columns = FIELD_COLUMNS
+        for column in columns:
             envelope: bytes | None = row[column]
-            values[column] = None
             if envelope is None:
                 continue
             try:
@@ -271,10 +384,22 @@ class RecordSealer:
                     key.aead, envelope, field_context(tenant_id, record_id, column)
                 )
             except EnvelopeError:
-                unreadable.add(column)
+                # A damaged view shows its field as unreadable on a masked read;
+                # re-sealing computes it anew from the field (``stored_form``).
+                if column not in VIEW_COLUMNS:
+                    unreadable.add(column)
+                elif opening is Opening.SHOWN:
+                    unreadable.add(VIEW_COLUMNS[column])
+                else:
+                    damaged_view = True
                 logger.warning(
                     "integrity alert: record %s field %s failed authentication", record_id, column
                 )
+        view = None
+        if current and opening is not Opening.FIELDS:
+            view = StoredView(recipient=values["shown_recipient"], content=values["shown_content"])
+            if opening is Opening.ALL and damaged_view:
+                view = None  # re-sealing computes it anew from the fields
         return SendRecord(
             id=record_id,
             tenant_id=tenant_id,
@@ -294,6 +419,8 @@ class RecordSealer:
             template_params=values["template_params"],
             content_erase_after=row["content_erase_after"],
             unreadable=frozenset(unreadable) if unreadable else _NOTHING_UNREADABLE,
+            view=view,
+            view_version=version if view is not None or opening is Opening.FIELDS else None,
         )
 
 

@@ -266,7 +266,13 @@ def _stage_filter(
         # Records due for deletion are deleted, not first erased field by field.
         conditions.append(log.created_at > cutoff(windows, Stage.RECORD, now))
     if stage is Stage.RECIPIENT:
-        conditions.append(or_(log.recipient.is_not(None), log.recipient_index.is_not(None)))
+        conditions.append(
+            or_(
+                log.recipient.is_not(None),
+                log.shown_recipient.is_not(None),
+                log.recipient_index.is_not(None),
+            )
+        )
     if stage is Stage.CONTENT:
         conditions.append(
             or_(
@@ -274,18 +280,25 @@ def _stage_filter(
                 log.error.is_not(None),
                 log.response.is_not(None),
                 log.template_params.is_not(None),
+                log.shown_content.is_not(None),
             )
         )
     return conditions
 
 
 _ERASE = {
-    Stage.RECIPIENT: {"recipient": None, "recipient_index": None, "recipient_key_id": None},
+    Stage.RECIPIENT: {
+        "recipient": None,
+        "shown_recipient": None,
+        "recipient_index": None,
+        "recipient_key_id": None,
+    },
     Stage.CONTENT: {
         "content": None,
         "error": None,
         "response": None,
         "template_params": None,
+        "shown_content": None,
         "content_key_id": None,
     },
 }

@@ -37,7 +37,7 @@ from compliance.encryption.gate import MasterKeyGate
 from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.records.repository import open_records
-from compliance.records.sealing import RecordSealer
+from compliance.records.sealing import Opening, RecordSealer
 from compliance.streaming import DEFAULT_CHUNK_ROWS, OwnedSessionStream, SessionFactory
 from compliance.subjects.matching import SubjectMatcher, candidates_after
 from compliance.subjects.requests import SubjectRequest, SubjectRequestWrongType, get_request
@@ -97,7 +97,9 @@ class SubjectAccessFile(OwnedSessionStream):
             if not rows:
                 break
             after = rows[-1]["id"]
-            records = await open_records(rows, sealer=sealer, templates=templates)
+            records = await open_records(
+                rows, sealer=sealer, templates=templates, opening=Opening.FIELDS
+            )
             mine, _ = await matcher.confirmed(records)
             if mine:
                 yield encode_records(mine, ExportFormat.JSONL, revealed=True), len(mine)

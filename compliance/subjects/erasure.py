@@ -52,18 +52,21 @@ DEFAULT_BATCH_SIZE = 500
 
 ERASED_FIELDS: Mapping[str, None] = {
     "recipient": None,
+    "shown_recipient": None,
     "recipient_index": None,
     "recipient_key_id": None,
     "content": None,
     "error": None,
     "response": None,
     "template_params": None,
+    "shown_content": None,
     "content_key_id": None,
 }
 """What an erasure clears: what the retention job's recipient and content stages clear
-together (recipient, its blind index, content, error, response, template parameters and
-the ids of the keys that sealed them). Ids, user id, channel, provider, template id,
-status and times stay: they are what remains of a send once its personal fields are gone."""
+together (recipient, its blind index, content, error, response, template parameters,
+the masked views of recipient and content, and the ids of the keys that sealed them).
+Ids, user id, channel, provider, template id, status and times stay: they are what
+remains of a send once its personal fields are gone."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -32,7 +32,9 @@ from compliance.records.models import CommunicationLog
 from compliance.records.repository import SendLogRepository
 from compliance.transactions import begin_write
 from policies.channels import Channel
-from policies.disclosure import UNREADABLE
+from policies.disclosure import UNREADABLE, disclose, reveal
+from policies.masking import mask_content
+from policies.records import SendRecord
 from service.app import create_app
 from service.settings import Settings
 from tests.factories import TEST_ACTOR, Caller
@@ -112,22 +114,37 @@ async def test_sealed_fields_read_back_identical_through_the_repository(
     assert record.unreadable == frozenset()
 
 
-async def test_a_flipped_bit_makes_one_field_unreadable_and_raises_an_alert_without_data(
+async def _tamper(database: SQLAlchemyAsyncConfig, log_id: str, column: str, data: bytes) -> None:
+    async with database.get_session() as session:
+        await session.execute(
+            update(CommunicationLog).where(CommunicationLog.id == log_id).values({column: data})
+        )
+        await session.commit()
+
+
+async def _opened_and_shown(
+    database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str, log_id: str
+) -> tuple[SendRecord, SendRecord]:
+    """The record as the repository opens it whole (fields and views), and as it leaves."""
+    async with database.get_session() as session:
+        repository = SendLogRepository(
+            session=session, keys=KeyStore(session, master_keys, UnwrappedKeyCache())
+        )
+        record = await repository.get_in_tenant(tenant_id, log_id)
+    assert record is not None
+    return record, disclose(record)
+
+
+async def test_a_flipped_bit_in_the_stored_view_makes_the_field_unreadable_on_a_page(
     caller: Caller, database: SQLAlchemyAsyncConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
     victim = await caller.create(content=CONTENT)
     bystander = await caller.create(content="Code 112233")
     (row,) = [r for r in await _raw_rows(database, caller.tenant_id) if r.id == victim["id"]]
-    assert row.content is not None
-    tampered = bytearray(row.content)
+    assert row.shown_content is not None
+    tampered = bytearray(row.shown_content)
     tampered[-1] ^= 0x01
-    async with database.get_session() as session:
-        await session.execute(
-            update(CommunicationLog)
-            .where(CommunicationLog.id == victim["id"])
-            .values(content=bytes(tampered))
-        )
-        await session.commit()
+    await _tamper(database, victim["id"], "shown_content", bytes(tampered))
     caplog.set_level(logging.WARNING, logger="commlog.integrity")
     response = await caller.list_logs()
     assert response.status_code == 200
@@ -135,8 +152,37 @@ async def test_a_flipped_bit_makes_one_field_unreadable_and_raises_an_alert_with
     assert items[victim["id"]]["content"] == UNREADABLE
     assert items[victim["id"]]["recipient"] == "+8613******000"  # other fields still read
     assert items[bystander["id"]]["content"] == "Code ******"
+    assert f"integrity alert: record {victim['id']} field shown_content" in caplog.text
+    assert "secret-content" not in caplog.text
+
+
+async def test_a_flipped_bit_in_a_field_makes_it_unreadable_wherever_the_field_is_read(
+    caller: Caller,
+    database: SQLAlchemyAsyncConfig,
+    master_keys: MasterKeyring,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A page shows the stored view, sealed on its own; the field itself is read by a
+    # reveal, a subject access, an outcome update and re-encryption, which find the damage.
+    victim = await caller.create(content=CONTENT)
+    (row,) = await _raw_rows(database, caller.tenant_id)
+    assert row.content is not None
+    tampered = bytearray(row.content)
+    tampered[-1] ^= 0x01
+    await _tamper(database, victim["id"], "content", bytes(tampered))
+    caplog.set_level(logging.WARNING, logger="commlog.integrity")
+    record, shown = await _opened_and_shown(database, master_keys, caller.tenant_id, victim["id"])
+    assert record.unreadable == {"content"}
+    assert record.content is None
+    assert shown.content == UNREADABLE
+    assert shown.recipient == "+8613******000"
+    assert reveal(record).content == UNREADABLE
     assert f"integrity alert: record {victim['id']} field content" in caplog.text
     assert "secret-content" not in caplog.text
+    # An outcome written onto the record keeps the damaged bytes and says so.
+    updated = await caller.set_status(victim["id"], status="failed", error="timeout")
+    assert updated.status_code == 200
+    assert updated.json()["data"]["content"] == UNREADABLE
 
 
 @pytest.mark.parametrize("target", ["another row", "another column", "another tenant"])
@@ -314,25 +360,32 @@ async def test_keys_and_ciphertext_never_reach_logs_or_errors(
         assert repr(secret)[2:-1] not in caplog.text
 
 
+@pytest.mark.parametrize("column", ["content", "shown_content"])
 async def test_a_forged_key_id_makes_one_field_unreadable_not_the_page_fail(
-    caller: Caller, database: SQLAlchemyAsyncConfig
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, column: str
 ) -> None:
     victim = await caller.create(content=CONTENT)
     (row,) = await _raw_rows(database, caller.tenant_id)
-    assert row.content is not None
-    forged = bytearray(row.content)
+    stored = getattr(row, column)
+    assert stored is not None
+    forged = bytearray(stored)
     forged[1] |= 0x80  # key id >= 2**63: no database id can be that large
-    async with database.get_session() as session:
-        await session.execute(
-            update(CommunicationLog)
-            .where(CommunicationLog.id == victim["id"])
-            .values(content=bytes(forged))
-        )
-        await session.commit()
+    await _tamper(database, victim["id"], column, bytes(forged))
     response = await caller.list_logs()
     assert response.status_code == 200
     (item,) = response.json()["items"]
-    assert item["content"] == UNREADABLE
+    record, shown = await _opened_and_shown(database, master_keys, caller.tenant_id, victim["id"])
+    if column == "shown_content":
+        # A page reads the view; a read of the whole record masks the intact field anew
+        # (and re-sealing it would store a new view).
+        assert item["content"] == UNREADABLE
+        assert record.unreadable == frozenset()
+        assert record.view is None
+        assert shown.content == mask_content(CONTENT)
+    else:  # the page shows the intact view; reading the field finds the forgery
+        assert item["content"] == mask_content(CONTENT)
+        assert record.unreadable == {"content"}
+        assert shown.content == UNREADABLE
 
 
 async def test_a_status_update_keeps_a_tampered_error_marked_unreadable(
