@@ -24,7 +24,7 @@ from dataclasses import replace
 from policies.identifiers import provider_problem, template_id_problem
 from policies.masking import FULLY_MASKED, mask_content, mask_recipient
 from policies.providers import reduced_or_none
-from policies.records import SendRecord, StoredView
+from policies.records import SendRecord, ShownParts, StoredView, shown_values
 from policies.templates import StoredParameters, render_disclosed, render_revealed
 
 UNREADABLE = "[unreadable: integrity check failed]"
@@ -49,14 +49,13 @@ def disclose(record: SendRecord) -> SendRecord:
     Any other record is masked here. A field that failed its integrity check is shown as
     :data:`UNREADABLE`, never as whatever its damaged bytes might decode to.
     """
-    view = record.view
-    if view is not None and record.view_version == RULES_VERSION:
-        return _leaving(record, recipient=view.recipient, content=view.content)
-    return _leaving(
-        record,
-        recipient=mask_recipient(record.channel, record.recipient),
-        content=_content(record),
-    )
+    return _as_record(record, _disclosed(record))
+
+
+def disclosed_values(record: SendRecord) -> list[str | None]:
+    """``shown_values(disclose(record))``, without building the record in between: an
+    export's rows."""
+    return shown_values(record, _disclosed(record))
 
 
 def reveal(record: SendRecord) -> SendRecord:
@@ -70,6 +69,26 @@ def reveal(record: SendRecord) -> SendRecord:
     officer's reveal export the tenant's policy allows, with a recorded reason (GDPR
     Art. 5(2) accountability; Art. 32(4), access only on instruction).
     """
+    return _as_record(record, _revealed(record))
+
+
+def revealed_values(record: SendRecord) -> list[str | None]:
+    """``shown_values(reveal(record))``, without building the record in between."""
+    return shown_values(record, _revealed(record))
+
+
+def _disclosed(record: SendRecord) -> ShownParts:
+    view = record.view
+    if view is not None and record.view_version == RULES_VERSION:
+        return _leaving(record, recipient=view.recipient, content=view.content)
+    return _leaving(
+        record,
+        recipient=mask_recipient(record.channel, record.recipient),
+        content=_content(record),
+    )
+
+
+def _revealed(record: SendRecord) -> ShownParts:
     return _leaving(record, recipient=record.recipient, content=_content(record, revealed=True))
 
 
@@ -106,12 +125,11 @@ def stored_form(record: SendRecord) -> SendRecord:
     )
 
 
-def _leaving(record: SendRecord, *, recipient: str | None, content: str | None) -> SendRecord:
-    """``record`` as it leaves, with ``recipient`` and ``content`` as chosen by the caller.
+def _leaving(record: SendRecord, *, recipient: str | None, content: str | None) -> ShownParts:
+    """What of ``record`` leaves, with ``recipient`` and ``content`` as chosen by the caller.
 
     Provider answers stored under the current rules were reduced when they were written;
-    others are reduced here. Built field by field (not :func:`dataclasses.replace`): this
-    runs once per row of every page and export."""
+    others are reduced here."""
     unreadable = record.unreadable
     error, response = record.error, record.response
     if record.view_version != RULES_VERSION:
@@ -122,22 +140,35 @@ def _leaving(record: SendRecord, *, recipient: str | None, content: str | None) 
         content = UNREADABLE if "content" in unreadable else content
         error = UNREADABLE if "error" in unreadable else error
         response = UNREADABLE if "response" in unreadable else response
+    return ShownParts(
+        _shown_identifier(record.provider, provider_problem),
+        _shown_identifier(record.template_id, template_id_problem),
+        recipient,
+        content,
+        error,
+        response,
+    )
+
+
+def _as_record(record: SendRecord, shown: ShownParts) -> SendRecord:
+    """``record`` with ``shown`` in place of its fields (built field by field, not with
+    :func:`dataclasses.replace`: this runs once per row of every page)."""
     return SendRecord(
         id=record.id,
         tenant_id=record.tenant_id,
         user_id=record.user_id,
         channel=record.channel,
-        provider=_shown_identifier(record.provider, provider_problem),
-        template_id=_shown_identifier(record.template_id, template_id_problem),
-        recipient=recipient,
-        content=content,
+        provider=shown.provider,
+        template_id=shown.template_id,
+        recipient=shown.recipient,
+        content=shown.content,
         status=record.status,
-        error=error,
-        response=response,
+        error=shown.error,
+        response=shown.response,
         created_at=record.created_at,
         sent_at=record.sent_at,
         updated_at=record.updated_at,
-        unreadable=unreadable,
+        unreadable=record.unreadable,
         template_version=record.template_version,
         # The stored parameters leave only rendered into ``content``.
         template_params=None,

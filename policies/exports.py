@@ -30,10 +30,8 @@ Everything here is pure: records in, bytes out.
 
 from __future__ import annotations
 
-import csv
 import enum
 import hashlib
-import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,10 +40,10 @@ from datetime import datetime
 import msgspec
 
 from policies.channels import Channel, DeliveryStatus
-from policies.disclosure import disclose, reveal
+from policies.disclosure import disclosed_values, revealed_values
 from policies.instants import rfc3339
 from policies.masking import mask_content
-from policies.records import LOG_FIELDS, SendRecord, shown_fields
+from policies.records import LOG_FIELDS, SendRecord
 
 BYTE_ORDER_MARK = "\ufeff"
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -55,6 +53,11 @@ FULLWIDTH_TRIGGERS: tuple[str, ...] = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
 LEADING_BLANKS = " \t\r\n\ufeff\u00a0\u3000"
 """Skipped before looking for a trigger: spreadsheets trim them (and a byte-order mark)."""
 _TRIGGER_CHARACTERS = frozenset(("=", "+", "-", "@", *FULLWIDTH_TRIGGERS))
+_MAY_TRIGGER = re.compile(
+    "[" + re.escape(LEADING_BLANKS + "".join(FORMULA_TRIGGERS) + "".join(FULLWIDTH_TRIGGERS)) + "]"
+)
+"""A cell whose first character is none of these is never neutralised (one quick test
+before the exact rules below, for the common cell)."""
 NEUTRALISER = "'"
 """Put in front of a cell that begins with a trigger: spreadsheets show it as text."""
 
@@ -106,6 +109,8 @@ def neutralised(cell: str) -> str:
     begins with one of :data:`FORMULA_TRIGGERS` (OWASP CSV injection), or when its first
     character outside :data:`LEADING_BLANKS` is ``=+-@`` or one of
     :data:`FULLWIDTH_TRIGGERS`; else unchanged."""
+    if _MAY_TRIGGER.match(cell) is None:
+        return cell
     if cell.startswith(FORMULA_TRIGGERS):
         return NEUTRALISER + cell
     first = cell.lstrip(LEADING_BLANKS)[:1]
@@ -129,13 +134,54 @@ def reason_evidence(reason: str | None) -> dict[str, object] | None:
     }
 
 
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
+_MAY_NEED_WORK = re.compile("^" + _MAY_TRIGGER.pattern + '|[,"\r\n]')
+"""A cell that may need neutralising or quoting (else it is written as it is)."""
+
+
+def csv_cell(cell: str | None) -> str:
+    """One cell as RFC 4180 writes it: neutralised (:func:`neutralised`), and quoted with
+    its quotes doubled when it holds a comma, a double quote, CR or LF; ``None`` is empty.
+    The same bytes as Python's ``csv`` writer with ``QUOTE_MINIMAL`` (tested against it),
+    in a third of the time for the cells of a send record."""
+    if cell is None:
+        return ""
+    if _MAY_NEED_WORK.search(cell) is None:  # the common cell: one test, written as it is
+        return cell
+    cell = neutralised(cell)
+    if _NEEDS_QUOTES.search(cell) is None:
+        return cell
+    return '"' + cell.replace('"', '""') + '"'
+
+
+def _service_written(cell: str | None) -> str:
+    return "" if cell is None else cell
+
+
+SERVICE_WRITTEN_COLUMNS = frozenset(
+    ("id", "channel", "status", "created_at", "sent_at", "updated_at")
+)
+"""Columns the service writes itself (generated ids, enum values, RFC 3339 times): never a
+comma, quote, line break or formula trigger, so written without the checks."""
+_CELL_WRITERS = tuple(
+    _service_written if name in SERVICE_WRITTEN_COLUMNS else csv_cell for name in LOG_FIELDS
+)
+
+
+def csv_record_line(values: Sequence[str | None]) -> str:
+    """One record's :data:`policies.records.LOG_FIELDS` values as a CSV line, as
+    :func:`csv_lines` writes it."""
+    return (
+        ",".join([write(value) for write, value in zip(_CELL_WRITERS, values, strict=True)])
+        + "\r\n"
+    )
+
+
 def csv_lines(rows: Iterable[Sequence[str | None]]) -> str:
     """``rows`` as RFC 4180 lines (CRLF, minimal quoting), every cell neutralised; a
-    ``None`` is an empty cell."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerows([["" if cell is None else neutralised(cell) for cell in row] for row in rows])
-    return buffer.getvalue()
+    ``None`` is an empty cell (a row of one empty cell is ``""``, else it would read
+    back as no cell at all)."""
+    return "".join([(",".join([csv_cell(cell) for cell in row]) or '""') + "\r\n" for row in rows])
 
 
 _LINE_BREAKS_IN_STRINGS = (
@@ -168,11 +214,12 @@ def encode_records(
 ) -> bytes:
     """``records`` through the one exit (:func:`disclose`, or :func:`reveal` when
     ``revealed``) and encoded in ``export_format``; no preamble."""
-    exit_ = reveal if revealed else disclose
-    shown = [shown_fields(exit_(record)) for record in records]
+    values = revealed_values if revealed else disclosed_values
     if export_format is ExportFormat.CSV:
-        return csv_lines([list(fields.values()) for fields in shown]).encode()
-    return b"".join(jsonl_line(fields) for fields in shown)
+        return "".join([csv_record_line(values(record)) for record in records]).encode()
+    return b"".join(
+        [jsonl_line(dict(zip(LOG_FIELDS, values(record), strict=True))) for record in records]
+    )
 
 
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]+")

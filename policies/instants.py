@@ -42,6 +42,7 @@ def rfc3339(moment: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix; fractions only when the instant has them.
 
     How every time leaves the service: in API responses and in exports alike."""
-    utc = moment.astimezone(UTC)
-    spec = "seconds" if utc.microsecond == 0 else "microseconds"
-    return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    # ``isoformat`` leaves out a zero fraction, writes any other as microseconds, and
+    # ends an instant in UTC with ``+00:00``.
+    return utc.isoformat()[:-6] + "Z"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from policies.channels import Channel, DeliveryStatus
 from policies.instants import rfc3339
@@ -82,24 +83,52 @@ seed's ``CommunicationLogResponse``, whose struct is checked against this tuple)
 row of an export (``policies.exports``)."""
 
 
-def shown_fields(record: SendRecord) -> dict[str, str | None]:
-    """``record``'s :data:`LOG_FIELDS` as text, times in RFC 3339 UTC (``…Z``), in order.
+class ShownParts(NamedTuple):
+    """The fields of a record that the exit (``policies.disclosure``) decides how to show."""
+
+    provider: str | None
+    template_id: str | None
+    recipient: str | None
+    content: str | None
+    error: str | None
+    response: str | None
+
+
+def shown_values(record: SendRecord, shown: ShownParts | None = None) -> list[str | None]:
+    """``record``'s :data:`LOG_FIELDS` as text, times in RFC 3339 UTC (``…Z``), in order;
+    with ``shown`` in place of the fields it holds.
 
     ``record`` must have passed :func:`policies.disclosure.disclose` (or, for an
-    officer's reveal, :func:`policies.disclosure.reveal`) first: this only shapes it."""
-    return {
-        "id": record.id,
-        "tenant_id": record.tenant_id,
-        "user_id": record.user_id,
-        "channel": record.channel.value,
-        "provider": record.provider,
-        "template_id": record.template_id,
-        "recipient": record.recipient,
-        "content": record.content,
-        "status": record.status.value,
-        "error": record.error,
-        "response": record.response,
-        "created_at": rfc3339(record.created_at),
-        "sent_at": None if record.sent_at is None else rfc3339(record.sent_at),
-        "updated_at": rfc3339(record.updated_at),
-    }
+    officer's reveal, :func:`policies.disclosure.reveal`) first, or ``shown`` must be
+    what they decided: this only shapes it."""
+    if shown is None:
+        shown = ShownParts(
+            record.provider,
+            record.template_id,
+            record.recipient,
+            record.content,
+            record.error,
+            record.response,
+        )
+    sent_at = record.sent_at
+    return [
+        record.id,
+        record.tenant_id,
+        record.user_id,
+        record.channel.value,
+        shown.provider,
+        shown.template_id,
+        shown.recipient,
+        shown.content,
+        record.status.value,
+        shown.error,
+        shown.response,
+        rfc3339(record.created_at),
+        None if sent_at is None else rfc3339(sent_at),
+        rfc3339(record.updated_at),
+    ]
+
+
+def shown_fields(record: SendRecord) -> dict[str, str | None]:
+    """:func:`shown_values` by field name (an item of the API's list, a JSONL line)."""
+    return dict(zip(LOG_FIELDS, shown_values(record), strict=True))

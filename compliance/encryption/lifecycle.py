@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.encryption.envelope import IDEMPOTENCY_DIGEST_PREFIX
@@ -24,9 +24,10 @@ from compliance.encryption.keystore import (
 )
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
-from compliance.records.sealing import RecordSealer
+from compliance.records.sealing import SEALED_COLUMNS, RecordSealer
 from compliance.transactions import begin_write, commit
 from policies.audit_chain import SYSTEM_CHAIN, Actor
+from policies.disclosure import RULES_VERSION
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 DEFAULT_BATCH_SIZE = 500
@@ -86,7 +87,9 @@ async def reencrypt(
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_batches: int | None = None,
 ) -> ReencryptReport:
-    """Rewrite rows sealed with old key versions under their tenant's current keys.
+    """Rewrite rows sealed with old key versions under their tenant's current keys, and
+    rows without the masked views of the current disclosure rules (stored before views
+    were kept, or under older rules: ``policies.disclosure.RULES_VERSION``), which get them.
 
     Rows are visited in primary-key order, ``batch_size`` at a time, each batch locked and
     committed on its own. ``max_batches`` stops early (an operator's time box; tests use it
@@ -100,11 +103,18 @@ async def reencrypt(
     """
     async with sessions() as session:
         stale = await stale_key_ids(session, tenant_id)
+    # Rows without the masked views of the current rules (stored before views were kept,
+    # or under older rules) are rewritten too: re-sealing stores their views.
+    log = CommunicationLog
+    without_views = and_(
+        or_(log.shown_version.is_(None), log.shown_version != RULES_VERSION),
+        or_(*(getattr(log, column).is_not(None) for column in SEALED_COLUMNS)),
+    )
     rewritten = batches = left_unreadable = 0
     per_tenant: dict[str, int] = {} if tenant_id is None else {tenant_id: 0}
     last_id = ""
     finished = True
-    while stale:
+    while True:
         if max_batches is not None and batches >= max_batches:
             finished = False
             break
@@ -117,6 +127,7 @@ async def reencrypt(
                     or_(
                         CommunicationLog.recipient_key_id.in_(stale),
                         CommunicationLog.content_key_id.in_(stale),
+                        without_views,
                     ),
                 )
                 .order_by(CommunicationLog.id)

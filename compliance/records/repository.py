@@ -7,19 +7,25 @@ objects and never as ciphertext.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import Table, exists, func, insert, select
+from sqlalchemy import ColumnElement, Select, Table, case, exists, func, insert, null, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_scoped_session
 
 from compliance.encryption.envelope import is_idempotency_digest
 from compliance.encryption.keystore import KeyStore, epoch_of
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import (
+    FIELD_COLUMNS,
+    SHOWN_COLUMNS,
+    VIEW_COLUMNS,
     Opening,
     RecordSealer,
     StoredRow,
@@ -30,6 +36,7 @@ from compliance.templates.repository import TemplateCache, TemplateStore
 from compliance.transactions import begin_consistent_read, begin_write
 from policies.access import OwnerScope
 from policies.channels import Channel, DeliveryStatus
+from policies.disclosure import RULES_VERSION
 from policies.exports import ExportFilters
 from policies.paging import PageRequest
 from policies.records import SendRecord, StoredView
@@ -87,30 +94,106 @@ async def open_records(
     and cached: usually no query). The one way stored rows become records, for pages,
     single records and export chunks alike."""
     records = await sealer.open_rows(rows, opening)
-    wanted: dict[str, set[tuple[str, int]]] = {}
-    for record in records:
-        if (
-            record.template_id is not None
-            and record.template_version is not None
-            and record.view is None
-        ):
-            wanted.setdefault(record.tenant_id, set()).add(
-                (record.template_id, record.template_version)
-            )
-    if not wanted:
-        return records
-    found = {
-        tenant_id: await templates.versions(tenant_id, keys) for tenant_id, keys in wanted.items()
-    }
+    return await attach_templates(records, templates, lambda record: record.view is None)
+
+
+async def attach_templates(
+    records: Sequence[SendRecord],
+    templates: TemplateStore,
+    needs: Callable[[SendRecord], bool],
+) -> list[SendRecord]:
+    """``records`` with the template version each templated send was rendered from
+    attached, where ``needs(record)``: a record without a stored view is rendered from it
+    when it is shown, and a new record's view is rendered from it when it is written."""
+
+    def wanted(record: SendRecord) -> tuple[str, int] | None:
+        if record.template_id is None or record.template_version is None or not needs(record):
+            return None
+        return record.template_id, record.template_version
+
+    pairs = [wanted(record) for record in records]
+    keys: dict[str, set[tuple[str, int]]] = {}
+    for record, pair in zip(records, pairs, strict=True):
+        if pair is not None:
+            keys.setdefault(record.tenant_id, set()).add(pair)
+    if not keys:
+        return list(records)
+    found = {tenant: await templates.versions(tenant, pairs_) for tenant, pairs_ in keys.items()}
     return [
-        record
-        if record.template_id is None or record.template_version is None
-        else replace(
-            record,
-            template=found[record.tenant_id].get((record.template_id, record.template_version)),
-        )
-        for record in records
+        record if pair is None else replace(record, template=found[record.tenant_id].get(pair))
+        for record, pair in zip(records, pairs, strict=True)
     ]
+
+
+def _projection(opening: Opening) -> list[ColumnElement[Any]]:
+    """The columns a read that opens ``opening`` needs. A masked read
+    (:attr:`Opening.SHOWN`) of a row stored under the current rules opens only its views
+    and provider answers: the database leaves that row's other sealed fields out (they
+    are read, and masked, only for rows without current views). A read of the fields
+    leaves the views out."""
+    table = CommunicationLog.__table__.c
+    if opening is Opening.ALL:
+        return list(table)
+    if opening is Opening.FIELDS:
+        return [column for column in table if column.key not in VIEW_COLUMNS]
+    current = table.shown_version == RULES_VERSION
+    return [
+        case((current, null()), else_=column).label(column.key)
+        if column.key in FIELD_COLUMNS and column.key not in SHOWN_COLUMNS
+        else column
+        for column in table
+    ]
+
+
+async def _opened_chunks(
+    session: AsyncSession | async_scoped_session[AsyncSession],
+    statement: Select[Any],
+    chunk_rows: int,
+    open_rows: Callable[[list[Mapping[str, Any]]], Awaitable[list[SendRecord]]],
+) -> AsyncGenerator[list[SendRecord], None]:
+    """The rows ``statement`` selects, ``chunk_rows`` at a time through a server-side
+    cursor in the session's transaction, each chunk passed through ``open_rows``.
+
+    On PostgreSQL the rows come from the driver's own cursor (asyncpg records, read by
+    column name like mappings): an export reads every row of a tenant, and SQLAlchemy's
+    result rows cost more per row than decrypting the row's views does. Once a chunk is
+    opened (which may look up keys on the connection), the next one is asked for before
+    this one is handed over, so the database reads it while the consumer encodes this
+    one. Elsewhere, SQLAlchemy's streamed result, one chunk after the other."""
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        result = await connection.stream(statement.execution_options(yield_per=chunk_rows))
+        try:
+            async for partition in result.partitions(chunk_rows):
+                yield await open_rows([row._mapping for row in partition])
+        finally:
+            await result.close()
+        return
+    # The driver opens its transaction with the first statement SQLAlchemy sends (a
+    # cursor needs one); that statement also takes the transaction's snapshot.
+    await connection.exec_driver_sql("SELECT 1")
+    driver = (await connection.get_raw_connection()).driver_connection
+    compiled = statement.compile(dialect=connection.dialect)
+    params = compiled.construct_params()
+    assert driver is not None
+    assert compiled.positiontup is not None
+    cursor = await driver.cursor(compiled.string, *(params[n] for n in compiled.positiontup))
+    rows = await cursor.fetch(chunk_rows)
+    following: asyncio.Future[list[Any]] | None = None
+    try:
+        while rows:
+            records = await open_rows(rows)
+            following = asyncio.ensure_future(cursor.fetch(chunk_rows))
+            await asyncio.sleep(0)  # let it send its request before the consumer works
+            yield records
+            rows = await following
+            following = None
+    finally:
+        if following is not None:
+            # Stopped early: let the last request finish, so the connection is idle when
+            # the session ends the transaction.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(following)
 
 
 class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
@@ -157,7 +240,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         # Core rows, not ORM objects: a page is read-only, and instrumentation would cost
         # more per page than decrypting it.
         page_rows = await self.session.execute(
-            select(CommunicationLog.__table__)
+            select(*_projection(Opening.SHOWN))
             .where(*owner)
             .order_by(*NEWEST_FIRST)
             .limit(page.page_size)
@@ -201,19 +284,13 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
             where.append(CommunicationLog.status == filters.status.value)
         if filters.user_id is not None:
             where.append(CommunicationLog.user_id == filters.user_id)
-        statement = (
-            select(CommunicationLog.__table__)
-            .where(*where)
-            .order_by(*OLDEST_FIRST)
-            .execution_options(yield_per=chunk_rows)
-        )
-        result = await self.session.stream(statement)
-        try:
-            async for partition in result.partitions(chunk_rows):
-                mappings = cast("list[Mapping[str, Any]]", [row._mapping for row in partition])
-                yield await self._open(mappings, opening)
-        finally:
-            await result.close()
+        statement = select(*_projection(opening)).where(*where).order_by(*OLDEST_FIRST)
+
+        async def opened(rows: list[Mapping[str, Any]]) -> list[SendRecord]:
+            return await self._open(rows, opening)
+
+        async for records in _opened_chunks(self.session, statement, chunk_rows, opened):
+            yield records
 
     async def _row_in_tenant(
         self, tenant_id: str, log_id: str, *, for_update: bool = False
@@ -260,7 +337,9 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         row = (await self.session.execute(statement)).scalar_one_or_none()
         if row is None:
             return None
-        return (await self._open([row]))[0], row.request_fingerprint
+        # The fields themselves, with the template version attached: a retry is compared
+        # with what was asked for, not with what is shown.
+        return (await self._open([row], Opening.FIELDS))[0], row.request_fingerprint
 
     async def find_by_recipient(
         self, tenant_id: str, channel: Channel, recipient: str
@@ -304,6 +383,9 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
             None
             if idempotency_key is None
             else await self.sealer.idempotency_digest(record.tenant_id, idempotency_key)
+        )
+        (record,) = await attach_templates(
+            [record], self.templates, lambda record: record.template is None
         )
         row = _plain_row(record, stored_key)
         row.request_fingerprint = request_fingerprint
@@ -370,6 +452,9 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         """
         keys: dict[tuple[str, str], WriteKeys] = {}
         values = []
+        records = await attach_templates(
+            records, self.templates, lambda record: record.template is None
+        )
         for record in records:
             slot = (record.tenant_id, epoch_of(record.created_at))
             if slot not in keys:

@@ -15,7 +15,6 @@ opened has one of two documented outcomes:
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 from collections import defaultdict
@@ -26,12 +25,14 @@ from typing import Any
 from compliance.encryption.envelope import (
     EnvelopeError,
     blind_index,
+    column_context,
     field_context,
     idempotency_digest,
     idempotency_key_secret,
     key_id_of,
-    open_envelope,
+    open_checked_envelope,
     recipient_digest,
+    row_context,
     seal,
 )
 from compliance.encryption.keystore import DataKey, KeyPurpose, KeyStore, epoch_of
@@ -339,53 +340,67 @@ class RecordSealer:
         ``opening`` says which sealed columns are opened (:class:`Opening`).
         """
         mappings = [_as_mapping(row) for row in rows]
+        # The keys the rows' key columns name: every envelope of a row is sealed under one
+        # of them, except bytes kept as evidence after a failed check. An envelope naming
+        # another key has it looked up when it is met (absent: not this tenant's).
         wanted: dict[str, set[int]] = defaultdict(set)
         for row in mappings:
             ids = wanted[row["tenant_id"]]
-            # Every sealed column of a row is sealed under its recipient or content key.
             for column in ("recipient_key_id", "content_key_id"):
                 if row[column] is not None:
                     ids.add(row[column])
-            for column in SEALED_COLUMNS:
-                envelope = row[column]
-                if envelope is not None:
-                    with contextlib.suppress(EnvelopeError):
-                        ids.add(key_id_of(envelope))
-        keys = {tenant: await self.keys.keys_by_id(tenant, ids) for tenant, ids in wanted.items()}
-        return [self._open(row, keys.get(row["tenant_id"], {}), opening) for row in mappings]
+        keys = {
+            tenant: dict(await self.keys.keys_by_id(tenant, ids)) for tenant, ids in wanted.items()
+        }
+        records = []
+        for row in mappings:
+            tenant = row["tenant_id"]
+            while True:  # ends: each turn looks up one more of at most seven key ids
+                try:
+                    records.append(self._open(row, keys[tenant], opening, wanted[tenant]))
+                    break
+                except _KeyNotLookedUp as missing:
+                    wanted[tenant].add(missing.key_id)
+                    keys[tenant].update(await self.keys.keys_by_id(tenant, {missing.key_id}))
+        return records
 
     def _open(
-        self, row: Mapping[str, Any], keys: dict[int, DataKey | None], opening: Opening
+        self,
+        row: Mapping[str, Any],
+        keys: dict[int, DataKey | None],
+        opening: Opening,
+        looked_up: set[int],
     ) -> SendRecord:
-        values: dict[str, str | None] = dict.fromkeys(SEALED_COLUMNS)
-        unreadable: set[str] = set()
+        values: dict[str, str | None] = {}
+        unreadable: set[str] | None = None
         damaged_view = False
+        context: bytes | None = None
         tenant_id, record_id = row["tenant_id"], row["id"]
         version = row["shown_version"]
         current = version == RULES_VERSION
-        if opening is Opening.SHOWN and current:
-            columns: Sequence[str] = SHOWN_COLUMNS
-        elif opening is Opening.ALL and current:
-            columns = SEALED_COLUMNS
-        else:
-            columns = FIELD_COLUMNS
-        for column in columns:
+        for column in _columns_to_open(row, opening):
             envelope: bytes | None = row[column]
             if envelope is None:
                 continue
             try:
                 key_id = key_id_of(envelope)
                 if key_id not in keys:
+                    if key_id not in looked_up:
+                        raise _KeyNotLookedUp(key_id)
                     raise EnvelopeError("sealed with a key that is not this tenant's")
                 key = keys[key_id]
                 if key is None:
                     continue  # erased: its key was destroyed
-                values[column] = open_envelope(
-                    key.aead, envelope, field_context(tenant_id, record_id, column)
+                if context is None:
+                    context = row_context(tenant_id, record_id)
+                values[column] = open_checked_envelope(
+                    key.aead, envelope, context + _CONTEXT_SUFFIXES[column]
                 )
             except EnvelopeError:
                 # A damaged view shows its field as unreadable on a masked read;
                 # re-sealing computes it anew from the field (``stored_form``).
+                if unreadable is None:
+                    unreadable = set()
                 if column not in VIEW_COLUMNS:
                     unreadable.add(column)
                 elif opening is Opening.SHOWN:
@@ -397,7 +412,7 @@ class RecordSealer:
                 )
         view = None
         if current and opening is not Opening.FIELDS:
-            view = StoredView(recipient=values["shown_recipient"], content=values["shown_content"])
+            view = StoredView(values.get("shown_recipient"), values.get("shown_content"))
             if opening is Opening.ALL and damaged_view:
                 view = None  # re-sealing computes it anew from the fields
         return SendRecord(
@@ -407,16 +422,16 @@ class RecordSealer:
             channel=_CHANNELS[row["channel"]],
             provider=row["provider"],
             template_id=row["template_id"],
-            recipient=values["recipient"],
-            content=values["content"],
+            recipient=values.get("recipient"),
+            content=values.get("content"),
             status=_STATUSES[row["status"]],
-            error=values["error"],
-            response=values["response"],
+            error=values.get("error"),
+            response=values.get("response"),
             created_at=row["created_at"],
             sent_at=row["sent_at"],
             updated_at=row["updated_at"],
             template_version=row["template_version"],
-            template_params=values["template_params"],
+            template_params=values.get("template_params"),
             content_erase_after=row["content_erase_after"],
             unreadable=frozenset(unreadable) if unreadable else _NOTHING_UNREADABLE,
             view=view,
@@ -424,11 +439,28 @@ class RecordSealer:
         )
 
 
+_CONTEXT_SUFFIXES = {column: column_context(b"", column) for column in SEALED_COLUMNS}
+"""What :func:`column_context` appends to a row's context for each sealed column."""
 _CHANNELS = {channel.value: channel for channel in Channel}
 _STATUSES = {status.value: status for status in DeliveryStatus}
 _NOTHING_UNREADABLE: frozenset[str] = frozenset()
 COLUMN_NAMES = tuple(column.key for column in CommunicationLog.__table__.columns)
 StoredRow = CommunicationLog | Mapping[str, Any]
+
+
+class _KeyNotLookedUp(Exception):
+    def __init__(self, key_id: int) -> None:
+        self.key_id = key_id
+
+
+def _columns_to_open(row: Mapping[str, Any], opening: Opening) -> tuple[str, ...]:
+    """The sealed columns ``opening`` reads of ``row``: views only exist for rows written
+    under the current rules."""
+    if row["shown_version"] != RULES_VERSION:
+        return FIELD_COLUMNS
+    if opening is Opening.SHOWN:
+        return SHOWN_COLUMNS
+    return SEALED_COLUMNS if opening is Opening.ALL else FIELD_COLUMNS
 
 
 def _as_mapping(row: StoredRow) -> Mapping[str, Any]:

@@ -405,3 +405,24 @@ async def test_a_status_update_keeps_a_tampered_error_marked_unreadable(
     response = await caller.set_status(record["id"], status="delivered")
     assert response.json()["data"]["error"] == UNREADABLE
     assert response.json()["data"]["content"] == "您的验证码是******"
+
+
+async def test_an_envelope_is_opened_with_its_own_key_whatever_the_key_column_says(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    # Reads look up the keys the rows' key columns name; an envelope under another of the
+    # tenant's keys has its key looked up when it is met, and still opens.
+    victim = await caller.create(recipient=RECIPIENT, content=CONTENT)
+    async with database.get_session() as session:
+        await session.execute(
+            update(CommunicationLog)
+            .where(CommunicationLog.id == victim["id"])
+            .values(content_key_id=None, recipient_key_id=None)
+        )
+        await session.commit()
+    record, shown = await _opened_and_shown(database, master_keys, caller.tenant_id, victim["id"])
+    assert record.unreadable == frozenset()
+    assert record.content == CONTENT
+    assert record.recipient == RECIPIENT
+    (item,) = (await caller.list_logs()).json()["items"]
+    assert item["content"] == shown.content == mask_content(CONTENT)

@@ -14,11 +14,14 @@ from compliance.encryption.envelope import (
     OVERHEAD,
     EnvelopeError,
     blind_index,
+    column_context,
     field_context,
     key_id_of,
     open_envelope,
+    row_context,
     seal,
 )
+from compliance.records.sealing import SEALED_COLUMNS
 
 AEAD = AESGCM(AESGCM.generate_key(256))
 CONTEXT = field_context("tnt_a", "log_1", "content")
@@ -94,3 +97,15 @@ def test_blind_index_is_keyed_truncated_and_exact() -> None:
     assert blind_index(key, "sms", "8613812348001") != first
     assert blind_index(key, "email", "8613812348000") != first
     assert blind_index(os.urandom(32), "sms", "8613812348000") != first
+
+
+@given(
+    tenant_id=st.text(max_size=60),
+    record_id=st.text(max_size=60),
+    column=st.sampled_from(SEALED_COLUMNS),
+)
+def test_a_rows_context_with_a_column_is_the_fields_context(
+    tenant_id: str, record_id: str, column: str
+) -> None:
+    row = row_context(tenant_id, record_id)
+    assert column_context(row, column) == field_context(tenant_id, record_id, column)

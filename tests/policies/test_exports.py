@@ -17,16 +17,19 @@ from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose, reveal
 from policies.exports import (
     FORMULA_TRIGGERS,
+    SERVICE_WRITTEN_COLUMNS,
     ExportFilters,
     ExportFormat,
     csv_lines,
+    csv_record_line,
     encode_records,
     export_filename,
     jsonl_line,
     neutralised,
     preamble,
 )
-from policies.records import LOG_FIELDS, SendRecord, shown_fields
+from policies.records import LOG_FIELDS, SendRecord, shown_fields, shown_values
+from service.logs.service import new_log_id
 from service.schemas import CommunicationLogResponse
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -127,6 +130,46 @@ def test_neutralising_changes_only_cells_a_spreadsheet_would_read_as_a_formula(
 )
 def test_formula_injection_cases(cell: str, written: str) -> None:
     assert csv_lines([[cell]]) == written + "\r\n"
+
+
+@given(st.lists(st.lists(st.one_of(st.none(), st.text()), min_size=1, max_size=6), max_size=5))
+def test_csv_lines_are_the_bytes_pythons_csv_writer_writes(rows: list[list[str | None]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerows([["" if cell is None else neutralised(cell) for cell in row] for row in rows])
+    assert csv_lines(rows) == buffer.getvalue()
+
+
+@given(
+    values=st.lists(st.one_of(st.none(), st.text()), min_size=14, max_size=14),
+    created_at=st.datetimes(timezones=st.just(UTC)),
+    sent_at=st.one_of(st.none(), st.datetimes(timezones=st.timezones())),
+    channel=st.sampled_from(list(Channel)),
+    status=st.sampled_from(list(DeliveryStatus)),
+)
+def test_a_record_line_is_the_csv_line_of_its_values(
+    values: list[str | None],
+    created_at: datetime,
+    sent_at: datetime | None,
+    channel: Channel,
+    status: DeliveryStatus,
+) -> None:
+    # Columns the service writes itself skip the checks: they never need them.
+    shown = shown_values(
+        record(
+            id=new_log_id(),
+            channel=channel,
+            status=status,
+            created_at=created_at,
+            sent_at=sent_at,
+            updated_at=created_at,
+        )
+    )
+    for index, name in enumerate(LOG_FIELDS):
+        if name in SERVICE_WRITTEN_COLUMNS:
+            values[index] = shown[index]
+            assert csv_lines([[shown[index], "x"]]) == f"{shown[index] or ''},x\r\n"
+    assert csv_record_line(values) == csv_lines([values])
 
 
 def test_csv_lines_end_with_crlf_and_quote_only_what_rfc_4180_requires() -> None:
