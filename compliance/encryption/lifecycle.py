@@ -24,7 +24,9 @@ from compliance.encryption.keystore import (
 )
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
+from compliance.records.repository import open_records
 from compliance.records.sealing import SEALED_COLUMNS, RecordSealer
+from compliance.templates.repository import TemplateCache, TemplateStore
 from compliance.transactions import begin_write, commit
 from policies.audit_chain import SYSTEM_CHAIN, Actor
 from policies.disclosure import RULES_VERSION
@@ -140,7 +142,9 @@ async def reencrypt(
             if not rows:
                 break
             sealer = RecordSealer(KeyStore(session, master, cache))
-            for row, opened in zip(rows, await sealer.open_rows(rows), strict=True):
+            templates = TemplateStore(session, TemplateCache())
+            opened_rows = await open_records(rows, sealer=sealer, templates=templates)
+            for row, opened in zip(rows, opened_rows, strict=True):
                 await sealer.reseal_all(row, opened)
                 if opened.unreadable:
                     left_unreadable += 1

@@ -432,7 +432,7 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         row = await self._row_in_tenant(tenant_id, log_id)
         if row is None:  # pragma: no cover - callers hold the row locked
             raise LookupError("record vanished while locked")
-        opened = (await self.sealer.open_rows([row]))[0]
+        opened = (await self._open([row]))[0]
         await self.sealer.reseal_content(row, opened, error=error, response=response)
         row.status = status.value
         row.sent_at = sent_at

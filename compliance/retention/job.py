@@ -50,11 +50,13 @@ from compliance.encryption.keystore import (
 )
 from compliance.encryption.master import MasterKeyError, MasterKeyring
 from compliance.records.models import CommunicationLog
+from compliance.records.repository import open_records
 from compliance.records.sealing import RecordSealer
 from compliance.retention.digest import ErasedIds
 from compliance.retention.holds import held, not_held, purge_holds, purgeable
 from compliance.retention.models import LegalHold, RetentionLock, RetentionRun
 from compliance.retention.runs import TenantFailure
+from compliance.templates.repository import TemplateCache, TemplateStore
 from compliance.transactions import begin_write, commit
 from policies.audit_chain import Actor, ActorKind
 from policies.channels import Channel
@@ -788,7 +790,9 @@ class RetentionJob:
                 )
                 sealer = RecordSealer(KeyStore(session, self.master, self.cache))
                 erased: list[str] = []
-                for row, opened in zip(rows, await sealer.open_rows(rows), strict=True):
+                templates = TemplateStore(session, TemplateCache())
+                opened_rows = await open_records(rows, sealer=sealer, templates=templates)
+                for row, opened in zip(rows, opened_rows, strict=True):
                     if row.id in held_ids:
                         await sealer.reseal_all(row, opened, epoch=HOLD_EPOCH)
                         moved += 1
