@@ -207,12 +207,21 @@ def _shown_identifier(value: str | None, problem: Callable[[str], str | None]) -
 def text_chars(records: Iterable[SendRecord]) -> int:
     """How much free text the exit reads for ``records``: masking costs about a
     microsecond per character, so callers use this to decide whether to mask off the
-    event loop. A templated send counts its stored parameters and its template's body."""
-    return sum(
+    event loop. A record written under the current rules is not masked again (its stored
+    view is shown, its provider answers were reduced when written): only a templated
+    send rendered on the way out counts its template's body. Any other record counts its
+    content, error, response, stored parameters and template body."""
+    return sum(_text_chars(record) for record in records)
+
+
+def _text_chars(record: SendRecord) -> int:
+    body = len(record.template.body) if record.template is not None else 0
+    if record.view_version == RULES_VERSION:
+        return 0 if record.view is not None else body
+    return (
         len(record.content or "")
         + len(record.error or "")
         + len(record.response or "")
         + len(record.template_params or "")
-        + (len(record.template.body) if record.template is not None else 0)
-        for record in records
+        + body
     )

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policies.channels import Channel, DeliveryStatus
-from policies.disclosure import RULES_VERSION, disclose, reveal, stored_form
+from policies.disclosure import RULES_VERSION, disclose, reveal, stored_form, text_chars
 from policies.records import SendRecord, StoredView
 from policies.templates import TemplateVersion, stored_parameters
 from tests.corpus.harness import Entry, load_corpus
@@ -191,3 +191,16 @@ def test_any_record_shows_the_same_through_its_stored_view(
     stored = stored_form(record)
     assert _shown(disclose(stored)) == _shown(disclose(_unviewed(stored)))
     assert _shown(disclose(stored)) == _shown(disclose(record))
+
+
+def test_only_text_masked_on_the_way_out_counts_towards_the_masking_lane() -> None:
+    free_text = _record(next(e for e in CORPUS if e.kind == "body"))
+    stored = stored_form(free_text)
+    assert text_chars([stored]) == 0  # its view is shown: nothing is masked
+    assert text_chars([_unviewed(stored)]) == len(stored.content or "")
+    entry = next(e for e in CORPUS if e.template is not None)
+    templated = stored_form(_record(entry, templated=True))
+    assert templated.template is not None
+    # A reveal reads the fields and renders the template on the way out.
+    revealed_read = replace(templated, view=None)
+    assert text_chars([revealed_read]) == len(templated.template.body)
