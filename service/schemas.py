@@ -314,9 +314,9 @@ class LegalHoldResponse(msgspec.Struct, frozen=True, kw_only=True):
     due_for_review: bool
     other_forms_found: int | None = None
     """Only when placing an SMS recipient hold: how many of the tenant's records carry the
-    blind index of another stored form of the number (national digits, ``00``…). The
-    hold keeps only the E.164 form from the retention job; a subject erasure honours it
-    for every form."""
+    blind index of a national form of the number (no country code, so possibly another
+    country's number). The hold keeps every form with the country code (E.164, ``00``…)
+    from the retention job, not these; a subject erasure honours it for every form."""
 
 
 class LegalHoldEnvelope(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,36 +3,45 @@
 GDPR Art. 17(3)(b) (a legal obligation) and 17(3)(e) (legal claims) are the exceptions
 to erasure a hold stands on. The rules a hold must follow (an explicit scope, an end or a
 review date within the configured maximum, what ``created_before`` and the short-lived
-content exemption mean) are pure and live in :mod:`policies.holds`; this module stores
-holds and gives the retention job the SQL predicates (:func:`held`, :func:`not_held`)
-that every stage applies. The API and the CLI both call the functions here, so they apply
-the same rules.
+content exemption mean) are pure and live in :mod:`policies.holds`; this module stores,
+changes, releases and purges holds, and :mod:`compliance.retention.hold_matching` gives
+the retention job the SQL predicates (``held``, ``not_held``) that every stage applies.
+The API and the CLI both call the functions here, so they apply the same rules.
 
 A recipient is matched through the blind index: it is never stored in clear, only its
-keyed hash (cleared on release) and its masked form. An SMS recipient must be named with
-its country code (:func:`policies.recipients.international_phone`); the hold keeps the
-E.164 form's index only (one column), so records ingest stored under another form of the
-number (national digits, ``00``…) are not held by the retention job. Placing the hold
-counts them (``other_forms_found``) so the officer knows; a subject erasure does honour a
-hold on any form (:func:`held_in_any_form`).
+keyed hash and its masked form. An SMS recipient must be named with its country code
+(:func:`policies.recipients.international_phone`); the hold stores the index of every
+form of the number that carries the country code (E.164, ``00``…), and a record whose
+index equals any of them is held (:mod:`compliance.retention.hold_matching`, which says
+why the national forms are left out). Placing the hold counts the tenant's records under
+the national forms (``other_forms_found``) so the officer knows; a subject erasure, which
+confirms each record is the subject's, honours a hold on any form
+(:func:`held_in_any_form`). The indexes go when the hold is released.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.audit.trail import append_event
 from compliance.encryption.master import MasterKeyring
-from compliance.records.models import CommunicationLog
 from compliance.records.sealing import RecordSealer
+from compliance.retention.hold_matching import (
+    CANONICAL_FORM,
+    add_forms,
+    count_indexed,
+    drop_forms,
+    held_forms,
+    phone_form_indexes,
+)
 from compliance.retention.models import LegalHold
 from policies.audit_chain import Actor
 from policies.channels import Channel
@@ -47,8 +56,7 @@ from policies.holds import (
     scope_problem,
 )
 from policies.masking import mask_recipient
-from policies.recipients import international_phone, normalize_recipient, phone_forms
-from policies.retention import Stage
+from policies.recipients import international_phone, normalize_recipient
 
 HOLD_ID_PREFIX = "hold_"
 
@@ -100,8 +108,9 @@ class Hold:
     released_by: str | None
     other_forms_found: int | None = None
     """On placing an SMS recipient hold: how many of the tenant's records carry the blind
-    index of another form of the number (national digits, ``00``…), which this hold does
-    not keep from the retention job; ``None`` otherwise."""
+    index of a national form of the number (no country code), which this hold does not
+    keep from the retention job (:mod:`compliance.retention.hold_matching`); ``None``
+    otherwise."""
 
     def active_at(self, moment: datetime) -> bool:
         return active_at(released_at=self.released_at, expires_at=self.expires_at, moment=moment)
@@ -180,6 +189,7 @@ async def add_hold(
         raise HoldBoundsInvalid(problem)
     index = masked = None
     other_forms: int | None = None
+    forms: dict[str, bytes] = {}
     if recipient is not None and channel is not None:
         if channel == Channel.SMS:
             canonical = international_phone(recipient)
@@ -189,13 +199,14 @@ async def add_hold(
         if index is None:
             raise HoldError("this tenant's keys were shredded: recipients can no longer be matched")
         masked = mask_recipient(channel, canonical)
+        forms = {CANONICAL_FORM: index}
         if channel == Channel.SMS:
-            others = [
-                other
-                for other in (await phone_form_indexes(sealer, tenant_id, canonical)).values()
-                if other != index
-            ]
-            other_forms = await _count_indexed(session, tenant_id, channel, others, user_id)
+            forms, others = held_forms(await phone_form_indexes(sealer, tenant_id, canonical))
+            if not forms:  # shredded between the two look-ups
+                raise HoldError(
+                    "this tenant's keys were shredded: recipients can no longer be matched"
+                )
+            other_forms = await count_indexed(session, tenant_id, channel, others, user_id)
     row = LegalHold(
         id=HOLD_ID_PREFIX + secrets.token_hex(12),
         tenant_id=tenant_id,
@@ -214,45 +225,9 @@ async def add_hold(
     )
     session.add(row)
     await session.flush()
+    add_forms(session, row.id, forms)
+    await session.flush()
     return dataclasses.replace(_view(row), other_forms_found=other_forms), facts(row)
-
-
-async def phone_form_indexes(sealer: RecordSealer, tenant_id: str, e164: str) -> dict[str, bytes]:
-    """The blind index of every form ingest may have stored ``e164`` in
-    (:func:`policies.recipients.phone_forms`), by form name; empty once shredded."""
-    indexes: dict[str, bytes] = {}
-    for name, form in phone_forms(e164).items():
-        index = await sealer.recipient_index(tenant_id, Channel.SMS, form)
-        if index is None:
-            return {}
-        indexes[name] = index
-    return indexes
-
-
-async def _count_indexed(
-    session: AsyncSession,
-    tenant_id: str,
-    channel: Channel,
-    indexes: Sequence[bytes],
-    user_id: str | None,
-) -> int:
-    """How many of the tenant's records on ``channel`` carry one of ``indexes`` (by blind
-    index only, not confirmed by decryption: an upper bound)."""
-    if not indexes:
-        return 0
-    log = CommunicationLog
-    statement = (
-        select(func.count())
-        .select_from(log)
-        .where(
-            log.tenant_id == tenant_id,
-            log.channel == channel.value,
-            log.recipient_index.in_(list(indexes)),
-        )
-    )
-    if user_id is not None:
-        statement = statement.where(log.user_id == user_id)
-    return int(await session.scalar(statement) or 0)
 
 
 UNCHANGED: object = object()
@@ -392,166 +367,12 @@ async def release_hold(
     index = row.recipient_index
     row.released_at = now or datetime.now(UTC)
     row.released_by = actor
-    # A released hold matches nothing again: its keyed hash of the recipient goes (the
+    # A released hold matches nothing again: its keyed hashes of the recipient go (the
     # masked form stays until the hold is purged, to say what was held).
     row.recipient_index = None
+    await drop_forms(session, [row.id])
     await session.flush()
     return _view(row), facts(row, recipient_index=index)
-
-
-def purgeable(tenant_id: str, now: datetime, kept: timedelta) -> ColumnElement[bool]:
-    """SQL: the tenant's holds released, or lapsed, at least ``kept`` ago (purge window)."""
-    limit = now - kept
-    return and_(
-        LegalHold.tenant_id == tenant_id,
-        or_(
-            LegalHold.released_at <= limit,
-            and_(LegalHold.released_at.is_(None), LegalHold.expires_at <= limit),
-        ),
-    )
-
-
-def hold_covers(now: datetime, stage: Stage | None = None) -> list[ColumnElement[bool]]:
-    """SQL conditions: the ``LegalHold`` row is active at ``now`` and covers the
-    ``CommunicationLog`` row of the surrounding query for ``stage`` (:func:`not_held`,
-    :func:`held` and :func:`holds_covering` are all built on it, so they never disagree)."""
-    hold = LegalHold
-    log = CommunicationLog
-    conditions: list[ColumnElement[bool]] = [
-        hold.tenant_id == log.tenant_id,
-        hold.released_at.is_(None),
-        or_(hold.expires_at.is_(None), hold.expires_at > now),
-        or_(hold.created_before.is_(None), log.created_at < hold.created_before),
-        or_(
-            hold.scope == HoldScope.TENANT.value,
-            and_(hold.scope == HoldScope.USER.value, hold.user_id == log.user_id),
-            and_(
-                hold.scope == HoldScope.RECIPIENT.value,
-                hold.recipient_index.is_not(None),
-                hold.recipient_index == log.recipient_index,
-                hold.channel == log.channel,
-                or_(hold.user_id.is_(None), hold.user_id == log.user_id),
-            ),
-        ),
-    ]
-    if stage is Stage.CONTENT:
-        # Content its template declared short-lived goes on its own window even under a
-        # hold, unless the hold keeps it (policies.holds).
-        conditions.append(
-            or_(hold.keep_short_lived_content.is_(True), log.content_erase_after.is_(None))
-        )
-    return conditions
-
-
-def held_in_any_form(
-    now: datetime, indexes: Mapping[Channel, Sequence[bytes]]
-) -> ColumnElement[bool]:
-    """SQL: an active recipient hold of the surrounding ``CommunicationLog`` row's tenant
-    names, on the row's channel, one of ``indexes`` (every stored form of the subject's
-    number), within its ``created_before`` and user. A subject erasure adds this to
-    :func:`held` for records it has confirmed are the subject's, so a record stored in a
-    national form is kept by a hold placed on the E.164 form (and the other way round)."""
-    hold = LegalHold
-    log = CommunicationLog
-    per_channel = [
-        and_(
-            hold.channel == channel.value,
-            log.channel == channel.value,
-            hold.recipient_index.in_(list(values)),
-        )
-        for channel, values in indexes.items()
-        if values
-    ]
-    if not per_channel:
-        return false()
-    return exists().where(
-        hold.tenant_id == log.tenant_id,
-        hold.released_at.is_(None),
-        or_(hold.expires_at.is_(None), hold.expires_at > now),
-        or_(hold.created_before.is_(None), log.created_at < hold.created_before),
-        hold.scope == HoldScope.RECIPIENT.value,
-        hold.recipient_index.is_not(None),
-        or_(hold.user_id.is_(None), hold.user_id == log.user_id),
-        or_(*per_channel),
-    )
-
-
-async def holds_covering_forms(
-    session: AsyncSession,
-    tenant_id: str,
-    record_ids: list[str],
-    now: datetime,
-    indexes: Mapping[Channel, Sequence[bytes]],
-) -> dict[str, int]:
-    """Like :func:`holds_covering`, for the holds :func:`held_in_any_form` finds and
-    :func:`hold_covers` does not (a hold on another form of the number)."""
-    per_channel = [
-        and_(
-            LegalHold.channel == channel.value,
-            CommunicationLog.channel == channel.value,
-            LegalHold.recipient_index.in_(list(values)),
-            LegalHold.recipient_index != CommunicationLog.recipient_index,
-        )
-        for channel, values in indexes.items()
-        if values
-    ]
-    if not record_ids or not per_channel:
-        return {}
-    rows = await session.execute(
-        select(LegalHold.id, func.count(CommunicationLog.id))
-        .select_from(CommunicationLog)
-        .join(
-            LegalHold,
-            and_(
-                LegalHold.tenant_id == CommunicationLog.tenant_id,
-                LegalHold.released_at.is_(None),
-                or_(LegalHold.expires_at.is_(None), LegalHold.expires_at > now),
-                or_(
-                    LegalHold.created_before.is_(None),
-                    CommunicationLog.created_at < LegalHold.created_before,
-                ),
-                LegalHold.scope == HoldScope.RECIPIENT.value,
-                or_(LegalHold.user_id.is_(None), LegalHold.user_id == CommunicationLog.user_id),
-                or_(*per_channel),
-            ),
-        )
-        .where(CommunicationLog.tenant_id == tenant_id, CommunicationLog.id.in_(record_ids))
-        .group_by(LegalHold.id)
-    )
-    return {hold_id: int(count) for hold_id, count in rows.all()}
-
-
-def _covering(now: datetime, stage: Stage | None) -> ColumnElement[bool]:
-    return exists().where(*hold_covers(now, stage))
-
-
-async def holds_covering(
-    session: AsyncSession, tenant_id: str, record_ids: list[str], now: datetime
-) -> dict[str, int]:
-    """For each active hold of ``tenant_id`` that covers some of ``record_ids`` (for any
-    stage): how many (a record two holds cover counts for both)."""
-    if not record_ids:
-        return {}
-    rows = await session.execute(
-        select(LegalHold.id, func.count(CommunicationLog.id))
-        .select_from(CommunicationLog)
-        .join(LegalHold, and_(*hold_covers(now)))
-        .where(CommunicationLog.tenant_id == tenant_id, CommunicationLog.id.in_(record_ids))
-        .group_by(LegalHold.id)
-    )
-    return {hold_id: int(count) for hold_id, count in rows.all()}
-
-
-def not_held(now: datetime, stage: Stage | None = None) -> ColumnElement[bool]:
-    """SQL: the send record of the surrounding query is covered by no active hold for
-    ``stage`` (``None``: for any stage, the record itself)."""
-    return ~_covering(now, stage)
-
-
-def held(now: datetime, stage: Stage | None = None) -> ColumnElement[bool]:
-    """SQL: the send record of the surrounding query is covered by an active hold for
-    ``stage`` (see :func:`not_held`)."""
-    return _covering(now, stage)
 
 
 # -- with their evidence: what the API and the CLI call ---------------------------------
@@ -666,9 +487,9 @@ async def release_legal_hold(
 async def purge_holds(
     session: AsyncSession, master: MasterKeyring, hold_ids: list[str], *, actor: Actor
 ) -> int:
-    """Delete these holds (their reason text and masked recipient go with them), each with
-    its ``legal_hold.purged`` audit event in the same transaction; returns how many. The
-    caller chose them with :func:`purgeable`."""
+    """Delete these holds (their reason text, masked recipient and stored form indexes go
+    with them), each with its ``legal_hold.purged`` audit event in the same transaction;
+    returns how many. The caller chose them with :func:`purgeable`."""
     rows = list(
         (
             await session.execute(
@@ -691,6 +512,9 @@ async def purge_holds(
             },
         )
     if rows:
+        # Explicit as well as ON DELETE CASCADE: SQLite enforces foreign keys only where
+        # the connection turned them on.
+        await drop_forms(session, [row.id for row in rows])
         await session.execute(
             delete(LegalHold)
             .where(LegalHold.id.in_([row.id for row in rows]))
@@ -710,18 +534,10 @@ __all__ = [
     "add_hold",
     "change_hold",
     "change_legal_hold",
-    "held",
-    "held_in_any_form",
-    "hold_covers",
-    "holds_covering",
-    "holds_covering_forms",
     "holds_due_for_review",
     "list_holds",
-    "not_held",
-    "phone_form_indexes",
     "place_legal_hold",
     "purge_holds",
-    "purgeable",
     "release_hold",
     "release_legal_hold",
 ]

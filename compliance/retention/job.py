@@ -53,7 +53,8 @@ from compliance.records.models import CommunicationLog
 from compliance.records.repository import open_records
 from compliance.records.sealing import RecordSealer
 from compliance.retention.digest import ErasedIds
-from compliance.retention.holds import held, not_held, purge_holds, purgeable
+from compliance.retention.hold_matching import held, not_held, purgeable
+from compliance.retention.holds import purge_holds
 from compliance.retention.models import LegalHold, RetentionLock, RetentionRun
 from compliance.retention.runs import TenantFailure
 from compliance.templates.repository import TemplateCache, TemplateStore

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from advanced_alchemy.base import DefaultBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, Index, LargeBinary, String, Text, false
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -41,6 +41,25 @@ class LegalHold(DefaultBase):
     )
     changed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     changed_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class LegalHoldRecipientForm(DefaultBase):
+    """The blind index of one stored form of a recipient hold's recipient (migration 0011):
+    a record whose ``recipient_index`` equals any of its hold's forms is held.
+
+    For an SMS number the forms that carry its country code (``e164``,
+    ``international_00``: ``policies.recipients.UNAMBIGUOUS_PHONE_FORMS``); for an email
+    address or a device token its one stored form (``canonical``); for a hold placed before
+    0011 the one index it was placed with (``as_placed``). Deleted on release and purge."""
+
+    __tablename__ = "legal_hold_recipient_forms"
+    __table_args__ = (Index("ix_legal_hold_recipient_forms_match", "recipient_index", "hold_id"),)
+
+    hold_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("legal_holds.id", ondelete="CASCADE"), primary_key=True
+    )
+    form: Mapped[str] = mapped_column(String(32), primary_key=True)
+    recipient_index: Mapped[bytes] = mapped_column(LargeBinary(8), nullable=False)
 
 
 class RetentionRun(DefaultBase):

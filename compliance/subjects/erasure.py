@@ -30,7 +30,7 @@ from compliance.audit.trail import append_event
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.records.sealing import RecordSealer
-from compliance.retention.holds import (
+from compliance.retention.hold_matching import (
     held_in_any_form,
     holds_covering,
     holds_covering_forms,

@@ -221,8 +221,9 @@ def holds_add_command(
             if hold.other_forms_found:
                 click.echo(
                     f"warning: {hold.other_forms_found} record(s) of this tenant are stored "
-                    "under another form of this number (national digits or 00); this hold "
-                    "keeps only the E.164 form from retention (a subject erasure honours "
+                    "as national digits of this number (no country code: possibly another "
+                    "country's number); this hold keeps the forms with the country code "
+                    "(E.164, 00) from retention, not these (a subject erasure honours "
                     "every form)",
                     err=True,
                 )

@@ -300,3 +300,30 @@ def test_a_recipient_hold_on_a_number_without_country_code_is_refused_never_echo
     assert len(refused.stderr.splitlines()) == 1
     assert "country code" in refused.stderr
     assert "1234" not in refused.stderr + refused.stdout
+
+
+def test_a_recipient_hold_from_the_cli_stores_every_form_with_the_country_code(
+    database_url: str, tmp_path: Path
+) -> None:
+    added = _commlog(
+        database_url,
+        tmp_path,
+        *("holds", "add", "--tenant", "tnt_cli", "--reason", "case 9", "--scope", "recipient"),
+        *("--recipient", "+86 138 1234 8004", "--channel", "sms", "--review-by", in_days(30)),
+    )
+    assert added.returncode == 0, added.stderr
+    hold_id = added.stdout.strip()
+
+    async def forms() -> set[str]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    text("SELECT form FROM legal_hold_recipient_forms WHERE hold_id = :id"),
+                    {"id": hold_id},
+                )
+                return {row[0] for row in rows}
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(forms()) == {"e164", "international_00"}

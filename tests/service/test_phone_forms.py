@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from compliance.records.models import CommunicationLog
-from policies.recipients import phone_forms
+from compliance.retention.hold_matching import held
+from policies.recipients import UNAMBIGUOUS_PHONE_FORMS, phone_forms
 from tests.factories import Caller
 
 E164 = "+8613812348004"
@@ -151,7 +152,8 @@ async def test_a_national_form_record_under_an_e164_hold_is_not_erased_by_a_subj
     )
     assert placed.status_code == 201, placed.text
     hold = placed.json()["data"]
-    # The hold keeps one index (E.164); it says the national-form record exists.
+    # The hold keeps the forms with the country code; it says the national-form record
+    # (possibly another country's number) exists.
     assert hold["other_forms_found"] == 1
 
     erasure = await _request(tenant, type="erasure", recipient=E164, channel="sms")
@@ -205,7 +207,9 @@ async def test_a_hold_on_the_number_keeps_a_record_stored_in_any_of_its_forms(
 ) -> None:
     e164 = _example(region)
     forms = phone_forms(e164)
-    stored_form = data.draw(st.sampled_from(sorted(forms.values())))
+    form_name = data.draw(st.sampled_from(sorted(forms)))
+    stored_form = forms[form_name]
+    with_country_code = form_name in UNAMBIGUOUS_PHONE_FORMS
     named = data.draw(st.sampled_from([e164, "00" + e164[1:]]))
     tenant = _fresh(caller)
     record = await tenant.create(recipient=stored_form)
@@ -213,7 +217,20 @@ async def test_a_hold_on_the_number_keeps_a_record_stored_in_any_of_its_forms(
         "/compliance/legal-holds", json=_hold(named), headers=_officer(tenant)
     )
     assert placed.status_code == 201, placed.text
-    assert placed.json()["data"]["other_forms_found"] == (0 if stored_form == e164 else 1)
+    assert placed.json()["data"]["other_forms_found"] == (0 if with_country_code else 1)
+    # The retention job's hold check: every form with the country code is held, a national
+    # form (possibly another country's number) is not.
+    async with database.get_session() as session:
+        held_ids = set(
+            (
+                await session.execute(
+                    select(CommunicationLog.id).where(
+                        CommunicationLog.tenant_id == tenant.tenant_id, held(datetime.now(UTC))
+                    )
+                )
+            ).scalars()
+        )
+    assert (record["id"] in held_ids) is with_country_code
     erasure = await _request(
         tenant, type="erasure", recipient=data.draw(st.sampled_from([e164, "00" + e164[1:]]))
     )
