@@ -289,8 +289,12 @@ class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
         async def opened(rows: list[Mapping[str, Any]]) -> list[SendRecord]:
             return await self._open(rows, opening)
 
-        async for records in _opened_chunks(self.session, statement, chunk_rows, opened):
-            yield records
+        # Closed with this generator (an abandoned download): its cursor and any read it
+        # has in flight end before the session does.
+        chunks = _opened_chunks(self.session, statement, chunk_rows, opened)
+        async with contextlib.aclosing(chunks):
+            async for records in chunks:
+                yield records
 
     async def _row_in_tenant(
         self, tenant_id: str, log_id: str, *, for_update: bool = False

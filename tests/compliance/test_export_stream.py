@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from sqlalchemy import text
 
 from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
@@ -315,6 +316,11 @@ async def test_an_abandoned_export_counts_only_the_chunks_taken(
     assert not export.finished
     assert export.sha256 == hashlib.sha256(first).hexdigest()
     assert second  # prepared but never counted
+    # The read asked for ahead of the consumer ended before the session: its connection
+    # went back to the pool, usable.
+    assert database.get_engine().pool.checkedout() == 0
+    async with database.get_session() as session:
+        assert (await session.execute(text("SELECT 1"))).scalar() == 1
 
 
 async def test_an_empty_csv_export_is_its_header(
