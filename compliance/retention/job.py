@@ -10,13 +10,9 @@ recipient and content stages erase fields of the records that remain, then month
 that are wholly past their window are destroyed, after moving held records under a hold
 key, so that erasure reaches every backup too (crypto-shredding).
 
-Evidence (GDPR Art. 5(2)): every batch that erases or deletes appends a ``retention.batch``
-audit event in its own transaction (stage, count, SHA-256 of the ids it touched), so a
-crash can never leave an erased batch unaccounted; when a tenant is done (or failed) one
-``retention.tenant_outcome`` event sums it up with, per stage, the count and the SHA-256
-over all the ids it erased (``compliance.retention.digest``). A dry run records one
-``retention.dry_run`` event per tenant with its counts. After the tenants, audit events
-older than the trail's own window go, under signed checkpoints (``compliance.audit.retention``).
+The run lock is ``compliance.retention.lock``, the run record ``compliance.retention.runs``
+and the evidence each batch and tenant leaves in the audit trail (GDPR Art. 5(2))
+``compliance.retention.evidence``.
 """
 
 from __future__ import annotations
@@ -25,20 +21,13 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import msgspec
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from compliance.audit.retention import audit_chains, expire_chain
-from compliance.audit.trail import append_event
-from compliance.encryption.envelope import EnvelopeError
 from compliance.encryption.keystore import (
     BLIND_INDEX_EPOCH,
     HOLD_EPOCH,
@@ -48,15 +37,31 @@ from compliance.encryption.keystore import (
     TenantKey,
     UnwrappedKeyCache,
 )
-from compliance.encryption.master import MasterKeyError, MasterKeyring
+from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.records.repository import open_records
 from compliance.records.sealing import RecordSealer
-from compliance.retention.digest import ErasedIds
+from compliance.retention.evidence import RunEvidence
 from compliance.retention.hold_matching import held, not_held, purgeable
 from compliance.retention.holds import purge_holds
-from compliance.retention.models import LegalHold, RetentionLock, RetentionRun
-from compliance.retention.runs import TenantFailure
+from compliance.retention.lock import (
+    LockCheck,
+    RetentionFailed,
+    RetentionLocked,
+    RetentionLockLost,
+    run_lock,
+    touch_sqlite_lock,
+)
+from compliance.retention.models import LegalHold
+from compliance.retention.runs import (
+    RELEASED_HOLDS,
+    RunReport,
+    TenantFailure,
+    close_run_record,
+    describe_failure,
+    failure_kind,
+    open_run_record,
+)
 from compliance.templates.repository import TemplateCache, TemplateStore
 from compliance.transactions import begin_write, commit
 from policies.audit_chain import Actor, ActorKind
@@ -66,28 +71,10 @@ from policies.retention import RetentionPolicy, Stage, cutoff, month_wholly_past
 
 logger = logging.getLogger("commlog.retention")
 
-ADVISORY_LOCK_KEY = 0x636F6D6D6C6F67  # "commlog"
-LOCK_NAME = "retention"
-STALE_LOCK_AFTER = timedelta(minutes=15)
 DEFAULT_BATCH_SIZE = 5_000
 RUN_ID_PREFIX = "run_"
 PROCESSING_ORDER = (Stage.RECORD, Stage.RECIPIENT, Stage.CONTENT)
 KEY_STAGES = ((KeyPurpose.CONTENT, Stage.CONTENT), (KeyPurpose.RECIPIENT, Stage.RECIPIENT))
-RELEASED_HOLDS = "released_holds"
-"""The run's count of legal holds purged (released or lapsed longer than the window)."""
-
-
-class RetentionLocked(Exception):
-    """Another run holds the lock; this one did nothing."""
-
-
-class RetentionFailed(Exception):
-    """The run failed; what it finished stays done and is recorded."""
-
-
-class RetentionLockLost(RetentionFailed):
-    """The run's lock went away mid-run (its connection dropped, or a stale takeover):
-    another run may have started, so this one stops at once."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,138 +100,6 @@ class RunOptions:
     released_holds_kept: timedelta = timedelta(days=DEFAULT_RELEASED_HOLD_DAYS)
     """How long a released (or lapsed) legal hold is kept before the run purges it
     (``COMMLOG_RELEASED_HOLD_DAYS``)."""
-
-
-@dataclass(slots=True, kw_only=True)
-class RunReport:
-    run_id: str
-    status: str
-    dry_run: bool
-    as_of: datetime
-    policy_digest: str
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    keys_destroyed: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-    outcomes: dict[str, dict[str, str]] = field(default_factory=dict)
-    """Per tenant: ``{"status": "succeeded"|"failed", "error": <TenantFailure kind>}``."""
-    seconds: dict[str, float] = field(default_factory=dict)
-    """Wall-clock time spent per stage (and on keys), for operators and benchmarks."""
-    erased_ids: dict[str, dict[str, dict[str, object]]] = field(default_factory=dict)
-    """Per tenant and stage: ``{"ids": n, "ids_sha256": hex}`` as recorded in the audit
-    trail's ``retention.tenant_outcome`` event."""
-    audit_events_removed: dict[str, int] = field(default_factory=dict)
-    """Per audit chain (``""`` is the system chain): events removed by the trail's window."""
-
-    def tenant_done(self, tenant_id: str, failure: TenantFailure | None = None) -> None:
-        if failure is None:
-            self.outcomes[tenant_id] = {"status": "succeeded"}
-        else:
-            self.outcomes[tenant_id] = {"status": "failed", "error": failure.value}
-
-    def add(self, tenant_id: str, stage: str, count: int) -> None:
-        stages = self.counts.setdefault(
-            tenant_id, {**{s.value: 0 for s in Stage}, RELEASED_HOLDS: 0}
-        )
-        stages[stage] = stages.get(stage, 0) + count
-
-
-# -- the lock --------------------------------------------------------------------------
-
-
-LockCheck = Callable[[], Awaitable[None]]
-
-
-@asynccontextmanager
-async def _postgres_lock(engine: AsyncEngine) -> AsyncIterator[LockCheck]:
-    async with engine.connect() as connection:
-        taken = await connection.scalar(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-        )
-        await connection.commit()
-        if not taken:
-            raise RetentionLocked("another retention run is in progress on this database")
-
-        async def still_held() -> None:
-            # A session-level advisory lock lives exactly as long as its connection.
-            try:
-                await connection.scalar(text("SELECT 1"))
-                await connection.commit()
-            except Exception:
-                raise RetentionLockLost("the run lock's connection was lost") from None
-
-        try:
-            yield still_held
-        finally:
-            try:
-                await connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                )
-                await connection.commit()
-            except Exception as exc:
-                # A failed statement leaves the connection in a failed transaction: the
-                # unlock never ran, and returned to the pool the connection would keep the
-                # session-level lock for whoever borrows it next. Closing it frees the lock.
-                logger.warning("retention lock release failed: %s", type(exc).__name__)
-                await connection.invalidate()
-
-
-async def touch_sqlite_lock(session: AsyncSession, run_id: str) -> None:
-    """Refresh ``run_id``'s lock row in ``session``'s transaction; if the row is no
-    longer this run's (taken over as stale), raise :class:`RetentionLockLost`."""
-    result = await session.execute(
-        update(RetentionLock)
-        .where(RetentionLock.name == LOCK_NAME, RetentionLock.run_id == run_id)
-        .values(heartbeat_at=datetime.now(UTC))
-    )
-    if not getattr(result, "rowcount", 0):
-        raise RetentionLockLost("the run lock was taken over as stale")
-
-
-@asynccontextmanager
-async def _sqlite_lock(
-    sessions: async_sessionmaker[AsyncSession], run_id: str
-) -> AsyncIterator[LockCheck]:
-    now = datetime.now(UTC)
-    async with sessions() as session:
-        await begin_write(session)
-        current = await session.get(RetentionLock, LOCK_NAME)
-        if current is not None and now - current.heartbeat_at < STALE_LOCK_AFTER:
-            raise RetentionLocked(
-                f"another retention run is in progress on this database ({current.run_id})"
-            )
-        if current is not None:  # its process died: the lock is stale
-            await session.delete(current)
-            await session.flush()
-        session.add(RetentionLock(name=LOCK_NAME, run_id=run_id, acquired_at=now, heartbeat_at=now))
-        try:
-            await commit(session, operation="retention_lock")
-        except IntegrityError:
-            raise RetentionLocked("another retention run is in progress on this database") from None
-
-    async def still_held() -> None:
-        async with sessions() as session:
-            await begin_write(session)
-            await touch_sqlite_lock(session, run_id)
-            await commit(session, operation="retention_lock")
-
-    try:
-        yield still_held
-    finally:
-        async with sessions() as session:
-            await begin_write(session)
-            await session.execute(
-                delete(RetentionLock).where(
-                    RetentionLock.name == LOCK_NAME, RetentionLock.run_id == run_id
-                )
-            )
-            await commit(session, operation="retention_lock")
-
-
-def run_lock(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], run_id: str) -> Any:
-    """At most one retention run per database."""
-    if engine.dialect.name == "postgresql":
-        return _postgres_lock(engine)
-    return _sqlite_lock(sessions, run_id)
 
 
 # -- the stages --------------------------------------------------------------------------
@@ -326,8 +181,6 @@ class RetentionJob:
         self.options = options
         self._lock_check: LockCheck | None = None
         self.actor = options.audit_actor or Actor(id=options.actor, kind=ActorKind.SYSTEM)
-        # The ids each stage erased for the tenant in hand (see compliance.retention.digest).
-        self._erased: dict[str, ErasedIds] = {}
         clock = options.clock or (lambda: datetime.now(UTC))
         self.now = (options.as_of or clock()).astimezone(UTC)
         self.report = RunReport(
@@ -337,22 +190,29 @@ class RetentionJob:
             as_of=self.now,
             policy_digest=policy.digest(),
         )
+        self.evidence = RunEvidence(self.sessions, master, self.report, self.actor)
 
     async def run(self) -> RunReport:
         if self.options.as_of is not None and not self.options.dry_run:
             raise ValueError("--as-of previews a date and is only allowed with --dry-run")
         async with run_lock(self.engine, self.sessions, self.report.run_id) as lock_check:
             self._lock_check = lock_check
-            await self._open_run_record()
+            await open_run_record(
+                self.sessions,
+                self.report,
+                tenant_filter=self.options.tenant_id,
+                actor=self.options.actor,
+                policy=self.policy,
+            )
             failures: list[str] = []
             lock_lost = False
             try:
                 tenants = await self._tenants()
             except Exception as exc:
-                tenants, failures = [], [_describe(exc)]
+                tenants, failures = [], [describe_failure(exc)]
             for index, tenant_id in enumerate(tenants):
                 # One tenant's failure must not keep the others from their erasure.
-                self._erased = {stage.value: ErasedIds() for stage in Stage}
+                self.evidence.start_tenant()
                 try:
                     await self._beat()
                     await self._apply_to_tenant(tenant_id)
@@ -362,180 +222,31 @@ class RetentionJob:
                     self.report.tenant_done(tenant_id, TenantFailure.INTERRUPTED)
                     for later in tenants[index + 1 :]:
                         self.report.tenant_done(later, TenantFailure.NOT_REACHED)
-                    await self._record_outcome(tenant_id, failures)
+                    await self.evidence.record_outcome(tenant_id, failures)
                     break
                 except Exception as exc:
-                    logger.error("retention failed for tenant %s: %s", tenant_id, _describe(exc))
-                    failures.append(f"tenant {tenant_id}: {_describe(exc)}")
-                    self.report.tenant_done(tenant_id, _failure_kind(exc))
+                    logger.error(
+                        "retention failed for tenant %s: %s", tenant_id, describe_failure(exc)
+                    )
+                    failures.append(f"tenant {tenant_id}: {describe_failure(exc)}")
+                    self.report.tenant_done(tenant_id, failure_kind(exc))
                 else:
                     self.report.tenant_done(tenant_id)
-                await self._record_outcome(tenant_id, failures)
+                await self.evidence.record_outcome(tenant_id, failures)
             if not lock_lost and not self.options.dry_run:
-                await self._expire_audit_trail(failures)
+                await self.evidence.expire_audit_trail(
+                    failures,
+                    window=self.options.audit_retention,
+                    tenant_id=self.options.tenant_id,
+                    batch_size=self.options.batch_size,
+                    beat=self._beat,
+                )
             self.report.status = "failed" if failures else "succeeded"
             self.report.error = "; ".join(failures) or None
-            await self._close_run_record()
+            await close_run_record(self.sessions, self.report)
         if self.report.error is not None:
             raise (RetentionLockLost if lock_lost else RetentionFailed)(self.report.error)
         return self.report
-
-    async def _open_run_record(self) -> None:
-        async with self.sessions() as session:
-            await begin_write(session)
-            await session.execute(
-                update(RetentionRun)
-                .where(RetentionRun.status == "running")
-                .values(
-                    status="failed",
-                    finished_at=datetime.now(UTC),
-                    error="interrupted: the process ended before the run finished",
-                )
-            )
-            session.add(
-                RetentionRun(
-                    id=self.report.run_id,
-                    started_at=datetime.now(UTC),
-                    status="running",
-                    dry_run=self.options.dry_run,
-                    as_of=self.now,
-                    tenant_filter=self.options.tenant_id,
-                    actor=self.options.actor,
-                    policy_digest=self.report.policy_digest,
-                    policy=msgspec.json.encode(self.policy.describe()).decode(),
-                )
-            )
-            await commit(session, operation="retention_run_record")
-
-    async def _close_run_record(self) -> None:
-        async with self.sessions() as session:
-            await begin_write(session)
-            await session.execute(
-                update(RetentionRun)
-                .where(RetentionRun.id == self.report.run_id)
-                .values(
-                    status=self.report.status,
-                    finished_at=datetime.now(UTC),
-                    counts=msgspec.json.encode(self.report.counts).decode(),
-                    keys_destroyed=msgspec.json.encode(self.report.keys_destroyed).decode(),
-                    error=self.report.error,
-                    tenant_outcomes=msgspec.json.encode(self.report.outcomes).decode(),
-                )
-            )
-            await commit(session, operation="retention_run_record")
-
-    async def _record_outcome(self, tenant_id: str, failures: list[str]) -> None:
-        """The tenant's ``retention.tenant_outcome`` (or ``retention.dry_run``) audit event,
-        in a short transaction of its own right after the tenant's last write: status,
-        counts per stage, keys destroyed and, per stage, the count and SHA-256 of the ids
-        erased or deleted (also for a failed or interrupted tenant: what was done). The
-        batches were each recorded with their own transaction already, so an outcome that
-        cannot be written (the database went away) loses no erasure's evidence."""
-        erased = {stage: ids.summary() for stage, ids in self._erased.items()}
-        for ids in self._erased.values():
-            ids.close()
-        self._erased = {}
-        outcome = self.report.outcomes.get(tenant_id, {"status": "failed"})
-        counts = self.report.counts.get(tenant_id, {stage.value: 0 for stage in Stage})
-        keys = [
-            {k: v for k, v in key.items() if k != "tenant_id"}
-            for key in self.report.keys_destroyed
-            if key["tenant_id"] == tenant_id
-        ]
-        details: dict[str, object] = {
-            "status": outcome["status"],
-            "counts": dict(counts),
-            "keys_destroyed": keys,
-            "policy_digest": self.report.policy_digest,
-            "as_of": self.now.isoformat(),
-        }
-        if "error" in outcome:
-            details["error"] = outcome["error"]
-        if self.options.dry_run:
-            action = "retention.dry_run"
-        else:
-            action = "retention.tenant_outcome"
-            details["erased"] = erased
-            self.report.erased_ids[tenant_id] = erased
-        try:
-            async with self.sessions() as session:
-                await begin_write(session)
-                await append_event(
-                    session,
-                    self.master,
-                    tenant_id=tenant_id,
-                    actor=self.actor,
-                    action=action,
-                    target=self.report.run_id,
-                    details=details,
-                )
-                await commit(session, operation="retention_audit_outcome")
-        except Exception as exc:
-            logger.error(
-                "retention outcome of tenant %s not recorded in the audit trail: %s",
-                tenant_id,
-                _describe(exc),
-            )
-            failures.append(f"tenant {tenant_id}: audit outcome not recorded: {_describe(exc)}")
-
-    async def _record_batch(
-        self, session: AsyncSession, tenant_id: str, stage: Stage, ids: list[str], why: str
-    ) -> None:
-        """In a batch's own transaction: what it erased or deleted, so a crash after the
-        commit still leaves the batch accounted for. (The caller adds the ids to the
-        tenant's per-stage digest once the batch committed.)"""
-        if not ids:
-            return
-        batch = ErasedIds()
-        batch.add(ids)
-        await append_event(
-            session,
-            self.master,
-            tenant_id=tenant_id,
-            actor=self.actor,
-            action="retention.batch",
-            target=self.report.run_id,
-            details={"stage": stage.value, "why": why, **batch.summary()},
-        )
-        batch.close()
-
-    async def _expire_audit_trail(self, failures: list[str]) -> None:
-        """Remove audit events past the trail's own window, chain by chain (only the
-        tenant's chain when the run is limited to one tenant)."""
-        window = self.options.audit_retention
-        if window is None:
-            return
-        try:
-            if self.options.tenant_id is not None:
-                chains = [self.options.tenant_id]
-            else:
-                async with self.sessions() as session:
-                    chains = await audit_chains(session)
-        except Exception as exc:
-            failures.append(f"audit trail retention: {_describe(exc)}")
-            return
-        for chain in chains:
-            try:
-                await self._beat()
-                expiry = await expire_chain(
-                    self.sessions,
-                    self.master,
-                    tenant_id=chain,
-                    before=self.now - window,
-                    actor=self.actor,
-                    batch_size=self.options.batch_size,
-                    target=self.report.run_id,
-                )
-            except RetentionLockLost as exc:
-                failures.append(str(exc))
-                return
-            except Exception as exc:
-                name = chain or "(system)"
-                logger.error("audit trail retention failed for %s: %s", name, _describe(exc))
-                failures.append(f"audit trail of {name}: {_describe(exc)}")
-                continue
-            if expiry.removed:
-                self.report.audit_events_removed[chain] = expiry.removed
 
     async def _tenants(self) -> list[str]:
         if self.options.tenant_id is not None:
@@ -649,10 +360,12 @@ class RetentionJob:
                         )
                     ).scalars()
                 )
-                await self._record_batch(session, tenant_id, stage, touched, "window passed")
+                await self.evidence.record_batch(
+                    session, tenant_id, stage, touched, "window passed"
+                )
                 await self._heartbeat(session)
                 await commit(session, operation="retention_batch")
-            self._erased[stage.value].add(touched)
+            self.evidence.committed(stage, touched)
             done += len(touched)
             if self.options.after_batch is not None:
                 await self.options.after_batch()
@@ -803,30 +516,13 @@ class RetentionJob:
                         for name, value in _ERASE[stage].items():
                             setattr(row, name, value)
                         erased.append(row.id)
-                await self._record_batch(session, tenant_id, stage, erased, "month key retired")
+                await self.evidence.record_batch(
+                    session, tenant_id, stage, erased, "month key retired"
+                )
                 await commit(session, operation="retention_batch")
-            self._erased[stage.value].add(erased)
+            self.evidence.committed(stage, erased)
             self.report.add(tenant_id, stage.value, len(erased))
             last_id = rows[-1].id
-
-
-def _failure_kind(exc: Exception) -> TenantFailure:
-    """What an officer of the failed tenant may learn: a kind, never the exception's text."""
-    if isinstance(exc, MasterKeyError | EnvelopeError):
-        return TenantFailure.KEY_UNAVAILABLE
-    if isinstance(exc, DBAPIError | OSError | TimeoutError):
-        return TenantFailure.DATABASE
-    return TenantFailure.INTERNAL
-
-
-def _describe(exc: Exception) -> str:
-    """A failure's description for the run record: our own errors say what happened;
-    anything else gives only its type (driver messages can quote stored data)."""
-    if isinstance(exc, (RetentionLocked, ValueError)) or type(exc).__module__.startswith(
-        ("compliance.", "policies.")
-    ):
-        return f"{type(exc).__name__}: {exc}"
-    return type(exc).__name__
 
 
 async def run_retention(
@@ -844,4 +540,4 @@ async def run_retention(
     except (RetentionLocked, RetentionFailed, ValueError):
         raise
     except Exception as exc:
-        raise RetentionFailed(_describe(exc)) from exc
+        raise RetentionFailed(describe_failure(exc)) from exc

@@ -26,15 +26,9 @@ from compliance.retention.holds import (
     place_legal_hold,
     release_legal_hold,
 )
-from compliance.retention.job import (
-    RELEASED_HOLDS,
-    RetentionFailed,
-    RetentionLocked,
-    RunOptions,
-    RunReport,
-    run_retention,
-)
-from compliance.retention.runs import list_runs
+from compliance.retention.job import RunOptions, run_retention
+from compliance.retention.lock import RetentionFailed, RetentionLocked
+from compliance.retention.runs import RELEASED_HOLDS, RunReport, list_runs
 from compliance.transactions import begin_write, commit
 from policies.audit_chain import Actor, ActorKind
 from policies.channels import Channel

@@ -20,7 +20,8 @@ from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
 from compliance.encryption.lifecycle import reencrypt
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
-from compliance.retention.job import RetentionFailed, RunOptions, run_retention
+from compliance.retention.job import RunOptions, run_retention
+from compliance.retention.lock import RetentionFailed
 from compliance.retention.models import RetentionRun
 from compliance.transactions import CommitFailed, begin_write, commit
 from policies.retention import DEFAULT_POLICY

@@ -12,7 +12,9 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from compliance.encryption.keystore import UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.retention.digest import ids_digest
-from compliance.retention.job import RetentionFailed, RunOptions, RunReport, run_retention
+from compliance.retention.job import RunOptions, run_retention
+from compliance.retention.lock import RetentionFailed
+from compliance.retention.runs import RunReport
 from policies.audit_chain import Actor, ActorKind
 from policies.retention import DEFAULT_POLICY
 from tests.audit_chains import assert_chain_verifies, details

@@ -14,15 +14,10 @@ from sqlalchemy import select
 from compliance.encryption.keystore import HOLD_EPOCH, KeyState, TenantKey, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
-from compliance.retention.job import (
-    RetentionFailed,
-    RetentionLocked,
-    RunOptions,
-    RunReport,
-    run_lock,
-    run_retention,
-)
+from compliance.retention.job import RunOptions, run_retention
+from compliance.retention.lock import RetentionFailed, RetentionLocked, run_lock
 from compliance.retention.models import RetentionRun
+from compliance.retention.runs import RunReport
 from compliance.transactions import begin_write
 from policies.retention import DEFAULT_POLICY, RetentionPolicy, parse_policy
 from tests.factories import Caller, hold_body
@@ -448,7 +443,7 @@ async def test_a_run_that_loses_its_lock_stops_at_once(
 ) -> None:
     from sqlalchemy import delete, text
 
-    from compliance.retention.job import RetentionLockLost
+    from compliance.retention.lock import RetentionLockLost
     from compliance.retention.models import RetentionLock
 
     old = (_now() - 500 * DAY).isoformat()

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from compliance.encryption.keystore import UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
-from compliance.retention.job import RunOptions, RunReport, run_retention
+from compliance.retention.job import RunOptions, run_retention
+from compliance.retention.runs import RunReport
 from policies.retention import DEFAULT_POLICY
 from tests.factories import Caller, hold_body, put_template, templated_send
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from compliance.encryption.master import new_master_key_entry
-from compliance.retention.job import run_lock
+from compliance.retention.lock import run_lock
 from service.persistence.database import create_engine
 from tests.conftest import TEST_JWT_SECRET
 from tests.factories import in_days, run_commlog

@@ -19,8 +19,9 @@ from compliance.audit.models import AuditEventRow
 from compliance.encryption.keystore import UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
-from compliance.retention.job import RunOptions, RunReport, run_retention
+from compliance.retention.job import RunOptions, run_retention
 from compliance.retention.models import LegalHold
+from compliance.retention.runs import RunReport
 from compliance.transactions import begin_write
 from policies.retention import DEFAULT_POLICY
 from tests.factories import Caller, hold_body, in_days

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from compliance.encryption.keystore import KeyPurpose, TenantKey, UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
-from compliance.retention.job import RetentionFailed, RunOptions, run_retention
+from compliance.retention.job import RunOptions, run_retention
+from compliance.retention.lock import RetentionFailed
 from compliance.retention.models import RetentionRun
 from compliance.retention.runs import TENANT_FAILURE_TEXT, TenantFailure
 from policies.retention import DEFAULT_POLICY
