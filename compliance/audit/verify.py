@@ -2,9 +2,10 @@
 
 Each chain is read in sequence order in bounded batches (keyset on ``sequence``, plain
 rows, no identity map), so memory stays constant however long the chain; the pure
-:class:`policies.audit_chain.ChainVerifier` judges each event as it arrives. A chain is
-read in one snapshot (one SQLite read transaction; ``REPEATABLE READ`` on PostgreSQL), so
-an event appended meanwhile is not mistaken for one added behind the head's back.
+:class:`policies.audit_verification.ChainVerifier` judges each event as it arrives. A
+chain is read in one snapshot (one SQLite read transaction; ``REPEATABLE READ`` on
+PostgreSQL), so an event appended meanwhile is not mistaken for one added behind the
+head's back.
 
 Head and checkpoint signatures are checked with the configured master keys: whoever can
 write the database but not sign cannot rewrite a chain and its head unnoticed
@@ -23,15 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.audit.models import AuditChainHead, AuditCheckpoint, AuditEventRow
 from compliance.encryption.master import MasterKeyMissing, MasterKeyring
-from policies.audit_chain import (
+from policies.audit_chain import ChainedEvent, checkpoint_statement, head_statement
+from policies.audit_verification import (
     BreakKind,
-    ChainedEvent,
     ChainReport,
     ChainVerifier,
     SignatureCheck,
     SignedMark,
-    checkpoint_statement,
-    head_statement,
 )
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]

@@ -10,13 +10,12 @@ from compliance.audit.events import EventFilter, list_events
 from compliance.audit.verify import verify_trail
 from policies.audit_chain import (
     SYSTEM_CHAIN,
-    BreakKind,
     ChainedEvent,
-    ChainReport,
     canonical_json,
     canonical_time,
     chain_label,
 )
+from policies.audit_verification import BreakKind, ChainReport
 from service.cli import EXIT_CONFIGURATION, EXIT_FAILED, _run_async
 from service.compliance.retention_cli import _check_identifiers, _when
 

@@ -21,14 +21,8 @@ from compliance.audit.trail import AuditChainBroken, append_event, stored_event
 from compliance.audit.verify import sign_unsigned_heads, verify_stored_chain, verify_trail
 from compliance.encryption.master import MasterKeyring, new_master_key_entry, parse_master_keys
 from compliance.transactions import begin_write, commit
-from policies.audit_chain import (
-    Actor,
-    ActorKind,
-    BreakKind,
-    ChainReport,
-    checkpoint_statement,
-    next_event,
-)
+from policies.audit_chain import Actor, ActorKind, checkpoint_statement, next_event
+from policies.audit_verification import BreakKind, ChainReport
 
 CHAIN_LENGTH = 4
 OFFICER = Actor(id="usr_officer", kind=ActorKind.OFFICER, origin={"request_id": "req_1"})
