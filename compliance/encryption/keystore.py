@@ -36,7 +36,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Text,
     UniqueConstraint,
     func,
     select,
@@ -105,24 +104,6 @@ class TenantKey(DefaultBase):
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
     destroyed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
-
-
-class KeyEvent(DefaultBase):
-    """What happened to keys before the audit trail existed. No longer written: migration
-    0006 copied its rows into the audit chains, and key events are audit events now
-    (:meth:`KeyStore.record_event`). The table stays until a later migration drops it."""
-
-    __tablename__ = "key_events"
-    __table_args__ = (Index("ix_key_events_tenant_time", "tenant_id", "occurred_at"),)
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
-    actor: Mapped[str] = mapped_column(String(128), nullable=False)
-    action: Mapped[str] = mapped_column(String(32), nullable=False)
-    tenant_id: Mapped[str | None] = mapped_column(String(128))
-    detail: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 @dataclass(frozen=True, slots=True)

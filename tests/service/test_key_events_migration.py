@@ -1,6 +1,6 @@
 """Migration 0006 folds the ``key_events`` rows written before the audit trail existed into
 the chains: first, in (occurred_at, id) order, hash-linked, with an unsigned head that the
-first append signs."""
+first append signs. Migration 0012 then drops the table; its downgrade recreates it empty."""
 
 from __future__ import annotations
 
@@ -12,18 +12,19 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import sqlalchemy as sa
 from advanced_alchemy.alembic.commands import AlembicCommands
-from sqlalchemy import insert
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from compliance.audit.models import AuditChainHead
 from compliance.audit.trail import AuditChainBroken, append_event
 from compliance.audit.verify import sign_unsigned_heads
-from compliance.encryption.keystore import KeyEvent
 from compliance.encryption.master import MasterKeyring
 from compliance.transactions import begin_write, commit
 from policies.audit_chain import SYSTEM_CHAIN, Actor, ActorKind
-from service.persistence.database import create_database_config
+from service.persistence.database import MIGRATIONS_DIR, create_database_config
 from tests.audit_chains import assert_chain_verifies, chain_events, details
 from tests.conftest import BACKENDS, _admin_postgres
 
@@ -63,6 +64,16 @@ def _key_events() -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
+async def _insert_key_events(engine: AsyncEngine) -> None:
+    """The rows of :func:`_key_events`, into the table as the database has it (the
+    application no longer maps ``key_events``)."""
+    async with engine.begin() as connection:
+        table = await connection.run_sync(
+            lambda sync: sa.Table("key_events", sa.MetaData(), autoload_with=sync)
+        )
+        await connection.execute(sa.insert(table), _key_events())
+
+
 async def test_key_events_become_the_first_events_of_their_chains_and_verify_once_signed(
     empty_database_url: str, master_keys: MasterKeyring
 ) -> None:
@@ -70,10 +81,9 @@ async def test_key_events_become_the_first_events_of_their_chains_and_verify_onc
     await asyncio.to_thread(commands.upgrade, "0005")
     database = create_database_config(empty_database_url)
     try:
-        async with database.get_session() as session:
-            await session.execute(insert(KeyEvent), _key_events())
-            await session.commit()
+        await _insert_key_events(database.get_engine())
         await asyncio.to_thread(commands.upgrade, "head")
+        assert await _key_events_table(database.get_engine()) is None  # 0012 dropped it
 
         tenant = await chain_events(database, "tnt_a")
         assert [(e.sequence, e.action) for e in tenant] == [
@@ -119,5 +129,61 @@ async def test_key_events_become_the_first_events_of_their_chains_and_verify_onc
         await append()
         events = await assert_chain_verifies(database, master_keys, "tnt_a")
         assert [e.sequence for e in events] == [1, 2, 3, 4]
+    finally:
+        await database.get_engine().dispose()
+
+
+async def _key_events_table(engine: AsyncEngine) -> dict[str, object] | None:
+    """The ``key_events`` table as the database describes it (columns, primary key,
+    indexes) and its row count; ``None`` if there is no such table."""
+
+    def describe(connection: sa.Connection) -> dict[str, object] | None:
+        found = sa.inspect(connection)
+        if not found.has_table("key_events"):
+            return None
+        return {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns("key_events")
+            ],
+            "primary_key": found.get_pk_constraint("key_events")["constrained_columns"],
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in found.get_indexes("key_events")
+            ),
+            "rows": connection.scalar(sa.text("SELECT count(*) FROM key_events")),
+        }
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(describe)
+
+
+async def test_migration_0012_drops_key_events_and_its_downgrade_recreates_the_table_empty(
+    empty_database_url: str,
+) -> None:
+    before = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision("0012").down_revision
+    assert isinstance(before, str)
+    commands = AlembicCommands(sqlalchemy_config=create_database_config(empty_database_url))
+    await asyncio.to_thread(commands.upgrade, before)
+    database = create_database_config(empty_database_url)
+    try:
+        engine = database.get_engine()
+        as_it_was = await _key_events_table(engine)
+        assert as_it_was is not None
+        assert as_it_was["indexes"] == [
+            ("ix_key_events_tenant_time", ("tenant_id", "occurred_at"), False)
+        ]
+        await _insert_key_events(engine)
+        await engine.dispose()
+
+        await asyncio.to_thread(commands.upgrade, "0012")
+        assert await _key_events_table(engine) is None
+        await engine.dispose()
+
+        await asyncio.to_thread(commands.downgrade, before)
+        assert await _key_events_table(engine) == {**as_it_was, "rows": 0}
+        await engine.dispose()
+
+        await asyncio.to_thread(commands.upgrade, "head")
+        assert await _key_events_table(engine) is None
     finally:
         await database.get_engine().dispose()
