@@ -8,7 +8,7 @@ The downgrade recreates it empty, with the columns and index of migration 0001: 
 rows live on in the audit trail, which no downgrade removes.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-08 01:00:00 UTC
 """
 
@@ -19,9 +19,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision = "0012"
-# 0011 (legal hold forms) is being written on another branch: this revises 0010 until
-# it lands, then 0011.
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
