@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
+import anyio
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import ColumnElement, Select, Table, case, exists, func, insert, null, select
 from sqlalchemy.exc import IntegrityError
@@ -186,14 +187,18 @@ async def _opened_chunks(
             following = asyncio.ensure_future(cursor.fetch(chunk_rows))
             await asyncio.sleep(0)  # let it send its request before the consumer works
             yield records
-            rows = await following
+            # Shielded: a cancellation of this reader must not cancel the driver's read
+            # half-way (the finally below waits for it instead).
+            rows = await asyncio.shield(following)
             following = None
     finally:
         if following is not None:
-            # Stopped early: let the last request finish, so the connection is idle when
-            # the session ends the transaction.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(following)
+            # Stopped early (the client went away, or the task was cancelled): let the
+            # last request finish, shielded from the cancellation, so the connection is
+            # idle when the session ends the transaction. asyncpg's command timeout bounds
+            # the wait on a database that stopped answering.
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await following
 
 
 class SendLogRepository(SQLAlchemyAsyncRepository[CommunicationLog]):
