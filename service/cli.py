@@ -438,6 +438,12 @@ def reencrypt_command(
             if report.rows_left_unreadable
             else ""
         )
+        + (
+            f"; {report.rows_left_without_views} rows cannot get masked views and are masked"
+            " when read"
+            if report.rows_left_without_views
+            else ""
+        )
     )
 
 

@@ -29,7 +29,7 @@ from compliance.records.sealing import SEALED_COLUMNS, RecordSealer
 from compliance.templates.repository import TemplateCache, TemplateStore
 from compliance.transactions import begin_write, commit
 from policies.audit_chain import SYSTEM_CHAIN, Actor
-from policies.disclosure import RULES_VERSION
+from policies.disclosure import RULES_VERSION, stored_form
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 DEFAULT_BATCH_SIZE = 500
@@ -42,6 +42,9 @@ class ReencryptReport:
     batches: int
     rows_left_unreadable: int
     finished: bool
+    rows_left_without_views: int = 0
+    """Rows whose keys are current that cannot get masked views (a damaged field, or a
+    templated send whose template version is missing): left as they are, masked on read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,7 @@ async def reencrypt(
         or_(log.shown_version.is_(None), log.shown_version != RULES_VERSION),
         or_(*(getattr(log, column).is_not(None) for column in SEALED_COLUMNS)),
     )
-    rewritten = batches = left_unreadable = 0
+    rewritten = batches = left_unreadable = left_without_views = 0
     per_tenant: dict[str, int] = {} if tenant_id is None else {tenant_id: 0}
     last_id = ""
     finished = True
@@ -145,6 +148,12 @@ async def reencrypt(
             templates = TemplateStore(session, TemplateCache())
             opened_rows = await open_records(rows, sealer=sealer, templates=templates)
             for row, opened in zip(rows, opened_rows, strict=True):
+                keys_current = row.recipient_key_id not in stale and row.content_key_id not in stale
+                if keys_current and stored_form(opened).view_version is None:
+                    # Picked for its views, but it cannot have any (a damaged field, or
+                    # its template version is missing): rewriting it would change nothing.
+                    left_without_views += 1
+                    continue
                 await sealer.reseal_all(row, opened)
                 if opened.unreadable:
                     left_unreadable += 1
@@ -168,7 +177,7 @@ async def reencrypt(
                 all_tenants=tenant_id is None,
             )
         await commit(session, operation="reencrypt_event")
-    return ReencryptReport(rewritten, batches, left_unreadable, finished)
+    return ReencryptReport(rewritten, batches, left_unreadable, finished, left_without_views)
 
 
 async def key_status(session: AsyncSession, tenant_id: str | None = None) -> list[KeyStatus]:

@@ -26,7 +26,6 @@ from compliance.records.models import CommunicationLog
 from compliance.records.sealing import (
     FIELD_COLUMNS,
     SHOWN_COLUMNS,
-    VIEW_COLUMNS,
     Opening,
     RecordSealer,
     StoredRow,
@@ -136,7 +135,8 @@ def _projection(opening: Opening) -> list[ColumnElement[Any]]:
     if opening is Opening.ALL:
         return list(table)
     if opening is Opening.FIELDS:
-        return [column for column in table if column.key not in VIEW_COLUMNS]
+        # The content's view only proves the rules version (sealing.FIELDS_AND_PROOF).
+        return [column for column in table if column.key != "shown_recipient"]
     current = table.shown_version == RULES_VERSION
     return [
         case((current, null()), else_=column).label(column.key)

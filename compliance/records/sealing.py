@@ -54,6 +54,9 @@ FIELD_COLUMNS = tuple(column for column in SEALED_COLUMNS if column not in VIEW_
 """The sealed fields themselves."""
 SHOWN_COLUMNS = ("shown_recipient", "shown_content", "error", "response")
 """What a masked read of a record stored under the current rules opens."""
+FIELDS_AND_PROOF = (*FIELD_COLUMNS, "shown_content")
+"""What a read of the fields opens of a record stored under the current rules: the fields,
+and one view, whose associated data proves the version (its value is not used)."""
 
 
 class Opening(enum.Enum):
@@ -95,7 +98,16 @@ def _seal(
 ) -> bytes | None:
     if key is None or value is None:
         return None
-    return seal(key.aead, key.key_id, value, field_context(tenant_id, record_id, column))
+    context = field_context(tenant_id, record_id, _context_name(column))
+    return seal(key.aead, key.key_id, value, context)
+
+
+def _context_name(column: str) -> str:
+    """The column as the associated data names it: a view's name carries the rules version
+    it was computed under, so a view opens only as a view of that version (changing
+    ``shown_version`` in the database cannot make old views, or unreduced provider answers,
+    pass for current ones)."""
+    return f"{column}/v{RULES_VERSION}" if column in VIEW_COLUMNS else column
 
 
 def sealed_columns(record: SendRecord, keys: WriteKeys) -> dict[str, Any]:
@@ -374,6 +386,9 @@ class RecordSealer:
         values: dict[str, str | None] = {}
         unreadable: set[str] | None = None
         damaged_view = False
+        # A row's rules version is believed when one of its views opens under it (or its
+        # view was erased with a destroyed key): see _context_name.
+        proven = False
         context: bytes | None = None
         tenant_id, record_id = row["tenant_id"], row["id"]
         version = row["shown_version"]
@@ -390,12 +405,14 @@ class RecordSealer:
                     raise EnvelopeError("sealed with a key that is not this tenant's")
                 key = keys[key_id]
                 if key is None:
+                    proven = proven or column in VIEW_COLUMNS
                     continue  # erased: its key was destroyed
                 if context is None:
                     context = row_context(tenant_id, record_id)
                 values[column] = open_checked_envelope(
                     key.aead, envelope, context + _CONTEXT_SUFFIXES[column]
                 )
+                proven = proven or column in VIEW_COLUMNS
             except EnvelopeError:
                 # A damaged view shows its field as unreadable on a masked read;
                 # re-sealing computes it anew from the field (``stored_form``).
@@ -410,6 +427,17 @@ class RecordSealer:
                 logger.warning(
                     "integrity alert: record %s field %s failed authentication", record_id, column
                 )
+        if current and not proven:
+            # No view opened: believed only for a row whose views and provider answers
+            # were all erased (nothing is shown from them); else its views are taken as
+            # damaged and its answers are reduced again on the way out.
+            current = all(
+                row[column] is None for column in ("shown_recipient", "shown_content", "error")
+            ) and (row["response"] is None)
+            if not current:
+                logger.warning("integrity alert: record %s views do not open", record_id)
+                if opening is Opening.SHOWN:
+                    unreadable = (unreadable or set()) | {"recipient", "content"}
         view = None
         if current and opening is not Opening.FIELDS:
             view = StoredView(values.get("shown_recipient"), values.get("shown_content"))
@@ -435,11 +463,15 @@ class RecordSealer:
             content_erase_after=row["content_erase_after"],
             unreadable=frozenset(unreadable) if unreadable else _NOTHING_UNREADABLE,
             view=view,
-            view_version=version if view is not None or opening is Opening.FIELDS else None,
+            view_version=version
+            if current and (view is not None or opening is Opening.FIELDS)
+            else None,
         )
 
 
-_CONTEXT_SUFFIXES = {column: column_context(b"", column) for column in SEALED_COLUMNS}
+_CONTEXT_SUFFIXES = {
+    column: column_context(b"", _context_name(column)) for column in SEALED_COLUMNS
+}
 """What :func:`column_context` appends to a row's context for each sealed column."""
 _CHANNELS = {channel.value: channel for channel in Channel}
 _STATUSES = {status.value: status for status in DeliveryStatus}
@@ -460,7 +492,8 @@ def _columns_to_open(row: Mapping[str, Any], opening: Opening) -> tuple[str, ...
         return FIELD_COLUMNS
     if opening is Opening.SHOWN:
         return SHOWN_COLUMNS
-    return SEALED_COLUMNS if opening is Opening.ALL else FIELD_COLUMNS
+    # A read of the fields opens the content's view too, only to believe the version.
+    return SEALED_COLUMNS if opening is Opening.ALL else FIELDS_AND_PROOF
 
 
 def _as_mapping(row: StoredRow) -> Mapping[str, Any]:

@@ -9,9 +9,11 @@ retention stages, subject erasure and key destruction erase a view with its fiel
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import select, update
 
@@ -22,8 +24,9 @@ from compliance.records.models import CommunicationLog
 from compliance.records.repository import SendLogRepository
 from compliance.records.sealing import Opening
 from compliance.retention.job import RunOptions, run_retention
+from compliance.templates.models import MessageTemplateVersion
 from policies.channels import Channel
-from policies.disclosure import RULES_VERSION
+from policies.disclosure import RULES_VERSION, UNREADABLE
 from policies.exports import ExportFilters
 from policies.retention import DEFAULT_POLICY, Stage
 from tests.factories import TEST_ACTOR, Caller, put_template, templated_send
@@ -206,3 +209,63 @@ async def test_retention_stages_erase_each_view_with_its_field(
     item = (await _page(caller))[recent["id"]]
     assert item["content"] is None
     assert item["recipient"] is not None
+
+
+async def test_a_rules_version_written_into_the_database_is_not_believed(
+    caller: Caller,
+    database: SQLAlchemyAsyncConfig,
+    master_keys: MasterKeyring,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A row without views whose shown_version someone set to the current rules: its
+    # (absent) views cannot prove it, so nothing of it is taken as already masked.
+    created = await caller.create(content="Order 5521 shipped, call +8613912345678")
+    await caller.set_status(created["id"], status="sent", response='{"MessageId": "m-1"}')
+    await _forget_views(database, caller.tenant_id)
+    async with database.get_session() as session:
+        await session.execute(
+            update(CommunicationLog)
+            .where(CommunicationLog.id == created["id"])
+            .values(shown_version=RULES_VERSION)
+        )
+        await session.commit()
+    caplog.set_level(logging.WARNING, logger="commlog.integrity")
+    item = (await _page(caller))[created["id"]]
+    assert item["recipient"] == UNREADABLE
+    assert item["content"] == UNREADABLE
+    assert f"record {created['id']} views do not open" in caplog.text
+    async with database.get_session() as session:
+        repository = SendLogRepository(
+            session=session, keys=KeyStore(session, master_keys, UnwrappedKeyCache())
+        )
+        record = await repository.get_in_tenant(caller.tenant_id, created["id"])
+    assert record is not None
+    assert record.view is None
+    assert record.view_version is None  # its answers are reduced again when shown
+
+
+async def test_reencryption_leaves_a_row_that_cannot_get_views_as_it_is(
+    caller: Caller, database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring
+) -> None:
+    assert (await put_template(caller)).status_code in (200, 201)
+    created = await caller.create(**templated_send())
+    await _forget_views(database, caller.tenant_id)
+    async with database.get_session() as session:  # its template version is lost
+        await session.execute(
+            update(MessageTemplateVersion)
+            .where(MessageTemplateVersion.tenant_id == caller.tenant_id)
+            .values(version=99)
+        )
+        await session.commit()
+    before = (await _rows(database, caller.tenant_id))[created["id"]]
+    for _ in range(2):
+        report = await reencrypt(
+            database.get_session,
+            master_keys,
+            UnwrappedKeyCache(),
+            actor=TEST_ACTOR,
+            tenant_id=caller.tenant_id,
+        )
+        assert (report.rows_rewritten, report.rows_left_without_views) == (0, 1)
+    after = (await _rows(database, caller.tenant_id))[created["id"]]
+    assert (after.template_params, after.shown_version) == (before.template_params, None)
