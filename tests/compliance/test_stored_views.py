@@ -18,7 +18,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import select, update
 
 from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
-from compliance.encryption.lifecycle import reencrypt
+from compliance.encryption.lifecycle import ReencryptReport, reencrypt
 from compliance.encryption.master import MasterKeyring
 from compliance.records.models import CommunicationLog
 from compliance.records.repository import SendLogRepository
@@ -55,6 +55,18 @@ async def _forget_views(database: SQLAlchemyAsyncConfig, tenant_id: str) -> None
             .values(shown_recipient=None, shown_content=None, shown_version=None)
         )
         await session.commit()
+
+
+async def _reencrypt(
+    database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str
+) -> ReencryptReport:
+    return await reencrypt(
+        database.get_session,
+        master_keys,
+        UnwrappedKeyCache(),
+        actor=TEST_ACTOR,
+        tenant_id=tenant_id,
+    )
 
 
 async def _exported(
@@ -127,26 +139,14 @@ async def test_rows_without_views_read_the_same_and_reencryption_gives_them_view
     assert await _page(caller) == page  # masked on read
     assert await _exported(database, master_keys, caller.tenant_id) == export
 
-    report = await reencrypt(
-        database.get_session,
-        master_keys,
-        UnwrappedKeyCache(),
-        actor=TEST_ACTOR,
-        tenant_id=caller.tenant_id,
-    )
+    report = await _reencrypt(database, master_keys, caller.tenant_id)
     assert report.rows_rewritten == 3
     rows = await _rows(database, caller.tenant_id)
     assert all(r.shown_version == RULES_VERSION and r.shown_content for r in rows.values())
     assert await _page(caller) == page
     assert await _exported(database, master_keys, caller.tenant_id) == export
     # Nothing left to do: a second run rewrites nothing.
-    again = await reencrypt(
-        database.get_session,
-        master_keys,
-        UnwrappedKeyCache(),
-        actor=TEST_ACTOR,
-        tenant_id=caller.tenant_id,
-    )
+    again = await _reencrypt(database, master_keys, caller.tenant_id)
     assert again.rows_rewritten == 0
 
 
@@ -259,13 +259,7 @@ async def test_reencryption_leaves_a_row_that_cannot_get_views_as_it_is(
         await session.commit()
     before = (await _rows(database, caller.tenant_id))[created["id"]]
     for _ in range(2):
-        report = await reencrypt(
-            database.get_session,
-            master_keys,
-            UnwrappedKeyCache(),
-            actor=TEST_ACTOR,
-            tenant_id=caller.tenant_id,
-        )
+        report = await _reencrypt(database, master_keys, caller.tenant_id)
         assert (report.rows_rewritten, report.rows_left_without_views) == (0, 1)
     after = (await _rows(database, caller.tenant_id))[created["id"]]
     assert (after.template_params, after.shown_version) == (before.template_params, None)
