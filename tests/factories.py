@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from compliance.encryption.master import MasterKeyring
 from policies.audit_chain import Actor, ActorKind
+from policies.records import SendRecord
 from service.auth import TokenCodec
 
 _counter = itertools.count(1)
@@ -249,3 +251,19 @@ async def idempotency_digests(
     assert index is not None
     secret = idempotency_key_secret(index.secret)
     return {key: idempotency_digest(secret, key) for key in keys}
+
+
+async def store_records(
+    database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, records: Sequence[SendRecord]
+) -> None:
+    """Write ``records`` through the storage code (sealed, blind-indexed, with their masked
+    views) in one committed transaction."""
+    from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+    from compliance.records.repository import SendLogRepository
+    from compliance.transactions import begin_write, commit
+
+    async with database.get_session() as session:
+        await begin_write(session)
+        keys = KeyStore(session, master_keys, UnwrappedKeyCache())
+        await SendLogRepository(session=session, keys=keys).insert_many(records)
+        await commit(session, operation="test_store")

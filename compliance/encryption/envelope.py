@@ -39,8 +39,9 @@ class EnvelopeError(Exception):
 
 
 def field_context(tenant_id: str, record_id: str, column: str) -> bytes:
-    """Associated data for one field: unambiguous (a JSON array), never stored."""
-    return msgspec.json.encode(["commlog/field/v1", tenant_id, record_id, column])
+    """Associated data for one field: unambiguous (a JSON array,
+    ``["commlog/field/v1", tenant_id, record_id, column]``), never stored."""
+    return column_context(row_context(tenant_id, record_id), column)
 
 
 def row_context(tenant_id: str, record_id: str) -> bytes:
@@ -51,7 +52,7 @@ def row_context(tenant_id: str, record_id: str) -> bytes:
 
 def column_context(row: bytes, column: str) -> bytes:
     """:func:`field_context` from :func:`row_context` and a column name (a plain ASCII
-    identifier, which JSON writes as it is)."""
+    name without quotes or backslashes, which JSON writes as it is)."""
     return row + b',"' + column.encode("ascii") + b'"]'
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import msgspec
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import example, given
@@ -102,10 +103,11 @@ def test_blind_index_is_keyed_truncated_and_exact() -> None:
 @given(
     tenant_id=st.text(max_size=60),
     record_id=st.text(max_size=60),
-    column=st.sampled_from(SEALED_COLUMNS),
+    column=st.sampled_from([*SEALED_COLUMNS, "shown_recipient/v1", "shown_content/v1"]),
 )
 def test_a_rows_context_with_a_column_is_the_fields_context(
     tenant_id: str, record_id: str, column: str
 ) -> None:
     row = row_context(tenant_id, record_id)
-    assert column_context(row, column) == field_context(tenant_id, record_id, column)
+    expected = msgspec.json.encode(["commlog/field/v1", tenant_id, record_id, column])
+    assert column_context(row, column) == field_context(tenant_id, record_id, column) == expected

@@ -13,15 +13,14 @@ from datetime import UTC, datetime, timedelta
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
-from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+from compliance.encryption.keystore import UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.exports.stream import ExportRequest, LogExport
-from compliance.records.repository import SendLogRepository
 from compliance.templates.repository import TemplateCache
-from compliance.transactions import begin_write, commit
 from policies.channels import Channel, DeliveryStatus
 from policies.exports import ExportFormat
 from policies.records import SendRecord
+from tests.factories import store_records
 
 T0 = datetime(2026, 11, 20, 8, 0, 0, tzinfo=UTC)
 ROWS = 4000
@@ -50,14 +49,6 @@ def many(tenant_id: str) -> list[SendRecord]:
     ]
 
 
-async def store(database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant: str) -> None:
-    async with database.get_session() as session:
-        await begin_write(session)
-        keys = KeyStore(session, master_keys, UnwrappedKeyCache())
-        await SendLogRepository(session=session, keys=keys).insert_many(many(tenant))
-        await commit(session, operation="test_store")
-
-
 def exporting(
     database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant: str
 ) -> LogExport:
@@ -79,7 +70,7 @@ def checked_out(database: SQLAlchemyAsyncConfig) -> int:
 async def test_an_export_abandoned_between_chunks_returns_its_connection(
     database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str
 ) -> None:
-    await store(database, master_keys, tenant_id)
+    await store_records(database, master_keys, many(tenant_id))
     export = exporting(database, master_keys, tenant_id)
     await export.__anext__()
     await export.__anext__()

@@ -16,16 +16,16 @@ import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import text
 
-from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
+from compliance.encryption.keystore import UnwrappedKeyCache
 from compliance.encryption.master import MasterKeyring
 from compliance.exports.stream import ExportRequest, LogExport
-from compliance.records.repository import SendLogRepository
 from compliance.templates.repository import TemplateCache, TemplateStore
 from compliance.transactions import begin_write, commit
 from policies.channels import Channel, DeliveryStatus
 from policies.exports import ExportFilters, ExportFormat
 from policies.records import SendRecord
 from policies.templates import stored_parameters
+from tests.factories import store_records
 
 T0 = datetime(2026, 11, 20, 8, 14, 0, tzinfo=UTC)
 T1 = datetime(2026, 11, 20, 8, 14, 31, 654321, tzinfo=UTC)
@@ -102,9 +102,9 @@ def fixture_records(tenant_id: str) -> list[SendRecord]:
 async def store(
     database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, records: list[SendRecord]
 ) -> None:
+    """The fixture's template, then ``records`` (their views are rendered from it)."""
     async with database.get_session() as session:
         await begin_write(session)
-        keys = KeyStore(session, master_keys, UnwrappedKeyCache())
         tenants = {record.tenant_id for record in records}
         for tenant_id in tenants:
             await TemplateStore(session, TemplateCache()).put(
@@ -117,8 +117,8 @@ async def store(
                 created_by="svc_sender",
                 now=T0,
             )
-        await SendLogRepository(session=session, keys=keys).insert_many(records)
-        await commit(session, operation="test_store")
+        await commit(session, operation="test_template")
+    await store_records(database, master_keys, records)
 
 
 def exporting(

@@ -5,7 +5,7 @@ by the same session or another. Every test runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -185,19 +185,36 @@ async def test_a_shredded_blind_index_key_is_not_used_by_the_next_transaction(
     assert row.content is None
 
 
-async def test_a_key_destroyed_through_another_store_of_the_same_transaction_is_never_used(
-    database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str
-) -> None:
+async def _written_after(
+    database: SQLAlchemyAsyncConfig,
+    master_keys: MasterKeyring,
+    tenant_id: str,
+    change: Callable[[KeyStore], Awaitable[object]],
+) -> SendRecord:
+    """Write a record, ``change`` the keys through another key store of the same
+    transaction, write a second record, commit; the second record."""
     async with database.get_session() as session:
         repository = _repository(session, master_keys)
         await repository.begin_write()
         first, later = _record(tenant_id), _record(tenant_id)
         await repository.insert_many([first])
-        await KeyStore(session, master_keys, UnwrappedKeyCache()).destroy(
-            tenant_id, TEST_ACTOR, purpose=KeyPurpose.CONTENT, epoch=EPOCH, reason="t"
-        )
+        await change(KeyStore(session, master_keys, UnwrappedKeyCache()))
         await repository.insert_many([later])
         await session.commit()
+    return later
+
+
+async def test_a_key_destroyed_through_another_store_of_the_same_transaction_is_never_used(
+    database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str
+) -> None:
+    later = await _written_after(
+        database,
+        master_keys,
+        tenant_id,
+        lambda keys: keys.destroy(
+            tenant_id, TEST_ACTOR, purpose=KeyPurpose.CONTENT, epoch=EPOCH, reason="t"
+        ),
+    )
     key, row = await _sealed_with(database, later.id)
     assert key is None
     assert row.content is None
@@ -206,16 +223,9 @@ async def test_a_key_destroyed_through_another_store_of_the_same_transaction_is_
 async def test_a_rotation_in_the_same_transaction_applies_to_its_next_write(
     database: SQLAlchemyAsyncConfig, master_keys: MasterKeyring, tenant_id: str
 ) -> None:
-    async with database.get_session() as session:
-        repository = _repository(session, master_keys)
-        await repository.begin_write()
-        first, later = _record(tenant_id), _record(tenant_id)
-        await repository.insert_many([first])
-        await KeyStore(session, master_keys, UnwrappedKeyCache()).rotate_tenant(
-            tenant_id, TEST_ACTOR
-        )
-        await repository.insert_many([later])
-        await session.commit()
+    later = await _written_after(
+        database, master_keys, tenant_id, lambda keys: keys.rotate_tenant(tenant_id, TEST_ACTOR)
+    )
     key, _ = await _sealed_with(database, later.id)
     assert key is not None
     assert key.version == 2

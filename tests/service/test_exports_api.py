@@ -19,10 +19,8 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import select, update
 
 from compliance.audit.models import AuditEventRow
-from compliance.encryption.keystore import KeyPurpose, KeyStore, TenantKey, UnwrappedKeyCache
+from compliance.encryption.keystore import KeyPurpose, TenantKey
 from compliance.encryption.master import MasterKeyring
-from compliance.records.repository import SendLogRepository
-from compliance.transactions import begin_write, commit
 from policies.channels import Channel, DeliveryStatus
 from policies.masking import mask_content
 from policies.records import SendRecord
@@ -32,7 +30,7 @@ from service.auth import TokenCodec
 from service.settings import Settings
 from tests.compliance.test_export_stream import T0
 from tests.conftest import TEST_JWT_SECRET
-from tests.factories import Caller, put_template, templated_send
+from tests.factories import Caller, put_template, store_records, templated_send
 from tests.faults import refusing_audit_events
 
 EXPORT = "/compliance/exports/communication-logs"
@@ -426,32 +424,29 @@ async def _store_many(
     month: int = 11,
 ) -> None:
     created = T0.replace(month=month)
-    async with database.get_session() as session:
-        await begin_write(session)
-        await SendLogRepository(
-            session=session, keys=KeyStore(session, master_keys, UnwrappedKeyCache())
-        ).insert_many(
-            [
-                SendRecord(
-                    id=f"log_{tenant_id.removeprefix('tnt_')}_{month:02d}_{index:05d}",
-                    tenant_id=tenant_id,
-                    user_id="usr_alice",
-                    channel=Channel.SMS,
-                    provider="aliyun",
-                    template_id=None,
-                    recipient="+8613812348000",
-                    content=f"您的验证码是{index:06d}",
-                    status=DeliveryStatus.DELIVERED,
-                    error=None,
-                    response=None,
-                    created_at=created,
-                    sent_at=created,
-                    updated_at=created,
-                )
-                for index in range(n)
-            ]
-        )
-        await commit(session, operation="test_store")
+    await store_records(
+        database,
+        master_keys,
+        [
+            SendRecord(
+                id=f"log_{tenant_id.removeprefix('tnt_')}_{month:02d}_{index:05d}",
+                tenant_id=tenant_id,
+                user_id="usr_alice",
+                channel=Channel.SMS,
+                provider="aliyun",
+                template_id=None,
+                recipient="+8613812348000",
+                content=f"您的验证码是{index:06d}",
+                status=DeliveryStatus.DELIVERED,
+                error=None,
+                response=None,
+                created_at=created,
+                sent_at=created,
+                updated_at=created,
+            )
+            for index in range(n)
+        ],
+    )
 
 
 @dataclass
