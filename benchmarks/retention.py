@@ -25,13 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from msgspec.structs import replace
 from sqlalchemy.engine import make_url
 
 from benchmarks.crypto import scratch_postgres

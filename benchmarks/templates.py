@@ -17,8 +17,9 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
+
+from msgspec.structs import replace
 
 from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose

@@ -19,7 +19,8 @@ only, recipient and content; secret template parameters were never stored, so th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from policies.identifiers import provider_problem, template_id_problem
 from policies.masking import FULLY_MASKED, mask_content, mask_recipient

@@ -154,26 +154,39 @@ def csv_cell(cell: str | None) -> str:
     return '"' + cell.replace('"', '""') + '"'
 
 
-def _service_written(cell: str | None) -> str:
-    return "" if cell is None else cell
-
-
 SERVICE_WRITTEN_COLUMNS = frozenset(
     ("id", "channel", "status", "created_at", "sent_at", "updated_at")
 )
 """Columns the service writes itself (generated ids, enum values, RFC 3339 times): never a
 comma, quote, line break or formula trigger, so written without the checks."""
-_CELL_WRITERS = tuple(
-    _service_written if name in SERVICE_WRITTEN_COLUMNS else csv_cell for name in LOG_FIELDS
-)
 
 
 def csv_record_line(values: Sequence[str | None]) -> str:
     """One record's :data:`policies.records.LOG_FIELDS` values as a CSV line, as
-    :func:`csv_lines` writes it."""
+    :func:`csv_lines` writes it (the columns in :data:`SERVICE_WRITTEN_COLUMNS` as they
+    are: this runs once per exported row, so the cells are spelt out rather than looped;
+    ``tests/policies/test_exports.py`` holds it equal to :func:`csv_lines`)."""
+    (
+        record_id,
+        tenant_id,
+        user_id,
+        channel,
+        provider,
+        template_id,
+        recipient,
+        content,
+        status,
+        error,
+        response,
+        created_at,
+        sent_at,
+        updated_at,
+    ) = values
+    cell = csv_cell
     return (
-        ",".join([write(value) for write, value in zip(_CELL_WRITERS, values, strict=True)])
-        + "\r\n"
+        f"{record_id},{cell(tenant_id)},{cell(user_id)},{channel},{cell(provider)},"
+        f"{cell(template_id)},{cell(recipient)},{cell(content)},{status},{cell(error)},"
+        f"{cell(response)},{created_at},{sent_at or ''},{updated_at}\r\n"
     )
 
 
@@ -191,14 +204,30 @@ _LINE_BREAKS_IN_STRINGS = (
 )
 
 
-def jsonl_line(fields: dict[str, str | None]) -> bytes:
-    """One JSON object and LF. The three Unicode line breaks JSON allows raw can only be
-    inside strings, so writing them as escapes changes no value."""
-    line = msgspec.json.encode(fields)
+def _escaped_line_breaks(lines: bytes) -> bytes:
+    """The three Unicode line breaks JSON allows raw can only be inside strings, so
+    writing them as escapes changes no value."""
     for raw, escaped in _LINE_BREAKS_IN_STRINGS:
-        if raw in line:
-            line = line.replace(raw, escaped)
-    return line + b"\n"
+        if raw in lines:
+            lines = lines.replace(raw, escaped)
+    return lines
+
+
+def jsonl_line(fields: dict[str, str | None]) -> bytes:
+    """One JSON object and LF."""
+    return _escaped_line_breaks(msgspec.json.encode(fields)) + b"\n"
+
+
+_JsonlLine = msgspec.defstruct("_JsonlLine", [(name, str | None) for name in LOG_FIELDS])
+"""One record's :data:`LOG_FIELDS` as a JSON object, in order (null kept); built from
+the values by position, which costs a third of building a dict."""
+_JSONL = msgspec.json.Encoder()
+
+
+def jsonl_records(rows: Iterable[Sequence[str | None]]) -> bytes:
+    """Rows of :data:`LOG_FIELDS` values as JSONL: the bytes :func:`jsonl_line` writes
+    for each row's fields, for a whole chunk at once."""
+    return _escaped_line_breaks(_JSONL.encode_lines([_JsonlLine(*values) for values in rows]))
 
 
 def preamble(export_format: ExportFormat) -> bytes:
@@ -217,9 +246,7 @@ def encode_records(
     values = revealed_values if revealed else disclosed_values
     if export_format is ExportFormat.CSV:
         return "".join([csv_record_line(values(record)) for record in records]).encode()
-    return b"".join(
-        [jsonl_line(dict(zip(LOG_FIELDS, values(record), strict=True))) for record in records]
-    )
+    return jsonl_records([values(record) for record in records])
 
 
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
+
+import msgspec
 
 from policies.channels import Channel, DeliveryStatus
 from policies.instants import rfc3339
 from policies.templates import TemplateVersion
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SendRecord:
-    """One message a tenant sent (the seed's ``CommunicationLogResponse`` before masking)."""
+class SendRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One message a tenant sent (the seed's ``CommunicationLogResponse`` before masking).
+
+    A frozen ``msgspec.Struct``: every page and export chunk builds one per row, and a
+    struct is built in a third of the time of a frozen dataclass (copy one with
+    :func:`msgspec.structs.replace`)."""
 
     id: str
     tenant_id: str
@@ -29,7 +34,7 @@ class SendRecord:
     created_at: datetime
     sent_at: datetime | None
     updated_at: datetime
-    unreadable: frozenset[str] = field(default=frozenset())
+    unreadable: frozenset[str] = frozenset()
     """Fields whose stored form failed its integrity check: shown as unreadable, not as
     data. (A field whose key was destroyed is simply ``None``: it was erased.)"""
     template_version: int | None = None
@@ -110,7 +115,14 @@ def shown_values(record: SendRecord, shown: ShownParts | None = None) -> list[st
             record.error,
             record.response,
         )
-    sent_at = record.sent_at
+    # Times are often equal (sent when created, last updated when sent): written once.
+    created_at, sent_at, updated_at = record.created_at, record.sent_at, record.updated_at
+    created = rfc3339(created_at)
+    sent = None if sent_at is None else created if sent_at == created_at else rfc3339(sent_at)
+    if updated_at == created_at:
+        updated = created
+    else:
+        updated = sent if sent is not None and updated_at == sent_at else rfc3339(updated_at)
     return [
         record.id,
         record.tenant_id,
@@ -123,9 +135,9 @@ def shown_values(record: SendRecord, shown: ShownParts | None = None) -> list[st
         record.status.value,
         shown.error,
         shown.response,
-        rfc3339(record.created_at),
-        None if sent_at is None else rfc3339(sent_at),
-        rfc3339(record.updated_at),
+        created,
+        sent,
+        updated,
     ]
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
 import anyio
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from msgspec.structs import replace
 from sqlalchemy import ColumnElement, Select, Table, case, exists, func, insert, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_scoped_session
@@ -26,6 +26,7 @@ from compliance.records.models import CommunicationLog
 from compliance.records.sealing import (
     FIELD_COLUMNS,
     SHOWN_COLUMNS,
+    UNREAD_COLUMNS,
     Opening,
     RecordSealer,
     StoredRow,
@@ -130,19 +131,21 @@ def _projection(opening: Opening) -> list[ColumnElement[Any]]:
     (:attr:`Opening.SHOWN`) of a row stored under the current rules opens only its views
     and provider answers: the database leaves that row's other sealed fields out (they
     are read, and masked, only for rows without current views). A read of the fields
-    leaves the views out."""
+    leaves the views out; no read takes the columns records are not opened from
+    (:data:`~compliance.records.sealing.UNREAD_COLUMNS`)."""
     table = CommunicationLog.__table__.c
+    read: list[ColumnElement[Any]] = [c for c in table if c.key not in UNREAD_COLUMNS]
     if opening is Opening.ALL:
-        return list(table)
+        return read
     if opening is Opening.FIELDS:
         # The content's view only proves the rules version (sealing.FIELDS_AND_PROOF).
-        return [column for column in table if column.key != "shown_recipient"]
+        return [column for column in read if column.key != "shown_recipient"]
     current = table.shown_version == RULES_VERSION
     return [
         case((current, null()), else_=column).label(column.key)
         if column.key in FIELD_COLUMNS and column.key not in SHOWN_COLUMNS
         else column
-        for column in table
+        for column in read
     ]
 
 

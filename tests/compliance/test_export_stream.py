@@ -9,11 +9,11 @@ import csv
 import hashlib
 import io
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from msgspec.structs import replace
 from sqlalchemy import text
 
 from compliance.encryption.keystore import UnwrappedKeyCache

@@ -13,12 +13,12 @@ fails until the version is changed and the new fingerprint recorded next to it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import RULES_VERSION, disclose, reveal, stored_form, text_chars

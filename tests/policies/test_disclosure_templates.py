@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
+
+from msgspec.structs import replace
 
 from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import TEMPLATE_UNAVAILABLE, UNREADABLE, disclose

@@ -25,6 +25,7 @@ from policies.exports import (
     encode_records,
     export_filename,
     jsonl_line,
+    jsonl_records,
     neutralised,
     preamble,
 )
@@ -193,6 +194,19 @@ def test_jsonl_lines_parse_back_and_hold_no_line_break(fields: dict[str, str | N
     assert line.endswith(b"\n")
     assert len(line.decode().splitlines()) == 1  # splits on every Unicode line break
     assert json.loads(line) == fields
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.none() | cells | st.sampled_from(["\u2028", "a\x85b"]), min_size=14, max_size=14
+        ),
+        max_size=4,
+    )
+)
+def test_a_chunk_of_jsonl_is_the_jsonl_lines_of_its_rows(rows: list[list[str | None]]) -> None:
+    expected = b"".join(jsonl_line(dict(zip(LOG_FIELDS, row, strict=True))) for row in rows)
+    assert jsonl_records(rows) == expected
 
 
 @pytest.mark.parametrize(

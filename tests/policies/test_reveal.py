@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from hypothesis import given
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from policies.disclosure import TEMPLATE_UNAVAILABLE, UNREADABLE, disclose, reveal
 from tests.policies.test_disclosure_templates import RECORD as TEMPLATED
