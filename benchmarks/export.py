@@ -65,7 +65,10 @@ async def _connect(url: str, database: str | None = None) -> asyncpg.Connection:
 
 
 async def _present(url: str, records: int, key_file: Path) -> bool:
-    """Whether ``url`` already holds the data set, readable with ``key_file``."""
+    """Whether ``url`` already holds the data set, readable with ``key_file``, every record
+    with views of the current rules (``policies.disclosure.RULES_VERSION``)."""
+    from policies.disclosure import RULES_VERSION
+
     admin = await _connect(url, "postgres")
     try:
         name = make_url(url).database
@@ -75,14 +78,17 @@ async def _present(url: str, records: int, key_file: Path) -> bool:
         await admin.close()
     connection = await _connect(url)
     try:
-        count = await connection.fetchval(
-            "SELECT count(*) FROM communication_logs WHERE tenant_id = $1", TENANT
+        count, current = await connection.fetchrow(
+            "SELECT count(*), count(*) FILTER (WHERE shown_version = $2)"
+            " FROM communication_logs WHERE tenant_id = $1",
+            TENANT,
+            RULES_VERSION,
         )
     except asyncpg.PostgresError:
         return False
     finally:
         await connection.close()
-    if count != records:
+    if count != records or current != records:
         return False
     from compliance.encryption.keystore import KeyStore, UnwrappedKeyCache
     from service.persistence.database import create_database_config

@@ -18,6 +18,7 @@ only, recipient and content; secret template parameters were never stored, so th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 
 from msgspec.structs import replace
@@ -34,7 +35,7 @@ TEMPLATE_UNAVAILABLE = "[unreadable: template version not found]"
 """Shown as the content of a templated send whose template version cannot be found."""
 
 
-RULES_VERSION = 1
+RULES_VERSION = 2
 """The version of the rules :func:`disclose` applies: masking of recipients and free text,
 rendering of templates, reduction of provider answers. Views stored under another
 version are not used: their records are masked again when read. Change it with the
@@ -200,9 +201,16 @@ def _content(record: SendRecord, *, revealed: bool = False) -> str | None:
 def _shown_identifier(value: str | None, problem: Callable[[str], str | None]) -> str | None:
     """A provider name or template id as stored, or :data:`FULLY_MASKED` for a legacy value
     stored before their syntax was enforced (it may hold a phone number or a name)."""
-    if value is None or problem(value) is None:
-        return value
-    return FULLY_MASKED
+    if value is None:
+        return None
+    return _shown_identifier_text(value, problem)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown_identifier_text(value: str, problem: Callable[[str], str | None]) -> str:
+    """:func:`_shown_identifier` of a value, remembered: a tenant has a handful of providers
+    and templates, and every row of a page or an export shows both."""
+    return value if problem(value) is None else FULLY_MASKED
 
 
 def text_chars(records: Iterable[SendRecord]) -> int:

@@ -679,8 +679,14 @@ class _Masker:
             if number in vocabulary.HOTLINES or _UK_SERVICE_NUMBER.fullmatch(chunk):
                 return True
             # A toll-free number is written with separators, or long; an 8-digit code
-            # that happens to start like a Korean service number (1588…) is still a code.
-            if _TOLL_FREE.fullmatch(number) and (len(number) >= 10 or number != chunk):
+            # that happens to start like a Korean service number (1588…) is still a code,
+            # and a US SSN (800-00-0000) is not a Spanish 800/900 number: no Spanish
+            # number is grouped 3-2-4.
+            if (
+                _TOLL_FREE.fullmatch(number)
+                and (len(number) >= 10 or number != chunk)
+                and not _WHOLE_IDENTITY.fullmatch(chunk)
+            ):
                 return True
             if _ERROR_PREFIX.search(text, max(0, start - 9), start):
                 # MK:0001, not CARD:4111111111111111

@@ -99,6 +99,10 @@ class ShownParts(NamedTuple):
     response: str | None
 
 
+_CHANNEL_TEXT = {channel: channel.value for channel in Channel}
+_STATUS_TEXT = {status: status.value for status in DeliveryStatus}
+
+
 def shown_values(record: SendRecord, shown: ShownParts | None = None) -> list[str | None]:
     """``record``'s :data:`LOG_FIELDS` as text, times in RFC 3339 UTC (``…Z``), in order;
     with ``shown`` in place of the fields it holds.
@@ -127,12 +131,12 @@ def shown_values(record: SendRecord, shown: ShownParts | None = None) -> list[st
         record.id,
         record.tenant_id,
         record.user_id,
-        record.channel.value,
+        _CHANNEL_TEXT[record.channel],
         shown.provider,
         shown.template_id,
         shown.recipient,
         shown.content,
-        record.status.value,
+        _STATUS_TEXT[record.status],
         shown.error,
         shown.response,
         created,

@@ -27,7 +27,9 @@ def _claims(**overrides: object) -> dict[str, object]:
         "sub": "usr_alice",
         "tenant_id": "tnt_a",
         "roles": ["user"],
-        "exp": now + 300,
+        # A day: parametrized claims are built when the suite is collected, which can be
+        # many minutes before the test runs.
+        "exp": now + 86_400,
     }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
@@ -58,7 +60,7 @@ def test_unknown_roles_are_ignored_not_trusted() -> None:
     ("claims", "secret", "message"),
     [
         (_claims(exp=int(time.time()) - 120), TEST_JWT_SECRET, "expired"),
-        (_claims(nbf=int(time.time()) + 600), TEST_JWT_SECRET, "not valid yet"),
+        (_claims(nbf=int(time.time()) + 86_400), TEST_JWT_SECRET, "not valid yet"),
         (_claims(), "another-secret-" + "y" * 40, "signature"),
         (_claims(tenant_id=None), TEST_JWT_SECRET, "tenant_id"),
         (_claims(tenant_id=""), TEST_JWT_SECRET, "tenant_id"),
@@ -164,14 +166,14 @@ def _public_pem(private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> 
 @pytest.mark.parametrize(
     "time_claims",
     [
-        {"exp": str(int(time.time()) + 300)},
+        {"exp": str(int(time.time()) + 86_400)},
         {"exp": 1e30},
         {"exp": float("inf")},
         {"exp": True},
-        {"exp": int(time.time()) + 300, "nbf": str(int(time.time()) - 10)},
-        {"exp": int(time.time()) + 300, "iat": str(int(time.time()))},
-        {"exp": int(time.time()) + 300, "iat": -1},
-        {"exp": int(time.time()) + 300, "nbf": [int(time.time())]},
+        {"exp": int(time.time()) + 86_400, "nbf": str(int(time.time()) - 10)},
+        {"exp": int(time.time()) + 86_400, "iat": str(int(time.time()))},
+        {"exp": int(time.time()) + 86_400, "iat": -1},
+        {"exp": int(time.time()) + 86_400, "nbf": [int(time.time())]},
     ],
     ids=[
         "exp-string",
@@ -191,7 +193,7 @@ def test_time_claims_must_be_numeric_dates(time_claims: dict[str, object]) -> No
 
 @pytest.mark.parametrize(
     "exp",
-    [str(int(time.time()) + 300), 1e30, 253_402_300_800],
+    [str(int(time.time()) + 86_400), 1e30, 253_402_300_800],
     ids=["numeric-string", "1e30", "after-year-9999"],
 )
 def test_an_exp_that_pyjwt_would_coerce_is_refused_as_not_a_numeric_date(exp: object) -> None:
