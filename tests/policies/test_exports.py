@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
+import unicodedata
 from datetime import UTC, datetime
 
 import msgspec
@@ -17,6 +19,7 @@ from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose, reveal
 from policies.exports import (
     FORMULA_TRIGGERS,
+    LOOKALIKE_TRIGGERS,
     SERVICE_WRITTEN_COLUMNS,
     ExportFilters,
     ExportFormat,
@@ -38,7 +41,13 @@ NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 # surrogate (stored text is UTF-8, which cannot hold one).
 cells = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
 BLANKS = " \t\r\n\ufeff\u00a0\u3000"
-TRIGGERS = "=+-@\uff1d\uff0b\uff0d\uff20"
+# Derived from the Unicode database, not from the code: "=+-@" and every character that
+# compatibility folding (NFKC) turns into one of them.
+TRIGGERS = "".join(
+    char
+    for char in map(chr, range(sys.maxunicode + 1))
+    if not 0xD800 <= ord(char) <= 0xDFFF and unicodedata.normalize("NFKC", char) in set("=+-@")
+)
 # Cells built to reach the look-alikes: blanks, then maybe a trigger, then anything.
 tricky_cells = st.builds(
     lambda blanks, trigger, rest: blanks + trigger + rest,
@@ -50,9 +59,13 @@ any_cells = cells | tricky_cells
 
 
 def spreadsheet_would_read_as_formula(cell: str) -> bool:
-    """A spreadsheet trims these blanks (and a byte-order mark) and may fold fullwidth
+    """A spreadsheet trims these blanks (and a byte-order mark) and may fold look-alike
     signs to ASCII before deciding whether a cell is a formula."""
     return cell.startswith(("\t", "\r")) or cell.lstrip(BLANKS)[:1] in set(TRIGGERS) - {""}
+
+
+def test_the_look_alike_triggers_are_every_sign_that_folds_into_a_trigger() -> None:
+    assert set(LOOKALIKE_TRIGGERS) == set(TRIGGERS) - set("=+-@")
 
 
 def read_csv(text: str) -> list[list[str]]:
@@ -124,6 +137,10 @@ def test_neutralising_changes_only_cells_a_spreadsheet_would_read_as_a_formula(
         ("\uff0b86 138", "'\uff0b86 138"),
         ("\uff0d2", "'\uff0d2"),
         ("\uff20SUM(A1)", "'\uff20SUM(A1)"),
+        ("\ufe661+1", "'\ufe661+1"),  # small equals sign
+        ("\u207a1", "'\u207a1"),  # superscript plus
+        ("\u208c1", "'\u208c1"),  # subscript equals
+        (" \ufe6bSUM(A1)", "' \ufe6bSUM(A1)"),  # small commercial at, after a blank
         (" a=1", " a=1"),
         ("   ", "   "),
         ("", '""'),  # a row of one empty cell is not an empty line

@@ -60,10 +60,11 @@ any_content = st.one_of(st.text(), content_soup)
 
 # Characters that cannot form a phone number, an address, a URL or a shape the rules keep
 # readable (an amount, a date, a flight or train number): no digits, no ASCII letters, no
-# '*', '+', '@', ':', '.', ',', '/', no currency sign and no CJK date or currency unit; and
+# '*', '+', '@', ':', '.', ',', '/', no currency sign, no '©' and no CJK date or currency unit; and
 # no lone spaces, which join digit groups into one number (a card: last four kept).
 KEPT_SHAPE_CHARACTERS = (
     "元圆块円원엔年년月월日일次万"
+    + "©"  # a year next to it is a copyright year (© 2019): kept
     + "$¥￥€£₩₹₽฿₫₱₪₺₴"
     + "".join({char for word in CURRENCY_WORDS for char in word if not char.isascii()})
     + "".join(
