@@ -465,24 +465,13 @@ class RecordSealer:
             view = StoredView(values.get("shown_recipient"), values.get("shown_content"))
             if opening is Opening.ALL and damaged_view:
                 view = None  # re-sealing computes it anew from the fields
-        return SendRecord(
-            id=record_id,
-            tenant_id=tenant_id,
-            user_id=row["user_id"],
-            channel=_CHANNELS[row["channel"]],
-            provider=row["provider"],
-            template_id=row["template_id"],
+        return _record_of(
+            row,
             recipient=values.get("recipient"),
             content=values.get("content"),
-            status=_STATUSES[row["status"]],
             error=values.get("error"),
             response=values.get("response"),
-            created_at=row["created_at"],
-            sent_at=row["sent_at"],
-            updated_at=row["updated_at"],
-            template_version=row["template_version"],
             template_params=values.get("template_params"),
-            content_erase_after=row["content_erase_after"],
             unreadable=frozenset(unreadable) if unreadable else _NOTHING_UNREADABLE,
             view=view,
             view_version=version
@@ -508,12 +497,10 @@ def _opened_shown(row: Mapping[str, Any], by_header: Mapping[bytes, AESGCM]) -> 
     ``tests/compliance/test_opening_fast_path.py`` holds the two paths equal."""
     if row["shown_version"] != RULES_VERSION:
         return None
-    record_id = row["id"]
-    tenant_id = row["tenant_id"]
     opened = opened_or_none(
         by_header,
         [row[column] for column in SHOWN_COLUMNS],
-        row_context(tenant_id, record_id),
+        row_context(row["tenant_id"], row["id"]),
         _SHOWN_SUFFIXES,
     )
     if opened is None:
@@ -521,15 +508,41 @@ def _opened_shown(row: Mapping[str, Any], by_header: Mapping[bytes, AESGCM]) -> 
     shown_recipient, shown_content, error, response = opened
     if shown_recipient is None and shown_content is None:
         return None  # the version is believed only when a view opens
+    return _record_of(
+        row,
+        recipient=None,
+        content=None,
+        error=error,
+        response=response,
+        template_params=None,
+        unreadable=_NOTHING_UNREADABLE,
+        view=StoredView(shown_recipient, shown_content),
+        view_version=RULES_VERSION,
+    )
+
+
+def _record_of(
+    row: Mapping[str, Any],
+    *,
+    recipient: str | None,
+    content: str | None,
+    error: str | None,
+    response: str | None,
+    template_params: str | None,
+    unreadable: frozenset[str],
+    view: StoredView | None,
+    view_version: int | None,
+) -> SendRecord:
+    """The record of ``row``: its plain columns, and what was opened of its sealed ones."""
     return SendRecord(
-        id=record_id,
-        tenant_id=tenant_id,
+        id=row["id"],
+        tenant_id=row["tenant_id"],
         user_id=row["user_id"],
         channel=_CHANNELS[row["channel"]],
         provider=row["provider"],
         template_id=row["template_id"],
-        recipient=None,
-        content=None,
+        recipient=recipient,
+        content=content,
         status=_STATUSES[row["status"]],
         error=error,
         response=response,
@@ -537,9 +550,11 @@ def _opened_shown(row: Mapping[str, Any], by_header: Mapping[bytes, AESGCM]) -> 
         sent_at=row["sent_at"],
         updated_at=row["updated_at"],
         template_version=row["template_version"],
+        template_params=template_params,
         content_erase_after=row["content_erase_after"],
-        view=StoredView(shown_recipient, shown_content),
-        view_version=RULES_VERSION,
+        unreadable=unreadable,
+        view=view,
+        view_version=view_version,
     )
 
 

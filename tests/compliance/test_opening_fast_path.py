@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from compliance.encryption.envelope import readers
 from compliance.encryption.keystore import DataKey
+from compliance.records.repository import _plain_values
 from compliance.records.sealing import (
     FIELD_COLUMNS,
     SEALED_COLUMNS,
@@ -75,21 +76,7 @@ def records(draw: st.DrawFn) -> SendRecord:
 def _row(record: SendRecord) -> dict[str, Any]:
     """The row the masked read's query returns for ``record`` written now."""
     columns = sealed_columns(record, WriteKeys(RECIPIENT_KEY, CONTENT_KEY, b"i" * 32))
-    row: dict[str, Any] = {
-        "id": record.id,
-        "tenant_id": record.tenant_id,
-        "user_id": record.user_id,
-        "channel": record.channel.value,
-        "provider": record.provider,
-        "template_id": record.template_id,
-        "status": record.status.value,
-        "created_at": record.created_at,
-        "sent_at": record.sent_at,
-        "updated_at": record.updated_at,
-        "template_version": record.template_version,
-        "content_erase_after": record.content_erase_after,
-        **columns,
-    }
+    row: dict[str, Any] = {**_plain_values(record), **columns}
     # What repository._projection leaves out of a current row for a masked read.
     for column in FIELD_COLUMNS:
         if column not in SHOWN_COLUMNS:
